@@ -1,0 +1,245 @@
+"""The natsobj error tree.
+
+Every error natsobj raises derives from ``ObjectStoreError``; nats-py exceptions never
+escape, they are chained as ``__cause__``::
+
+    ObjectStoreError
+    ├── BucketError
+    │   ├── BucketNotFoundError            (also LookupError)
+    │   ├── BucketExistsError              bucket exists with a different config
+    │   ├── InvalidBucketNameError         (also ValueError)
+    │   └── BucketSealedError
+    ├── ObjectError
+    │   ├── ObjectNotFoundError            (also FileNotFoundError)
+    │   ├── ObjectExistsError              (also FileExistsError)
+    │   ├── InvalidObjectNameError         (also ValueError)
+    │   ├── BadObjectMetaError             meta that cannot be used (bad JSON, missing NUID, ...)
+    │   ├── DigestMismatchError            the bytes read do not match the stored digest
+    │   ├── IncompleteObjectError          chunks missing, or size / chunk count disagree
+    │   ├── LinkError
+    │   │   ├── NoLinkToDeletedError
+    │   │   ├── NoLinkToLinkError
+    │   │   ├── LinkNotAllowedError        a put whose meta carries a link
+    │   │   └── LinkIsBucketError          get of a link to a whole bucket
+    │   └── UpdateMetaDeletedError
+    ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
+    └── ServerError
+        ├── ServerUnavailableError         (also ConnectionError) no connection / no JetStream
+        │   └── NoRespondersError          nobody answered: no JetStream, or no such stream
+        ├── ObjectStoreTimeoutError        (also TimeoutError)
+        ├── PermissionDeniedError          (also PermissionError)
+        └── JetStreamAPIError              any other error the JetStream API returned
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = [
+    "BadObjectMetaError",
+    "BucketError",
+    "BucketExistsError",
+    "BucketNotFoundError",
+    "BucketSealedError",
+    "DigestMismatchError",
+    "IncompleteObjectError",
+    "InvalidArgumentError",
+    "InvalidBucketNameError",
+    "InvalidObjectNameError",
+    "JetStreamAPIError",
+    "LinkError",
+    "LinkIsBucketError",
+    "LinkNotAllowedError",
+    "NoLinkToDeletedError",
+    "NoLinkToLinkError",
+    "NoRespondersError",
+    "ObjectError",
+    "ObjectExistsError",
+    "ObjectNotFoundError",
+    "ObjectStoreError",
+    "ObjectStoreTimeoutError",
+    "PermissionDeniedError",
+    "ServerError",
+    "ServerUnavailableError",
+    "UpdateMetaDeletedError",
+]
+
+
+class ObjectStoreError(Exception):
+    """Root of every error natsobj raises.
+
+    Attributes:
+        bucket: the bucket concerned, when known.
+        name: the object name concerned, when known.
+    """
+
+    def __init__(self, message: str, *, bucket: str | None = None, name: str | None = None):
+        super().__init__(message)
+        self.bucket = bucket
+        self.name = name
+
+
+class BucketError(ObjectStoreError):
+    """A problem with a bucket as a whole."""
+
+
+class BucketNotFoundError(BucketError, LookupError):
+    """The bucket (its ``OBJ_<bucket>`` stream) does not exist."""
+
+
+class BucketExistsError(BucketError):
+    """A bucket of that name exists with a different configuration."""
+
+
+class InvalidBucketNameError(BucketError, ValueError):
+    """Bucket names may only contain ``A-Z a-z 0-9 _ -``."""
+
+
+class BucketSealedError(BucketError):
+    """The bucket is sealed: no puts, deletes or meta updates."""
+
+
+class ObjectError(ObjectStoreError):
+    """A problem with one object."""
+
+
+class ObjectNotFoundError(ObjectError, FileNotFoundError):
+    """No live object of that name (deleted objects count as missing)."""
+
+
+class ObjectExistsError(ObjectError, FileExistsError):
+    """An object of that name already exists."""
+
+
+class InvalidObjectNameError(ObjectError, ValueError):
+    """Object names must be non-empty strings."""
+
+
+class BadObjectMetaError(ObjectError):
+    """The stored meta message cannot be used (bad JSON, no NUID, ...)."""
+
+
+class DigestMismatchError(ObjectError):
+    """The bytes read do not hash to the stored SHA-256 digest."""
+
+
+class IncompleteObjectError(ObjectError):
+    """Chunks are missing, or their total size or count disagrees with the meta."""
+
+
+class LinkError(ObjectError):
+    """A link could not be created or followed."""
+
+
+class NoLinkToDeletedError(LinkError):
+    """Links may not point to a deleted object."""
+
+
+class NoLinkToLinkError(LinkError):
+    """Links may not point to another link."""
+
+
+class LinkNotAllowedError(LinkError):
+    """A put's meta may not carry a link: use ``add_link``."""
+
+
+class LinkIsBucketError(LinkError):
+    """The object is a link to a whole bucket and has no bytes of its own."""
+
+
+class UpdateMetaDeletedError(ObjectError):
+    """The meta of a missing or deleted object cannot be updated."""
+
+
+class InvalidArgumentError(ObjectStoreError, ValueError, TypeError):
+    """An argument has a type or value natsobj cannot use."""
+
+
+class ServerError(ObjectStoreError):
+    """The server or the connection to it failed."""
+
+
+class ServerUnavailableError(ServerError, ConnectionError):
+    """No connection to a NATS server with JetStream."""
+
+
+class NoRespondersError(ServerUnavailableError):
+    """Nobody answered the request: no JetStream, or no stream for the subject."""
+
+
+class ObjectStoreTimeoutError(ServerError, TimeoutError):
+    """The server did not answer in time."""
+
+
+class PermissionDeniedError(ServerError, PermissionError):
+    """The connection's permissions do not allow the operation."""
+
+
+class JetStreamAPIError(ServerError):
+    """An error answer from the JetStream API that has no more specific class.
+
+    Attributes:
+        code: the HTTP-like status code (400, 404, 503, ...).
+        err_code: JetStream's own error code (10059 for "stream not found", ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        err_code: int = 0,
+        bucket: str | None = None,
+        name: str | None = None,
+    ):
+        super().__init__(message, bucket=bucket, name=name)
+        self.code = code
+        self.err_code = err_code
+
+
+# JetStream err_codes we give a meaning to (nats-server errors.json).
+ERR_STREAM_NOT_FOUND = 10059
+ERR_STREAM_NAME_IN_USE = 10058
+ERR_STREAM_SEALED = 10109
+ERR_NO_MESSAGE_FOUND = 10037
+ERR_STREAM_STORE_FAILED = 10077
+ERR_MAXIMUM_BYTES_EXCEEDED = 10047
+ERR_WRONG_LAST_SEQUENCE = 10071
+
+
+@contextmanager
+def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> Iterator[None]:
+    """Translate nats-py exceptions raised inside the block into natsobj errors.
+
+    natsobj's own errors pass through untouched; everything else from nats-py becomes the
+    most specific natsobj error that fits, with the original as ``__cause__``.
+    """
+    import nats.errors
+
+    try:
+        yield
+    except ObjectStoreError:
+        raise
+    except (TimeoutError, nats.errors.TimeoutError) as exc:
+        raise ObjectStoreTimeoutError(
+            "the NATS server did not answer in time", bucket=bucket, name=name
+        ) from exc
+    except nats.errors.NoRespondersError as exc:
+        raise NoRespondersError(
+            "no responders: is JetStream enabled on this server?", bucket=bucket, name=name
+        ) from exc
+    except (
+        nats.errors.ConnectionClosedError,
+        nats.errors.ConnectionDrainingError,
+        nats.errors.ConnectionReconnectingError,
+        nats.errors.NoServersError,
+        nats.errors.StaleConnectionError,
+        nats.errors.OutboundBufferLimitError,
+        ConnectionError,
+    ) as exc:
+        raise ServerUnavailableError(
+            f"connection to the NATS server failed: {exc}", bucket=bucket, name=name
+        ) from exc
+    except nats.errors.Error as exc:
+        raise ServerError(f"NATS error: {exc}", bucket=bucket, name=name) from exc

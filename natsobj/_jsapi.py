@@ -1,0 +1,467 @@
+"""The one module that speaks JetStream through nats-py.
+
+Requests go to the JetStream API as raw JSON so natsobj controls every field it sends
+(servers since 2.12 reject fields they do not know). Errors come back as natsobj errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._errors import (
+    ERR_STREAM_NAME_IN_USE,
+    ERR_STREAM_NOT_FOUND,
+    ERR_STREAM_SEALED,
+    BucketExistsError,
+    BucketNotFoundError,
+    BucketSealedError,
+    JetStreamAPIError,
+    NoRespondersError,
+    ObjectStoreError,
+    ObjectStoreTimeoutError,
+    PermissionDeniedError,
+    ServerUnavailableError,
+    map_nats_errors,
+)
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
+
+STATUS = "Status"
+DESCRIPTION = "Description"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMsg:
+    """A message read back from a stream."""
+
+    subject: str
+    seq: int
+    time: str
+    data: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def api_error(
+    error: Mapping[str, Any], *, bucket: str | None = None, name: str | None = None
+) -> ObjectStoreError:
+    """The natsobj error for a JetStream API ``error`` object."""
+    code = int(error.get("code", 0) or 0)
+    err_code = int(error.get("err_code", 0) or 0)
+    description = str(error.get("description", "JetStream API error"))
+    if err_code == ERR_STREAM_NOT_FOUND:
+        return BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket, name=name)
+    if err_code == ERR_STREAM_SEALED or "sealed" in description:
+        return BucketSealedError(f"bucket {bucket!r} is sealed", bucket=bucket, name=name)
+    if err_code == ERR_STREAM_NAME_IN_USE:
+        return BucketExistsError(
+            f"bucket {bucket!r} already exists with a different configuration"
+            " (use update_object_store to change it)",
+            bucket=bucket,
+        )
+    if code == 403:
+        return PermissionDeniedError(description, bucket=bucket, name=name)
+    return JetStreamAPIError(
+        f"{description} (code {code}, err_code {err_code})",
+        code=code,
+        err_code=err_code,
+        bucket=bucket,
+        name=name,
+    )
+
+
+def _status(msg: Msg) -> str | None:
+    return msg.headers.get(STATUS) if msg.headers else None
+
+
+def stored_from_direct(msg: Msg) -> StoredMsg:
+    """A StoredMsg from a Direct Get reply (stream info travels in headers)."""
+    headers = msg.headers or {}
+    return StoredMsg(
+        subject=headers.get("Nats-Subject", ""),
+        seq=int(headers.get("Nats-Sequence", "0")),
+        time=headers.get("Nats-Time-Stamp", ""),
+        data=msg.data,
+        headers=headers,
+    )
+
+
+def _parse_header_block(raw: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in raw.decode("utf-8", "replace").split("\r\n")[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            headers[key.strip()] = value.strip()
+    return headers
+
+
+class JetStream:
+    """JetStream API calls and publishes over one nats-py connection."""
+
+    def __init__(self, nc: NatsClient, *, timeout: float, api_prefix: str = "$JS.API"):
+        self.nc = nc
+        self.timeout = timeout
+        self.prefix = api_prefix
+
+    async def request(
+        self,
+        subject: str,
+        payload: bytes = b"",
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> Msg:
+        with map_nats_errors(bucket=bucket, name=name):
+            return await self.nc.request(
+                subject,
+                payload,
+                timeout=timeout or self.timeout,
+                headers=dict(headers) if headers else None,
+            )
+
+    async def api(
+        self,
+        endpoint: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Call ``$JS.API.<endpoint>`` and return the JSON answer; errors are raised."""
+        body = json.dumps(payload, separators=(",", ":")).encode() if payload is not None else b""
+        msg = await self.request(f"{self.prefix}.{endpoint}", body, bucket=bucket, name=name)
+        try:
+            answer = json.loads(msg.data)
+        except ValueError as exc:
+            raise JetStreamAPIError(f"unreadable JetStream API answer: {msg.data[:200]!r}") from exc
+        if not isinstance(answer, dict):
+            raise JetStreamAPIError(f"unexpected JetStream API answer: {answer!r}")
+        if "error" in answer:
+            raise api_error(answer["error"], bucket=bucket, name=name)
+        return answer
+
+    async def account_info(self) -> dict[str, Any]:
+        try:
+            return await self.api("INFO")
+        except ServerUnavailableError as exc:
+            raise ServerUnavailableError("JetStream is not enabled for this account") from exc
+
+    async def stream_info(self, stream: str, *, bucket: str | None = None) -> dict[str, Any]:
+        return await self.api(f"STREAM.INFO.{stream}", bucket=bucket)
+
+    async def stream_names(self, subject: str) -> list[str]:
+        names: list[str] = []
+        while True:
+            answer = await self.api("STREAM.NAMES", {"offset": len(names), "subject": subject})
+            page = answer.get("streams") or []
+            names.extend(page)
+            if not page or len(names) >= int(answer.get("total", 0)):
+                return names
+
+    async def purge(self, stream: str, subject: str, *, bucket: str | None = None) -> int:
+        answer = await self.api(f"STREAM.PURGE.{stream}", {"filter": subject}, bucket=bucket)
+        return int(answer.get("purged", 0))
+
+    async def publish(
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        headers: Mapping[str, str] | None = None,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Publish one message and wait for the stream's acknowledgement."""
+        try:
+            msg = await self.request(subject, payload, headers=headers, bucket=bucket, name=name)
+        except NoRespondersError as exc:
+            raise BucketNotFoundError(
+                f"bucket {bucket!r} not found (no stream takes {subject})",
+                bucket=bucket,
+                name=name,
+            ) from exc
+        ack = json.loads(msg.data)
+        if "error" in ack:
+            raise api_error(ack["error"], bucket=bucket, name=name)
+        return dict(ack)
+
+    async def last_msg(
+        self, stream: str, subject: str, *, direct: bool, bucket: str | None = None
+    ) -> StoredMsg | None:
+        """The last message on ``subject``, or None if there is none.
+
+        Direct Get is served by any replica (fast, not read-after-write on R>1); the
+        other path asks the stream leader.
+        """
+        if direct:
+            msg = await self.request(f"{self.prefix}.DIRECT.GET.{stream}.{subject}", bucket=bucket)
+            status = _status(msg)
+            if status == "404":
+                return None
+            if status is not None:
+                raise JetStreamAPIError(
+                    f"direct get failed: {status} {msg.headers.get(DESCRIPTION, '')}",
+                    code=int(status),
+                    bucket=bucket,
+                )
+            return stored_from_direct(msg)
+        try:
+            answer = await self.api(
+                f"STREAM.MSG.GET.{stream}", {"last_by_subj": subject}, bucket=bucket
+            )
+        except JetStreamAPIError as exc:
+            if exc.code == 404:
+                return None
+            raise
+        raw = answer["message"]
+        return StoredMsg(
+            subject=raw["subject"],
+            seq=int(raw["seq"]),
+            time=raw.get("time", ""),
+            data=base64.b64decode(raw.get("data", "")),
+            headers=_parse_header_block(base64.b64decode(raw["hdrs"])) if raw.get("hdrs") else {},
+        )
+
+    async def next_msgs(
+        self,
+        stream: str,
+        subject: str,
+        *,
+        start_seq: int,
+        batch: int,
+        max_bytes: int,
+        direct: bool,
+        bucket: str | None = None,
+        retries: int = 3,
+    ) -> AsyncIterator[StoredMsg]:
+        """Yield messages on ``subject`` (wildcards allowed) from ``start_seq`` on.
+
+        Uses batched Direct Get (server 2.11+) in runs of ``batch`` messages / ``max_bytes``,
+        asking for the next run as soon as the previous one has arrived, so at most two
+        runs are buffered. Each message has its own deadline (``timeout``); a run that
+        stalls (connection lost, server restarted) is asked for again from the last
+        sequence received, ``retries`` times. Without Direct Get it asks the stream
+        leader one message at a time.
+        """
+        if not direct:
+            async for msg in self._next_msgs_from_leader(stream, subject, start_seq, bucket):
+                yield msg
+            return
+        inbox = self.nc.new_inbox()
+        with map_nats_errors(bucket=bucket):
+            sub = await self.nc.subscribe(
+                f"{inbox}.*", pending_bytes_limit=4 * max_bytes + 64 * 1024 * 1024
+            )
+        try:
+            async for msg in self._direct_runs(
+                sub, inbox, stream, subject, start_seq, batch, max_bytes, bucket, retries
+            ):
+                yield msg
+        finally:
+            with anyio.CancelScope(shield=True), map_nats_errors(bucket=bucket):
+                await sub.unsubscribe()
+
+    async def _direct_runs(
+        self,
+        sub: Subscription,
+        inbox: str,
+        stream: str,
+        subject: str,
+        next_seq: int,
+        batch: int,
+        max_bytes: int,
+        bucket: str | None,
+        retries: int,
+    ) -> AsyncIterator[StoredMsg]:
+        run = 0
+        failures = 0
+        batched = True
+
+        async def ask(seq: int) -> None:
+            nonlocal run
+            run += 1
+            request = {"seq": seq, "next_by_subj": subject}
+            if batched:
+                request.update(batch=batch, max_bytes=max_bytes)
+            with map_nats_errors(bucket=bucket):
+                await self.nc.publish(
+                    f"{self.prefix}.DIRECT.GET.{stream}",
+                    json.dumps(request).encode(),
+                    reply=f"{inbox}.{run}",
+                )
+
+        await ask(next_seq)
+        while True:
+            try:
+                with map_nats_errors(bucket=bucket):
+                    msg = await sub.next_msg(timeout=self.timeout)
+            except ObjectStoreTimeoutError:
+                failures += 1
+                if failures > retries:
+                    raise
+                await ask(next_seq)
+                continue
+            if msg.subject != f"{inbox}.{run}":
+                continue  # a late answer to a run we gave up on
+            status = _status(msg)
+            if status == "204":  # end of batch
+                if msg.headers.get("Nats-Num-Pending", "0") == "0":
+                    return
+                await ask(next_seq)
+                continue
+            if status == "404":
+                return
+            if status == "503":
+                raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket)
+            if status is not None:
+                raise JetStreamAPIError(
+                    f"direct get failed: {status} {msg.headers.get(DESCRIPTION, '')}",
+                    code=int(status),
+                    bucket=bucket,
+                )
+            failures = 0
+            stored = stored_from_direct(msg)
+            next_seq = stored.seq + 1
+            if batched and "Nats-Num-Pending" not in msg.headers:
+                batched = False  # a server before 2.11 answers one message per request
+            if not batched:
+                await ask(next_seq)
+            yield stored
+
+    async def _next_msgs_from_leader(
+        self, stream: str, subject: str, seq: int, bucket: str | None
+    ) -> AsyncIterator[StoredMsg]:
+        while True:
+            try:
+                answer = await self.api(
+                    f"STREAM.MSG.GET.{stream}", {"seq": seq, "next_by_subj": subject}, bucket=bucket
+                )
+            except JetStreamAPIError as exc:
+                if exc.code == 404:
+                    return
+                raise
+            raw = answer["message"]
+            stored = StoredMsg(
+                subject=raw["subject"],
+                seq=int(raw["seq"]),
+                time=raw.get("time", ""),
+                data=base64.b64decode(raw.get("data", "")),
+            )
+            seq = stored.seq + 1
+            yield stored
+
+
+class AckWindow:
+    """Pipelined publishes with a bounded number of unacknowledged bytes.
+
+    ``publish`` returns as soon as the message is handed to the connection, unless the
+    window is full, in which case it waits for the oldest acknowledgements. The first
+    error the stream answers with is raised by the next ``publish`` or by ``drain``.
+    Every acknowledgement has a deadline of ``timeout`` seconds from its publish.
+    """
+
+    def __init__(self, js: JetStream, *, max_bytes: int, bucket: str | None = None):
+        self._js = js
+        self._max_bytes = max_bytes
+        self._bucket = bucket
+        self._inbox = ""
+        self._sub: Subscription | None = None
+        self._next_token = 0
+        self._pending: dict[int, tuple[int, float]] = {}  # token -> (size, deadline)
+        self._pending_bytes = 0
+        self._error: ObjectStoreError | None = None
+        self._progress = anyio.Event()
+        self.acks: dict[int, dict[str, Any]] = {}
+
+    async def __aenter__(self) -> AckWindow:
+        self._inbox = self._js.nc.new_inbox()
+        with map_nats_errors(bucket=self._bucket):
+            self._sub = await self._js.nc.subscribe(f"{self._inbox}.*", cb=self._on_ack)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._sub is not None:
+            with anyio.CancelScope(shield=True), map_nats_errors(bucket=self._bucket):
+                await self._sub.unsubscribe()
+
+    async def _on_ack(self, msg: Msg) -> None:
+        token = int(msg.subject.rsplit(".", 1)[-1])
+        entry = self._pending.pop(token, None)
+        if entry is None:
+            return
+        self._pending_bytes -= entry[0]
+        status = _status(msg)
+        if status == "503":
+            self._fail(
+                BucketNotFoundError(f"bucket {self._bucket!r} not found", bucket=self._bucket)
+            )
+        elif status is not None:
+            self._fail(JetStreamAPIError(f"publish failed with status {status}", code=int(status)))
+        else:
+            try:
+                ack = json.loads(msg.data)
+            except ValueError:
+                ack = {"error": {"description": f"unreadable ack {msg.data[:100]!r}"}}
+            if "error" in ack:
+                self._fail(api_error(ack["error"], bucket=self._bucket))
+            else:
+                self.acks[token] = ack
+        self._progress.set()
+
+    def _fail(self, error: ObjectStoreError) -> None:
+        if self._error is None:
+            self._error = error
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def _wait_progress(self) -> None:
+        deadline = min(d for _, d in self._pending.values())
+        self._progress = anyio.Event()
+        with anyio.move_on_after(max(deadline - anyio.current_time(), 0)):
+            await self._progress.wait()
+            return
+        if any(d <= anyio.current_time() for _, d in self._pending.values()):
+            raise ObjectStoreTimeoutError(
+                f"the server did not acknowledge a publish within {self._js.timeout} s",
+                bucket=self._bucket,
+            )
+
+    async def publish(
+        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
+    ) -> int:
+        """Send one message into the window; returns its token (a key of ``acks``)."""
+        self._check()
+        while self._pending and self._pending_bytes + len(payload) > self._max_bytes:
+            await self._wait_progress()
+            self._check()
+        self._next_token += 1
+        token = self._next_token
+        self._pending[token] = (len(payload), anyio.current_time() + self._js.timeout)
+        self._pending_bytes += len(payload)
+        with map_nats_errors(bucket=self._bucket):
+            await self._js.nc.publish(
+                subject,
+                payload,
+                reply=f"{self._inbox}.{token}",
+                headers=dict(headers) if headers else None,
+            )
+        return token
+
+    async def drain(self) -> None:
+        """Wait until every message sent is acknowledged; raise the first error."""
+        while self._pending:
+            self._check()
+            await self._wait_progress()
+        self._check()

@@ -1,0 +1,204 @@
+"""ObjectStoreManager (buckets over one connection) and ``connect``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import ValidationError
+
+from ._errors import (
+    BucketNotFoundError,
+    InvalidArgumentError,
+    ServerUnavailableError,
+    map_nats_errors,
+)
+from ._jsapi import JetStream
+from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
+from ._store import ObjectStore
+from ._wire import (
+    bucket_from_stream,
+    chunk_subject_filter,
+    stream_config,
+    stream_name,
+    validate_bucket_name,
+)
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+
+__all__ = ["DEFAULT_TIMEOUT", "ObjectStoreManager", "connect"]
+
+DEFAULT_TIMEOUT = 5.0
+logger = logging.getLogger("natsobj")
+
+
+class ObjectStoreManager:
+    """Creates, opens, lists and deletes buckets over one nats-py connection.
+
+    ``timeout`` bounds every request to the server (and every chunk of a transfer), in
+    seconds. The manager does not own ``nc``; ``natsobj.connect`` makes one that does.
+    """
+
+    def __init__(
+        self, nc: NatsClient, *, timeout: float = DEFAULT_TIMEOUT, api_prefix: str = "$JS.API"
+    ):
+        if timeout <= 0:
+            raise InvalidArgumentError(f"timeout must be positive, got {timeout!r}")
+        self.nc = nc
+        self.js = JetStream(nc, timeout=timeout, api_prefix=api_prefix)
+
+    async def create_object_store(
+        self,
+        config: ObjectStoreConfig | str,
+        *,
+        description: str | None = None,
+        ttl: float | timedelta | None = None,
+        max_bytes: int | None = None,
+        storage: str = "file",
+        replicas: int = 1,
+        placement: Placement | Mapping[str, Any] | None = None,
+        compression: bool = False,
+        metadata: Mapping[str, str] | None = None,
+    ) -> ObjectStore:
+        """Create a bucket, or open it if it exists with exactly this configuration.
+
+        Raises:
+            InvalidBucketNameError: the name has characters other than ``A-Za-z0-9_-``.
+            BucketExistsError: the bucket exists with a different configuration (change it
+                explicitly with ``update_object_store``).
+        """
+        if not isinstance(config, ObjectStoreConfig):
+            config = make_config(
+                bucket=config,
+                description=description,
+                ttl=ttl,
+                max_bytes=max_bytes,
+                storage=storage,
+                replicas=replicas,
+                placement=placement,
+                compression=compression,
+                metadata=metadata,
+            )
+        info = await self.js.api(
+            f"STREAM.CREATE.{stream_name(config.bucket)}",
+            _stream_config(config),
+            bucket=config.bucket,
+        )
+        return ObjectStore(self, config.bucket, info)
+
+    async def update_object_store(self, config: ObjectStoreConfig) -> ObjectStore:
+        """Change an existing bucket's description, ttl, max_bytes, replicas, compression,
+        placement and metadata. Stream flags natsobj does not manage are left as they are.
+        """
+        current = await self.js.stream_info(stream_name(config.bucket), bucket=config.bucket)
+        wanted = _stream_config(config)
+        merged = {**current["config"], **wanted}
+        if "description" not in wanted:
+            merged.pop("description", None)
+        if "compression" not in wanted:
+            merged["compression"] = "none"
+        info = await self.js.api(
+            f"STREAM.UPDATE.{stream_name(config.bucket)}", merged, bucket=config.bucket
+        )
+        return ObjectStore(self, config.bucket, info)
+
+    async def object_store(self, bucket: str) -> ObjectStore:
+        """Open an existing bucket.
+
+        Raises:
+            BucketNotFoundError: there is no such bucket.
+        """
+        validate_bucket_name(bucket)
+        info = await self.js.stream_info(stream_name(bucket), bucket=bucket)
+        return ObjectStore(self, bucket, info)
+
+    async def object_store_names(self) -> list[str]:
+        """Names of every bucket in the account, sorted."""
+        streams = await self.js.stream_names(chunk_subject_filter("*"))
+        return sorted(b for b in map(bucket_from_stream, streams) if b is not None)
+
+    async def object_store_statuses(self) -> list[ObjectStoreStatus]:
+        """Status of every bucket in the account, sorted by name."""
+        statuses = []
+        for bucket in await self.object_store_names():
+            try:
+                statuses.append(await (await self.object_store(bucket)).status())
+            except BucketNotFoundError:
+                continue  # deleted while we listed
+        return statuses
+
+    async def delete_object_store(self, bucket: str) -> None:
+        """Delete a bucket and every object in it.
+
+        Raises:
+            BucketNotFoundError: there is no such bucket.
+        """
+        validate_bucket_name(bucket)
+        await self.js.api(f"STREAM.DELETE.{stream_name(bucket)}", bucket=bucket)
+
+
+def make_config(**fields: Any) -> ObjectStoreConfig:
+    """An ObjectStoreConfig from keyword fields; bad values raise natsobj errors."""
+    validate_bucket_name(fields.get("bucket"))
+    try:
+        return ObjectStoreConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise InvalidArgumentError(f"invalid bucket config: {exc}") from exc
+
+
+def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
+    return stream_config(
+        bucket=config.bucket,
+        description=config.description,
+        ttl_ns=config.ttl_ns,
+        max_bytes=config.max_bytes,
+        storage=config.storage,
+        replicas=config.replicas,
+        compression=config.compression,
+        placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
+        metadata=config.metadata,
+    )
+
+
+async def _log_error(exc: Exception) -> None:
+    logger.debug("nats connection error: %s", exc)
+
+
+@asynccontextmanager
+async def connect(
+    servers: str | Sequence[str] = "nats://127.0.0.1:4222",
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    **options: Any,
+) -> AsyncIterator[ObjectStoreManager]:
+    """Connect to NATS and yield an ObjectStoreManager; the connection is drained on exit.
+
+    Takes what ``nats.connect`` takes (``user``/``password``, ``token``, ``nkeys_seed``,
+    ``user_credentials``, ``tls``, ...). ``timeout`` bounds each request, in seconds.
+
+    Raises:
+        ServerUnavailableError: no server answered, or it has no JetStream.
+    """
+    import nats
+
+    options.setdefault("connect_timeout", timeout)
+    options.setdefault("error_cb", _log_error)
+    try:
+        nc = await nats.connect(servers, **options)
+    except Exception as exc:
+        raise ServerUnavailableError(
+            f"cannot connect to NATS at {servers}: {exc or type(exc).__name__}. "
+            "Start a server with `natsobj server` or natsobj.EmbeddedServer()."
+        ) from exc
+    try:
+        manager = ObjectStoreManager(nc, timeout=timeout)
+        await manager.js.account_info()
+        yield manager
+    finally:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(timeout), map_nats_errors():
+            await nc.close()

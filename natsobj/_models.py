@@ -1,0 +1,303 @@
+"""Pydantic models for bucket config, object meta and status.
+
+Models are frozen; change them with ``model_copy(update=...)``. ``ObjectInfo`` keeps JSON
+keys it does not know (``extra="allow"``) so a meta written by another client survives
+``update_meta`` and ``delete`` unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ._errors import BadObjectMetaError, InvalidArgumentError
+from ._wire import (
+    BACKING_STORE,
+    SERVER_METADATA_PREFIX,
+    decode_name,
+    meta_payload,
+    parse_timestamp,
+    validate_bucket_name,
+    validate_object_name,
+)
+
+__all__ = [
+    "ObjectInfo",
+    "ObjectLink",
+    "ObjectMeta",
+    "ObjectMetaOptions",
+    "ObjectStoreConfig",
+    "ObjectStoreStatus",
+    "Placement",
+]
+
+StorageType = Literal["file", "memory"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+
+class ObjectLink(_Model):
+    """Where a link points: an object (``name`` set) or a whole bucket (``name`` empty)."""
+
+    bucket: str
+    name: str | None = None
+
+    @property
+    def is_bucket_link(self) -> bool:
+        return not self.name
+
+
+class ObjectMetaOptions(_Model):
+    """Per-object options: a link target, and the chunk size the object was written with."""
+
+    link: ObjectLink | None = None
+    max_chunk_size: int | None = None
+
+
+def _headers(value: Any) -> dict[str, list[str]]:
+    """Headers as ``{"K": ["v1", "v2"]}``; a bare string value is taken as one value."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError("headers must be a mapping of names to lists of values")
+    out: dict[str, list[str]] = {}
+    for key, values in value.items():
+        if isinstance(values, str):
+            out[str(key)] = [values]
+        else:
+            out[str(key)] = [str(v) for v in values]
+    return out
+
+
+class ObjectMeta(_Model):
+    """What a caller says about an object: its name and descriptive fields.
+
+    ``headers`` are NATS-style (a list of values per key); ``metadata`` is free-form
+    string key/values (ADR-20 rev 2).
+    """
+
+    name: str
+    description: str = ""
+    headers: dict[str, list[str]] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(default_factory=dict)
+    options: ObjectMetaOptions | None = None
+
+    @field_validator("headers", mode="before")
+    @classmethod
+    def _check_headers(cls, value: Any) -> dict[str, list[str]]:
+        return _headers(value)
+
+    @field_validator("metadata", "description", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            return {} if info.field_name == "metadata" else ""
+        return value
+
+
+class ObjectInfo(ObjectMeta):
+    """The stored meta of an object: the caller's meta plus where and what the bytes are.
+
+    ``mtime`` is the server's timestamp of the meta message (never the stored value, which
+    nats.go writes as the zero time); ``revision`` is that message's stream sequence.
+    """
+
+    bucket: str = ""
+    nuid: str = ""
+    size: int = 0
+    mtime: datetime | None = None
+    chunks: int = 0
+    digest: str = ""
+    deleted: bool = False
+    revision: int = 0
+
+    @field_validator("digest", "nuid", "bucket", mode="before")
+    @classmethod
+    def _none_is_empty_str(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("size", "chunks", mode="before")
+    @classmethod
+    def _none_is_zero(cls, value: Any) -> Any:
+        return 0 if value is None else value
+
+    @field_validator("mtime", mode="before")
+    @classmethod
+    def _tolerant_mtime(cls, value: Any) -> Any:
+        # nats-py writes "" on delete, Go the zero time; neither is a real time.
+        if isinstance(value, str):
+            return parse_timestamp(value)
+        return value
+
+    @property
+    def is_link(self) -> bool:
+        """True when this entry is a link to another object or bucket."""
+        return self.options is not None and self.options.link is not None
+
+    @property
+    def link(self) -> ObjectLink | None:
+        return self.options.link if self.options else None
+
+    @property
+    def chunk_size(self) -> int | None:
+        return self.options.max_chunk_size if self.options else None
+
+    def to_payload(self) -> bytes:
+        """The canonical meta message body (nats.go's bytes; unknown keys kept)."""
+        data = self.model_dump(mode="json", exclude={"mtime", "revision"}, exclude_none=True)
+        return meta_payload(data)
+
+    @classmethod
+    def from_message(
+        cls,
+        data: bytes,
+        *,
+        subject: str | None = None,
+        timestamp: str | None = None,
+        sequence: int | None = None,
+    ) -> ObjectInfo:
+        """Parse a meta message tolerantly, taking mtime and revision from the message.
+
+        Raises:
+            BadObjectMetaError: the payload is not a JSON object describing an object.
+        """
+        try:
+            raw = json.loads(data)
+        except ValueError as exc:
+            raise BadObjectMetaError(f"object meta is not JSON: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise BadObjectMetaError("object meta is not a JSON object")
+        if not raw.get("name"):
+            # A meta without a name (not seen in the wild) still has it in its subject.
+            raw["name"] = _name_from_subject(subject)
+        try:
+            info = cls.model_validate(raw)
+        except ValueError as exc:
+            raise BadObjectMetaError(
+                f"invalid object meta: {exc}", name=raw.get("name") or None
+            ) from exc
+        update: dict[str, Any] = {}
+        if timestamp:
+            update["mtime"] = parse_timestamp(timestamp)
+        if sequence is not None:
+            update["revision"] = sequence
+        return info.model_copy(update=update) if update else info
+
+
+def _name_from_subject(subject: str | None) -> str | None:
+    if not subject:
+        return None
+    try:
+        return decode_name(subject.rsplit(".", 1)[-1])
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class Placement(_Model):
+    """Where the bucket's stream is placed in a cluster (JetStream placement)."""
+
+    cluster: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+def _ttl(value: Any) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"ttl must be seconds or a timedelta, got {value!r}")
+    if isinstance(value, int | float):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta):
+        raise InvalidArgumentError(f"ttl must be seconds or a timedelta, got {value!r}")
+    if value < timedelta(0):
+        raise InvalidArgumentError(f"ttl must not be negative, got {value}")
+    return value or None
+
+
+class ObjectStoreConfig(_Model):
+    """How a bucket is created. ``ttl`` (seconds or timedelta) applies to the whole bucket."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket: str
+    description: str | None = None
+    ttl: timedelta | None = None
+    max_bytes: int | None = None
+    storage: StorageType = "file"
+    replicas: int = 1
+    placement: Placement | None = None
+    compression: bool = False
+    metadata: dict[str, str] | None = None
+
+    @field_validator("bucket", mode="before")
+    @classmethod
+    def _check_bucket(cls, value: Any) -> str:
+        return validate_bucket_name(value)
+
+    @field_validator("ttl", mode="before")
+    @classmethod
+    def _check_ttl(cls, value: Any) -> timedelta | None:
+        return _ttl(value)
+
+    @model_validator(mode="after")
+    def _check_numbers(self) -> ObjectStoreConfig:
+        if self.max_bytes is not None and self.max_bytes != -1 and self.max_bytes < 0:
+            raise InvalidArgumentError(f"max_bytes must be positive, got {self.max_bytes}")
+        if not 1 <= self.replicas <= 5:
+            raise InvalidArgumentError(f"replicas must be 1 to 5, got {self.replicas}")
+        if self.metadata and any(k.startswith(SERVER_METADATA_PREFIX) for k in self.metadata):
+            raise InvalidArgumentError("metadata keys starting with '_nats.' belong to the server")
+        return self
+
+    @property
+    def ttl_ns(self) -> int:
+        return int(self.ttl.total_seconds() * 1e9) if self.ttl else 0
+
+
+class ObjectStoreStatus(_Model):
+    """A bucket's configuration and usage, read from its stream info."""
+
+    bucket: str
+    description: str = ""
+    ttl: timedelta | None = None
+    storage: StorageType = "file"
+    replicas: int = 1
+    sealed: bool = False
+    size: int = 0
+    backing_store: str = BACKING_STORE
+    metadata: dict[str, str] = Field(default_factory=dict)
+    compressed: bool = False
+    stream_info: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_stream_info(cls, bucket: str, stream_info: dict[str, Any]) -> ObjectStoreStatus:
+        config = stream_info.get("config", {})
+        max_age = config.get("max_age", 0) or 0
+        metadata = {
+            k: v
+            for k, v in (config.get("metadata") or {}).items()
+            if not k.startswith(SERVER_METADATA_PREFIX)
+        }
+        return cls(
+            bucket=bucket,
+            description=config.get("description", "") or "",
+            ttl=timedelta(microseconds=max_age / 1000) if max_age else None,
+            storage=config.get("storage", "file"),
+            replicas=config.get("num_replicas", 1),
+            sealed=bool(config.get("sealed", False)),
+            size=stream_info.get("state", {}).get("bytes", 0),
+            metadata=metadata,
+            compressed=config.get("compression", "none") not in ("none", "", None),
+            stream_info=stream_info,
+        )
+
+
+def object_name_of(meta: ObjectMeta | str) -> str:
+    """The validated name of a put target given as a name or an ObjectMeta."""
+    return validate_object_name(meta.name if isinstance(meta, ObjectMeta) else meta)

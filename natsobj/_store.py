@@ -1,0 +1,537 @@
+"""ObjectStore: one bucket, every ADR-20 operation, plus byte-range reads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._errors import (
+    BadObjectMetaError,
+    InvalidArgumentError,
+    LinkIsBucketError,
+    LinkNotAllowedError,
+    NoLinkToDeletedError,
+    NoLinkToLinkError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    ObjectStoreError,
+    UpdateMetaDeletedError,
+)
+from ._jsapi import JetStream, StoredMsg
+from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
+from ._transfer import ChunkReader, PutData, Writer, new_nuid
+from ._watch import ObjectWatcher
+from ._wire import (
+    DEFAULT_CHUNK_SIZE,
+    ROLLUP_HEADER,
+    ROLLUP_SUBJECT,
+    chunk_subject,
+    meta_subject,
+    meta_subject_filter,
+    stream_name,
+    validate_chunk_size,
+    validate_object_name,
+)
+
+if TYPE_CHECKING:
+    from ._manager import ObjectStoreManager
+
+__all__ = ["ObjectResult", "ObjectStore"]
+
+# Links are one level deep by rule; this only guards against loops written by others.
+_MAX_LINK_DEPTH = 8
+# Meta messages per Direct Get run when listing.
+_LIST_RUN = 1000
+
+
+class ObjectStore:
+    """A bucket of objects, backed by the JetStream stream ``OBJ_<bucket>``.
+
+    Get one from ``ObjectStoreManager.create_object_store`` or ``object_store``.
+    """
+
+    def __init__(self, manager: ObjectStoreManager, bucket: str, stream_info: Mapping[str, Any]):
+        self._manager = manager
+        self._js: JetStream = manager.js
+        self.bucket = bucket
+        self.stream = stream_name(bucket)
+        config = stream_info.get("config", {})
+        self._direct = bool(config.get("allow_direct", False))
+        # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
+        self._consistent_meta = int(config.get("num_replicas", 1)) > 1
+
+    def __repr__(self) -> str:
+        return f"ObjectStore(bucket={self.bucket!r})"
+
+    # -- meta ---------------------------------------------------------------------------
+
+    async def _last_meta(self, name: str) -> ObjectInfo | None:
+        msg = await self._js.last_msg(
+            self.stream,
+            meta_subject(self.bucket, name),
+            direct=self._direct and not self._consistent_meta,
+            bucket=self.bucket,
+        )
+        return None if msg is None else self._parse(msg, name=name)
+
+    def _parse(self, msg: StoredMsg, *, name: str | None = None) -> ObjectInfo:
+        try:
+            return ObjectInfo.from_message(
+                msg.data, subject=msg.subject, timestamp=msg.time, sequence=msg.seq
+            )
+        except BadObjectMetaError as exc:
+            exc.bucket, exc.name = self.bucket, exc.name or name
+            raise
+
+    async def get_info(self, name: str, *, show_deleted: bool = False) -> ObjectInfo:
+        """The current meta of ``name``; mtime is the server's time of the last change.
+
+        Raises:
+            ObjectNotFoundError: no such object, or it is deleted and ``show_deleted`` is off.
+            BadObjectMetaError: the stored meta cannot be read.
+        """
+        validate_object_name(name)
+        info = await self._last_meta(name)
+        if info is None or (info.deleted and not show_deleted):
+            raise ObjectNotFoundError(
+                f"object {name!r} not found in bucket {self.bucket!r}",
+                bucket=self.bucket,
+                name=name,
+            )
+        return info
+
+    async def _find(self, name: str) -> ObjectInfo | None:
+        try:
+            return await self.get_info(name, show_deleted=True)
+        except ObjectNotFoundError:
+            return None
+
+    async def _publish_meta(self, info: ObjectInfo) -> ObjectInfo:
+        ack = await self._js.publish(
+            meta_subject(self.bucket, info.name),
+            info.to_payload(),
+            headers={ROLLUP_HEADER: ROLLUP_SUBJECT},
+            bucket=self.bucket,
+            name=info.name,
+        )
+        return info.model_copy(update={"revision": int(ack.get("seq", 0))})
+
+    async def _purge_chunks(self, info: ObjectInfo) -> None:
+        if info.nuid and not info.is_link:
+            await self._js.purge(
+                self.stream, chunk_subject(self.bucket, info.nuid), bucket=self.bucket
+            )
+
+    # -- writes -------------------------------------------------------------------------
+
+    async def put(
+        self,
+        meta: ObjectMeta | str,
+        data: PutData,
+        *,
+        chunk_size: int | None = None,
+        max_inflight_bytes: int | None = None,
+    ) -> ObjectInfo:
+        """Store an object, replacing any object of the same name.
+
+        ``data`` may be bytes, bytearray, memoryview, str (stored as UTF-8), a binary file
+        object, an async file, an async iterable of bytes or an anyio byte stream. It is
+        streamed: memory use is bounded by the in-flight window, not the object's size.
+
+        Guarantees: readers see the old object or the new one, whole, never a mix; the meta
+        is written only after every chunk is acknowledged; the replaced object's chunks are
+        purged after the new meta is acknowledged. If the put fails or is cancelled, its
+        chunks are purged and the old object stays as it was.
+
+        Raises:
+            InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
+            BucketSealedError, BucketNotFoundError, ServerError.
+        """
+        if not isinstance(meta, ObjectMeta):
+            meta = ObjectMeta(name=validate_object_name(meta))
+        validate_object_name(meta.name)
+        options = meta.options or ObjectMetaOptions()
+        if options.link is not None:
+            raise LinkNotAllowedError(
+                "a put cannot carry a link: use add_link", bucket=self.bucket, name=meta.name
+            )
+        size = validate_chunk_size(chunk_size or options.max_chunk_size or DEFAULT_CHUNK_SIZE)
+        existing = await self._find(meta.name)
+        template = ObjectInfo.model_validate(
+            {
+                **meta.model_dump(exclude={"options"}),
+                "options": options.model_copy(update={"max_chunk_size": size}),
+            }
+        )
+        writer = Writer(self._js, self.bucket)
+        if max_inflight_bytes is not None:
+            writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
+        info = await writer.write(template, data, size)
+        if existing is not None and not existing.deleted and existing.nuid != info.nuid:
+            # The new object is committed; a failed purge only leaves reclaimable orphans.
+            with contextlib.suppress(ObjectStoreError):
+                await self._purge_chunks(existing)
+        return info
+
+    async def put_bytes(self, name: str, data: bytes, **options: Any) -> ObjectInfo:
+        """Store ``data`` as ``name``."""
+        return await self.put(name, data, **options)
+
+    async def put_string(self, name: str, data: str, **options: Any) -> ObjectInfo:
+        """Store ``data`` encoded as UTF-8."""
+        return await self.put(name, data.encode("utf-8"), **options)
+
+    async def put_file(
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        *,
+        meta: ObjectMeta | None = None,
+        **options: Any,
+    ) -> ObjectInfo:
+        """Stream a local file into the store; the name defaults to the file's name."""
+        path = Path(path)
+        if meta is None:
+            meta = ObjectMeta(name=name or path.name)
+        elif name is not None:
+            meta = meta.model_copy(update={"name": name})
+        try:
+            handle = await anyio.open_file(path, "rb")
+        except OSError as exc:
+            raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from exc
+        async with handle:
+            return await self.put(meta, handle, **options)
+
+    async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
+        """Change an object's name, description, headers and metadata (all replaced).
+
+        The data, chunk size and links are kept. A rename publishes the meta under the new
+        name first, then purges the old name, so a crash in between leaves two names for
+        the same object, never none.
+
+        Raises:
+            UpdateMetaDeletedError: the object is missing or deleted.
+            ObjectExistsError: renaming onto a live object.
+        """
+        validate_object_name(name)
+        if not isinstance(meta, ObjectMeta):
+            raise InvalidArgumentError("update_meta takes an ObjectMeta")
+        validate_object_name(meta.name)
+        current = await self._find(name)
+        if current is None or current.deleted:
+            raise UpdateMetaDeletedError(
+                f"cannot update the meta of missing or deleted object {name!r}",
+                bucket=self.bucket,
+                name=name,
+            )
+        if meta.name != name:
+            target = await self._find(meta.name)
+            if target is not None and not target.deleted:
+                raise ObjectExistsError(
+                    f"an object named {meta.name!r} already exists",
+                    bucket=self.bucket,
+                    name=meta.name,
+                )
+        updated = current.model_copy(
+            update={
+                "name": meta.name,
+                "description": meta.description,
+                "headers": meta.headers,
+                "metadata": meta.metadata,
+            }
+        )
+        info = await self._publish_meta(updated)
+        if meta.name != name:
+            await self._js.purge(self.stream, meta_subject(self.bucket, name), bucket=self.bucket)
+        return info
+
+    async def delete(self, name: str) -> ObjectInfo:
+        """Delete an object: a tombstone meta, then the chunks are purged.
+
+        Deleting a deleted object is a no-op that returns its tombstone.
+
+        Raises:
+            ObjectNotFoundError: there never was such an object.
+        """
+        current = await self.get_info(name, show_deleted=True)
+        if current.deleted:
+            return current
+        tombstone = current.model_copy(
+            update={"deleted": True, "size": 0, "chunks": 0, "digest": ""}
+        )
+        info = await self._publish_meta(tombstone)
+        await self._purge_chunks(current)
+        return info
+
+    async def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
+        """Add ``name`` as a link to the object ``target`` (in this or another bucket).
+
+        Raises:
+            NoLinkToDeletedError, NoLinkToLinkError, ObjectExistsError (a non-link named
+            ``name`` exists; an existing link is replaced).
+        """
+        validate_object_name(name)
+        if not isinstance(target, ObjectInfo) or not target.name:
+            raise InvalidArgumentError("add_link needs the ObjectInfo of the object to link to")
+        if target.deleted:
+            raise NoLinkToDeletedError(
+                "cannot link to a deleted object", bucket=self.bucket, name=name
+            )
+        if target.is_link:
+            raise NoLinkToLinkError("cannot link to a link", bucket=self.bucket, name=name)
+        link = ObjectLink(bucket=target.bucket or self.bucket, name=target.name)
+        return await self._publish_link(name, link)
+
+    async def add_bucket_link(self, name: str, store: ObjectStore | str) -> ObjectInfo:
+        """Add ``name`` as a link to a whole bucket."""
+        validate_object_name(name)
+        bucket = store.bucket if isinstance(store, ObjectStore) else store
+        if not isinstance(bucket, str) or not bucket:
+            raise InvalidArgumentError("add_bucket_link needs an ObjectStore or a bucket name")
+        return await self._publish_link(name, ObjectLink(bucket=bucket))
+
+    async def _publish_link(self, name: str, link: ObjectLink) -> ObjectInfo:
+        existing = await self._find(name)
+        if existing is not None and not existing.is_link:
+            raise ObjectExistsError(
+                f"an object named {name!r} exists and is not a link", bucket=self.bucket, name=name
+            )
+        info = ObjectInfo(
+            name=name,
+            bucket=self.bucket,
+            nuid=new_nuid(),
+            options=ObjectMetaOptions(link=link),
+        )
+        return await self._publish_meta(info)
+
+    async def seal(self) -> ObjectStoreStatus:
+        """Seal the bucket: from now on it is read-only, for good."""
+        stream_info = await self._js.stream_info(self.stream, bucket=self.bucket)
+        config = {**stream_info["config"], "sealed": True}
+        answer = await self._js.api(f"STREAM.UPDATE.{self.stream}", config, bucket=self.bucket)
+        return ObjectStoreStatus.from_stream_info(self.bucket, answer)
+
+    # -- reads --------------------------------------------------------------------------
+
+    async def _resolve(
+        self, name: str, *, show_deleted: bool = False
+    ) -> tuple[ObjectStore, ObjectInfo]:
+        """The store and info of the object whose bytes ``name`` stands for (links followed)."""
+        store: ObjectStore = self
+        info = await self.get_info(name, show_deleted=show_deleted)
+        for _ in range(_MAX_LINK_DEPTH):
+            link = info.link
+            if link is None:
+                if not info.nuid and info.size:
+                    raise BadObjectMetaError(
+                        f"object {name!r} has no NUID", bucket=self.bucket, name=name
+                    )
+                return store, info
+            if link.is_bucket_link:
+                raise LinkIsBucketError(
+                    f"{name!r} is a link to bucket {link.bucket!r}, not to an object",
+                    bucket=self.bucket,
+                    name=name,
+                )
+            if link.bucket != store.bucket:
+                store = await self._manager.object_store(link.bucket)
+            assert link.name is not None
+            info = await store.get_info(link.name)
+        raise BadObjectMetaError(f"link {name!r} leads to a loop", bucket=self.bucket, name=name)
+
+    def get(
+        self,
+        name: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        show_deleted: bool = False,
+    ) -> ObjectResult:
+        """Stream an object's bytes, or the byte range ``[start, end)`` (end-exclusive).
+
+        Use as ``async with store.get(name) as result:``, then ``async for chunk in result``
+        or ``await result.read()``. Links are followed. A whole-object read verifies size,
+        chunk count and SHA-256 digest when the last chunk arrives and raises
+        ``DigestMismatchError``/``IncompleteObjectError`` instead of ending quietly. A range
+        read fetches only the chunks it needs.
+        """
+        validate_object_name(name)
+        for value, label in ((start, "start"), (end, "end")):
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise InvalidArgumentError(f"{label} must be a non-negative int, got {value!r}")
+        if start is not None and end is not None and end < start:
+            raise InvalidArgumentError(f"end ({end}) is before start ({start})")
+        return ObjectResult(self, name, start=start or 0, end=end, show_deleted=show_deleted)
+
+    async def get_bytes(self, name: str, **options: Any) -> bytes:
+        """The object's bytes (verified). Options as for ``get``."""
+        async with self.get(name, **options) as result:
+            return await result.read()
+
+    async def get_string(self, name: str, encoding: str = "utf-8", **options: Any) -> str:
+        """The object's bytes decoded (UTF-8 by default)."""
+        return (await self.get_bytes(name, **options)).decode(encoding)
+
+    async def get_file(self, name: str, path: str | os.PathLike[str], **options: Any) -> ObjectInfo:
+        """Stream an object into a local file.
+
+        The bytes go to a temporary file beside ``path`` that replaces ``path`` only once
+        the digest has been verified; on any failure no partial file is left.
+        """
+        path = Path(path)
+        async with self.get(name, **options) as result:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+            os.close(fd)
+            tmp = anyio.Path(tmp_name)
+            try:
+                async with await anyio.open_file(tmp, "wb") as out:
+                    async for chunk in result:
+                        await out.write(chunk)
+                await tmp.replace(path)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await tmp.unlink(missing_ok=True)
+                raise
+            return result.info
+
+    # -- listing, watching, status ------------------------------------------------------
+
+    async def list(
+        self, *, prefix: str | None = None, show_deleted: bool = False
+    ) -> list[ObjectInfo]:
+        """Every object in the bucket, in the order they were last written.
+
+        Reads the meta messages with batched Direct Get (no consumer). Entries that are not
+        valid object meta (written by broken clients) are skipped. An empty bucket gives [].
+        """
+        latest: dict[str, StoredMsg] = {}
+        async for msg in self._js.next_msgs(
+            self.stream,
+            meta_subject_filter(self.bucket),
+            start_seq=0,
+            batch=_LIST_RUN,
+            max_bytes=8 * 1024 * 1024,
+            direct=self._direct,
+            bucket=self.bucket,
+        ):
+            latest.pop(msg.subject, None)  # keep the newest, in its own position
+            latest[msg.subject] = msg
+        infos: list[ObjectInfo] = []
+        for msg in latest.values():
+            if not msg.data:
+                continue  # delete markers and other empty messages
+            try:
+                info = self._parse(msg)
+            except BadObjectMetaError:
+                continue
+            if info.deleted and not show_deleted:
+                continue
+            if prefix and not info.name.startswith(prefix):
+                continue
+            infos.append(info)
+        return infos
+
+    def watch(
+        self,
+        *,
+        include_history: bool = False,
+        ignore_deletes: bool = False,
+        updates_only: bool = False,
+    ) -> ObjectWatcher:
+        """Watch changes to the bucket's objects.
+
+        Use as ``async with store.watch() as watcher: async for info in watcher``. By default
+        the current value of every object comes first, then ``None`` once, then live
+        changes. ``include_history`` replays every change instead; ``updates_only`` skips
+        the initial values (and the ``None``); ``ignore_deletes`` drops deletions.
+        """
+        if include_history and updates_only:
+            raise InvalidArgumentError("include_history and updates_only cannot be combined")
+        return ObjectWatcher(
+            self,
+            include_history=include_history,
+            ignore_deletes=ignore_deletes,
+            updates_only=updates_only,
+        )
+
+    async def status(self) -> ObjectStoreStatus:
+        """The bucket's configuration and size."""
+        stream_info = await self._js.stream_info(self.stream, bucket=self.bucket)
+        return ObjectStoreStatus.from_stream_info(self.bucket, stream_info)
+
+
+class ObjectResult:
+    """A streaming read of one object (see ``ObjectStore.get``).
+
+    ``info`` is available inside the ``async with``; iterate for the bytes or ``read()``
+    them. Leaving the block early stops the read and releases everything it held.
+    """
+
+    def __init__(
+        self, store: ObjectStore, name: str, *, start: int, end: int | None, show_deleted: bool
+    ):
+        self._store = store
+        self._name = name
+        self._start = start
+        self._end = end
+        self._show_deleted = show_deleted
+        self._info: ObjectInfo | None = None
+        self._chunks: AsyncIterator[bytes] | None = None
+
+    @property
+    def info(self) -> ObjectInfo:
+        if self._info is None:
+            raise RuntimeError("use the result inside 'async with store.get(...)'")
+        return self._info
+
+    async def __aenter__(self) -> ObjectResult:
+        target, info = await self._store._resolve(self._name, show_deleted=self._show_deleted)
+        if info.deleted:
+            self._chunks = _empty()
+        else:
+            reader = ChunkReader(
+                target._js, info, direct=target._direct, start=self._start, end=self._end
+            )
+            self._chunks = reader.chunks()
+        self._info = info
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        chunks, self._chunks = self._chunks, None
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            with anyio.CancelScope(shield=True):
+                await aclose()
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._chunks is None:
+            raise StopAsyncIteration
+        return await self._chunks.__anext__()
+
+    async def read(self) -> bytes:
+        """All remaining bytes, verified."""
+        parts = [chunk async for chunk in self]
+        return b"".join(parts)
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover

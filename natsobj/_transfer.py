@@ -1,0 +1,317 @@
+"""The streaming write and read engine.
+
+Writes: chunks go out pipelined through an ``AckWindow`` (bounded unacknowledged bytes);
+the meta message is published only after every chunk is acknowledged, so it is the commit
+point. On any failure or cancellation the put's own chunks are purged (shielded), unless
+the meta did land, in which case the object is whole and kept.
+
+Reads: chunks come from batched Direct Get (no consumer), at most two runs buffered, each
+chunk with its own deadline; size, chunk count and SHA-256 digest are checked at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+
+import anyio
+from nats.nuid import NUID
+
+from ._errors import (
+    DigestMismatchError,
+    IncompleteObjectError,
+    InvalidArgumentError,
+    ObjectStoreError,
+)
+from ._jsapi import AckWindow, JetStream
+from ._models import ObjectInfo
+from ._wire import (
+    ROLLUP_HEADER,
+    ROLLUP_SUBJECT,
+    chunk_subject,
+    decode_digest,
+    encode_digest,
+    meta_subject,
+    stream_name,
+)
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+
+class AsyncReadable(Protocol):
+    async def read(self, size: int = -1, /) -> bytes: ...
+
+
+PutData: TypeAlias = (
+    bytes | bytearray | memoryview | str | IO[bytes] | AsyncIterable[bytes] | AsyncReadable
+)
+
+# Unacknowledged bytes in flight per put: far below the server's 128 MiB ingest buffer.
+DEFAULT_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
+# Bytes per Direct Get run on reads.
+DEFAULT_READ_RUN_BYTES = 8 * 1024 * 1024
+# Purge and verify after a failure get this long, shielded from cancellation.
+CLEANUP_TIMEOUT = 10.0
+
+_nuid = NUID()
+
+
+def new_nuid() -> str:
+    return _nuid.next().decode("ascii")
+
+
+async def iter_chunks(data: PutData, chunk_size: int) -> AsyncIterator[bytes]:
+    """Yield ``data`` in chunks of exactly ``chunk_size`` bytes (the last may be shorter).
+
+    Uniform chunks keep byte offsets computable for range reads. Blocking file reads run
+    in a worker thread; nothing holds more than one chunk plus one input block.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = memoryview(data).cast("B")
+        for offset in range(0, len(view), chunk_size):
+            yield bytes(view[offset : offset + chunk_size])
+        return
+    read = getattr(data, "read", None)
+    if callable(read):
+        if inspect.iscoroutinefunction(read):
+            blocks = _async_reads(cast(Callable[[int], Awaitable[bytes]], read), chunk_size)
+        else:
+            blocks = _thread_reads(cast(Callable[[int], bytes], read), chunk_size)
+    elif isinstance(data, AsyncIterable):
+        blocks = _blocks(data)
+    else:
+        raise InvalidArgumentError(
+            f"cannot put {type(data).__name__}: give bytes, str, a binary file, "
+            "an async iterable of bytes or a byte stream"
+        )
+    buffer = bytearray()
+    async for block in blocks:
+        if isinstance(block, str):
+            raise InvalidArgumentError("put data yielded str; only bytes are accepted")
+        buffer += block
+        while len(buffer) >= chunk_size:
+            yield bytes(buffer[:chunk_size])
+            del buffer[:chunk_size]
+    if buffer:
+        yield bytes(buffer)
+
+
+async def _blocks(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
+    async for block in source:
+        if not isinstance(block, bytes | bytearray | memoryview):
+            raise InvalidArgumentError(
+                f"put data yielded {type(block).__name__}; only bytes are accepted"
+            )
+        yield bytes(block)
+
+
+async def _thread_reads(read: Callable[[int], bytes], size: int) -> AsyncIterator[bytes]:
+    while True:
+        block = await anyio.to_thread.run_sync(read, size)
+        if isinstance(block, str):
+            raise InvalidArgumentError("file is open in text mode; open it with 'rb'")
+        if not block:
+            return
+        yield block
+
+
+async def _async_reads(read: Callable[[int], Awaitable[bytes]], size: int) -> AsyncIterator[bytes]:
+    while True:
+        block = await read(size)
+        if not block:
+            return
+        yield block
+
+
+@dataclass
+class Writer:
+    """Writes one object: chunks, then the meta (the commit point)."""
+
+    js: JetStream
+    bucket: str
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
+
+    async def write(self, template: ObjectInfo, data: PutData, chunk_size: int) -> ObjectInfo:
+        """Store ``data`` under ``template.name``; return the committed ObjectInfo.
+
+        Cancellation and failure: the new chunks are purged and nothing becomes visible,
+        unless the meta was already stored, in which case the object is complete.
+        """
+        nuid = new_nuid()
+        subject = chunk_subject(self.bucket, nuid)
+        digest = hashlib.sha256()
+        size = chunks = 0
+        meta_sent = False
+        info = template.model_copy(update={"bucket": self.bucket, "nuid": nuid})
+        async with AckWindow(self.js, max_bytes=self.max_inflight_bytes, bucket=self.bucket) as w:
+            try:
+                async for chunk in iter_chunks(data, chunk_size):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    chunks += 1
+                    await w.publish(subject, chunk)
+                await w.drain()
+                info = info.model_copy(
+                    update={
+                        "size": size,
+                        "chunks": chunks,
+                        "digest": encode_digest(digest.digest()),
+                    }
+                )
+                meta_sent = True
+                ack = await self.js.publish(
+                    meta_subject(self.bucket, info.name),
+                    info.to_payload(),
+                    headers={ROLLUP_HEADER: ROLLUP_SUBJECT},
+                    bucket=self.bucket,
+                    name=info.name,
+                )
+            except BaseException:
+                with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
+                    await self._abandon(w, info, subject, meta_sent)
+                raise
+        return info.model_copy(update={"revision": int(ack.get("seq", 0))})
+
+    async def _abandon(
+        self, window: AckWindow, info: ObjectInfo, subject: str, meta_sent: bool
+    ) -> None:
+        # Let chunks still in flight land first, or the purge could miss them.
+        with contextlib.suppress(ObjectStoreError):
+            await window.drain()
+        try:
+            if meta_sent and await self._meta_committed(info):
+                return
+            await self.js.purge(stream_name(self.bucket), subject, bucket=self.bucket)
+        except ObjectStoreError:
+            pass  # the orphan sweep reclaims what we could not purge
+
+    async def _meta_committed(self, info: ObjectInfo) -> bool:
+        last = await self.js.last_msg(
+            stream_name(self.bucket), meta_subject(self.bucket, info.name), direct=False
+        )
+        return last is not None and info.nuid.encode() in last.data
+
+
+@dataclass
+class ChunkReader:
+    """Reads one object's bytes ``[start, end)`` and verifies them."""
+
+    js: JetStream
+    info: ObjectInfo
+    direct: bool
+    start: int = 0
+    end: int | None = None
+    run_bytes: int = DEFAULT_READ_RUN_BYTES
+
+    def _error(self, cls: type[ObjectStoreError], detail: str) -> ObjectStoreError:
+        return cls(
+            f"object {self.info.name!r} in bucket {self.info.bucket!r}: {detail}",
+            bucket=self.info.bucket,
+            name=self.info.name,
+        )
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and (self.end is None or self.end >= self.info.size)
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """Yield the requested bytes chunk by chunk; raise at the end if they do not verify.
+
+        A whole-object read checks total size, chunk count and the SHA-256 digest. A range
+        read checks that every chunk it needed arrived (a digest covers only whole objects).
+        """
+        info = self.info
+        end = info.size if self.end is None else min(self.end, info.size)
+        if self.start >= end or info.size == 0:
+            if self.whole:
+                self._verify(hashlib.sha256(), 0, 0)
+            return
+        stream = stream_name(info.bucket)
+        subject = chunk_subject(info.bucket, info.nuid)
+        start_seq, offset, index = await self._locate(stream, subject)
+        digest = hashlib.sha256() if self.whole else None
+        received = 0
+        async for msg in self.js.next_msgs(
+            stream,
+            subject,
+            start_seq=start_seq,
+            batch=max(self.run_bytes // max(info.chunk_size or 1, 1), 1),
+            max_bytes=self.run_bytes,
+            direct=self.direct,
+            bucket=info.bucket,
+        ):
+            data = msg.data
+            if not data:
+                continue  # nats.net writes an empty trailing chunk; it is not counted
+            index += 1
+            if digest is not None:
+                digest.update(data)
+            received += len(data)
+            chunk_start, offset = offset, offset + len(data)
+            if offset > info.size:
+                raise self._error(IncompleteObjectError, "more bytes stored than its size")
+            lo, hi = max(self.start - chunk_start, 0), min(end - chunk_start, len(data))
+            if lo < hi:
+                yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
+            if offset >= end:
+                break
+        if digest is not None:
+            self._verify(digest, received, index)
+        elif offset < end:
+            raise self._error(
+                IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
+            )
+
+    def _verify(self, digest: _Hash, size: int, chunks: int) -> None:
+        info = self.info
+        if size != info.size:
+            raise self._error(
+                IncompleteObjectError, f"read {size} bytes, the meta says {info.size}"
+            )
+        if chunks != info.chunks:
+            raise self._error(
+                IncompleteObjectError, f"read {chunks} chunks, the meta says {info.chunks}"
+            )
+        expected = decode_digest(info.digest)
+        if expected is not None and digest.digest() != expected:
+            raise self._error(
+                DigestMismatchError, "received a corrupt object, digests do not match"
+            )
+
+    async def _locate(self, stream: str, subject: str) -> tuple[int, int, int]:
+        """(stream sequence, byte offset, chunk index) to start reading from.
+
+        When the object was written in uniform chunks that sit next to each other in the
+        stream, the chunk holding ``start`` is found by arithmetic; otherwise the read
+        starts at the first chunk and skips what it does not need.
+        """
+        info = self.info
+        chunk_size = info.chunk_size
+        if self.start == 0 or not chunk_size or info.chunks != -(-info.size // chunk_size):
+            return 0, 0, 0
+        first = await self._first_seq(stream, subject)
+        last = await self.js.last_msg(stream, subject, direct=self.direct, bucket=info.bucket)
+        if first is None or last is None or last.seq - first + 1 != info.chunks:
+            return 0, 0, 0
+        index = self.start // chunk_size
+        return first + index, index * chunk_size, index
+
+    async def _first_seq(self, stream: str, subject: str) -> int | None:
+        async for msg in self.js.next_msgs(
+            stream,
+            subject,
+            start_seq=0,
+            batch=1,
+            max_bytes=1,
+            direct=self.direct,
+            bucket=self.info.bucket,
+        ):
+            return msg.seq
+        return None

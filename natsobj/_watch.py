@@ -1,0 +1,118 @@
+"""ObjectWatcher: change events for a bucket's objects."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import anyio
+from nats.js.api import DeliverPolicy
+
+from ._errors import BadObjectMetaError, map_nats_errors
+from ._models import ObjectInfo
+from ._wire import meta_subject_filter
+
+if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+    from nats.js.client import JetStreamContext
+
+    from ._store import ObjectStore
+
+__all__ = ["ObjectWatcher"]
+
+
+class ObjectWatcher:
+    """Async iterator of ``ObjectInfo`` changes, with ``None`` once after the initial values.
+
+    Backed by an ordered push consumer on the bucket's meta subjects (the server replays
+    from the right point after a reconnect). Entries that are not valid object meta are
+    skipped. Use inside ``async with store.watch() as watcher``; leaving the block deletes
+    the consumer.
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        *,
+        include_history: bool,
+        ignore_deletes: bool,
+        updates_only: bool,
+    ):
+        self._store = store
+        self._include_history = include_history
+        self._ignore_deletes = ignore_deletes
+        self._updates_only = updates_only
+        self._sub: JetStreamContext.PushSubscription | None = None
+        self._marker_due = False
+        self._initial = not updates_only
+
+    async def __aenter__(self) -> ObjectWatcher:
+        store = self._store
+        if self._updates_only:
+            policy = DeliverPolicy.NEW
+        elif self._include_history:
+            policy = DeliverPolicy.ALL
+        else:
+            policy = DeliverPolicy.LAST_PER_SUBJECT
+        subject = meta_subject_filter(store.bucket)
+        if self._initial:
+            last = await store._js.last_msg(
+                store.stream, subject, direct=False, bucket=store.bucket
+            )
+            if last is None:
+                self._marker_due, self._initial = True, False
+        js = store._js.nc.jetstream()
+        with map_nats_errors(bucket=store.bucket):
+            self._sub = await js.subscribe(
+                subject,
+                stream=store.stream,
+                ordered_consumer=True,
+                deliver_policy=policy,
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Stop watching; the iterator then ends."""
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with anyio.CancelScope(shield=True), map_nats_errors(bucket=self._store.bucket):
+                await sub.unsubscribe()
+
+    def __aiter__(self) -> ObjectWatcher:
+        return self
+
+    async def __anext__(self) -> ObjectInfo | None:
+        while True:
+            if self._marker_due:
+                self._marker_due = False
+                return None
+            if self._sub is None:
+                raise StopAsyncIteration
+            with map_nats_errors(bucket=self._store.bucket):
+                msg = await self._sub.next_msg(timeout=None)
+            info = self._parse(msg)
+            if self._initial and msg.metadata.num_pending == 0:
+                self._initial, self._marker_due = False, True
+            if info is None or (info.deleted and self._ignore_deletes):
+                continue
+            return info
+
+    def _parse(self, msg: Msg) -> ObjectInfo | None:
+        if not msg.data:
+            return None  # delete markers
+        meta = msg.metadata
+        try:
+            info = ObjectInfo.from_message(
+                msg.data, subject=msg.subject, sequence=meta.sequence.stream
+            )
+        except BadObjectMetaError:
+            return None
+        return info.model_copy(update={"mtime": meta.timestamp})

@@ -1,0 +1,265 @@
+"""ADR-20 (the NATS object store wire format) as pure functions.
+
+Writing is canonical, byte for byte what nats.go writes; reading is tolerant of what the
+other official clients write (see shared/reference/wire-captures.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ._errors import (
+    InvalidArgumentError,
+    InvalidBucketNameError,
+    InvalidObjectNameError,
+)
+
+DEFAULT_CHUNK_SIZE = 128 * 1024
+# The server's default max_payload is 1 MiB; larger chunks need a server configured for it.
+MAX_CHUNK_SIZE = 64 * 1024 * 1024
+STREAM_PREFIX = "OBJ_"
+ROLLUP_HEADER = "Nats-Rollup"
+ROLLUP_SUBJECT = "sub"
+DIGEST_PREFIX = "SHA-256="
+ZERO_TIME = "0001-01-01T00:00:00Z"
+BACKING_STORE = "JetStream"
+# Keys the server adds to stream metadata (API versioning); hidden from users.
+SERVER_METADATA_PREFIX = "_nats."
+
+_BUCKET_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+# Go's json.Marshal escapes these even inside strings; we do the same to match its bytes.
+_GO_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+_GO_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def validate_bucket_name(bucket: object) -> str:
+    """Return ``bucket`` if it is a valid bucket name, else raise InvalidBucketNameError."""
+    if not isinstance(bucket, str) or not _BUCKET_NAME.fullmatch(bucket):
+        raise InvalidBucketNameError(
+            f"invalid bucket name {bucket!r}: use only A-Z, a-z, 0-9, '_' and '-'",
+            bucket=bucket if isinstance(bucket, str) else None,
+        )
+    return bucket
+
+
+def validate_object_name(name: object) -> str:
+    """Return ``name`` if it is a usable object name, else raise InvalidObjectNameError.
+
+    ADR-20 leaves names unrestricted (they are base64-encoded into the subject); only
+    an empty name, a non-string, or a string that is not valid Unicode is refused.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidObjectNameError(
+            f"object name must be a non-empty string, got {name!r}",
+            name=name if isinstance(name, str) else None,
+        )
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidObjectNameError(f"object name is not valid Unicode: {name!r}") from exc
+    return name
+
+
+def validate_chunk_size(chunk_size: object) -> int:
+    """Return ``chunk_size`` if it is a usable chunk size in bytes."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+        raise InvalidArgumentError(f"chunk_size must be an int, got {chunk_size!r}")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise InvalidArgumentError(
+            f"chunk_size must be between 1 and {MAX_CHUNK_SIZE} bytes, got {chunk_size}"
+        )
+    return chunk_size
+
+
+def stream_name(bucket: str) -> str:
+    """The JetStream stream that holds a bucket."""
+    return f"{STREAM_PREFIX}{bucket}"
+
+
+def bucket_from_stream(stream: str) -> str | None:
+    """The bucket a stream name holds, or None if it is not an object store stream."""
+    if stream.startswith(STREAM_PREFIX) and _BUCKET_NAME.fullmatch(stream[len(STREAM_PREFIX) :]):
+        return stream[len(STREAM_PREFIX) :]
+    return None
+
+
+def chunk_subject_filter(bucket: str) -> str:
+    return f"$O.{bucket}.C.>"
+
+
+def meta_subject_filter(bucket: str) -> str:
+    return f"$O.{bucket}.M.>"
+
+
+def chunk_subject(bucket: str, nuid: str) -> str:
+    """Subject of every chunk of one put (one NUID per put)."""
+    return f"$O.{bucket}.C.{nuid}"
+
+
+def encode_name(name: str) -> str:
+    """Padded base64url of the UTF-8 name, as nats.go (``base64.URLEncoding``) encodes it."""
+    return base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii")
+
+
+def decode_name(token: str) -> str:
+    """Inverse of encode_name; tolerates missing padding."""
+    padded = token + "=" * (-len(token) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+
+
+def meta_subject(bucket: str, name: str) -> str:
+    """Subject of an object's meta message."""
+    return f"$O.{bucket}.M.{encode_name(name)}"
+
+
+def encode_digest(digest: bytes) -> str:
+    """``SHA-256=`` plus padded base64url of the raw SHA-256 digest."""
+    return DIGEST_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def decode_digest(value: str) -> bytes | None:
+    """The raw 32-byte digest from a stored digest string, or None if it has none.
+
+    Tolerant: any case of the ``SHA-256=`` prefix; the value padded or unpadded base64url,
+    standard base64, or hex.
+    """
+    if not value:
+        return None
+    algo, sep, encoded = value.partition("=")
+    if not sep or algo.upper() != "SHA-256":
+        return None
+    encoded = encoded.strip()
+    if len(encoded) == 64 and re.fullmatch(r"[0-9a-fA-F]{64}", encoded):
+        return bytes.fromhex(encoded)
+    stripped = encoded.rstrip("=")
+    try:
+        raw = base64.urlsafe_b64decode(
+            stripped.replace("+", "-").replace("/", "_") + "=" * (-len(stripped) % 4)
+        )
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == hashlib.sha256().digest_size else None
+
+
+EMPTY_DIGEST = encode_digest(hashlib.sha256(b"").digest())
+
+
+def go_json(value: Any) -> bytes:
+    """Serialise like Go's ``json.Marshal``: compact, raw UTF-8, HTML characters escaped."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _GO_ESCAPE_RE.sub(lambda m: _GO_ESCAPES[m.group(0)], text).encode("utf-8")
+
+
+def meta_payload(info: Mapping[str, Any]) -> bytes:
+    """The canonical meta message body for an ObjectInfo given as a JSON-ready dict.
+
+    Field order and omission follow nats.go's ``ObjectInfo`` struct tags: ``name``,
+    ``description``/``headers``/``metadata``/``options`` (omitempty), ``bucket``, ``nuid``,
+    ``size``, ``mtime`` (always the zero time: readers take it from the message),
+    ``chunks``, ``digest`` and ``deleted`` (omitempty). Map keys are sorted as Go sorts them.
+    Keys nats.go does not know (written by other clients) follow, unchanged.
+    """
+    out: dict[str, Any] = {"name": info["name"]}
+    if info.get("description"):
+        out["description"] = info["description"]
+    if info.get("headers"):
+        out["headers"] = {k: list(v) for k, v in sorted(info["headers"].items())}
+    if info.get("metadata"):
+        out["metadata"] = dict(sorted(info["metadata"].items()))
+    options = info.get("options") or {}
+    opts_out: dict[str, Any] = {}
+    link = options.get("link")
+    if link:
+        opts_out["link"] = {"bucket": link["bucket"]}
+        if link.get("name"):
+            opts_out["link"]["name"] = link["name"]
+    if options.get("max_chunk_size"):
+        opts_out["max_chunk_size"] = options["max_chunk_size"]
+    opts_out.update((k, v) for k, v in options.items() if k not in ("link", "max_chunk_size"))
+    if opts_out:
+        out["options"] = opts_out
+    out["bucket"] = info["bucket"]
+    out["nuid"] = info.get("nuid") or ""
+    out["size"] = info.get("size") or 0
+    out["mtime"] = ZERO_TIME
+    out["chunks"] = info.get("chunks") or 0
+    if info.get("digest"):
+        out["digest"] = info["digest"]
+    if info.get("deleted"):
+        out["deleted"] = True
+    known = {*out, "description", "headers", "metadata", "options", "digest", "deleted"}
+    out.update((k, v) for k, v in info.items() if k not in known)
+    return go_json(out)
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp with up to nanosecond precision; None if malformed."""
+    if not value:
+        return None
+    text = value.strip().replace("z", "Z")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    # Python accepts at most 6 fractional digits.
+    match = re.fullmatch(r"(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)", text)
+    if match is None:
+        return None
+    head, frac, tail = match.groups()
+    text = head + (frac[:7] if frac else "") + tail
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def stream_config(
+    *,
+    bucket: str,
+    description: str | None,
+    ttl_ns: int,
+    max_bytes: int | None,
+    storage: str,
+    replicas: int,
+    compression: bool,
+    placement: Mapping[str, Any] | None,
+    metadata: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """The stream config a bucket is created with, as nats.go's ``prepareObjectStoreConfig``.
+
+    Only fields every server since 2.10 knows are sent (2.12+ rejects unknown fields).
+    """
+    config: dict[str, Any] = {"name": stream_name(bucket)}
+    if description:
+        config["description"] = description
+    config.update(
+        {
+            "subjects": [chunk_subject_filter(bucket), meta_subject_filter(bucket)],
+            "max_age": ttl_ns,
+            "max_bytes": max_bytes if max_bytes else -1,
+            "storage": storage,
+            "num_replicas": replicas or 1,
+            "discard": "new",
+            "allow_rollup_hdrs": True,
+            "allow_direct": True,
+        }
+    )
+    if compression:
+        config["compression"] = "s2"
+    if placement:
+        config["placement"] = dict(placement)
+    if metadata:
+        config["metadata"] = dict(metadata)
+    return config
