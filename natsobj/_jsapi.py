@@ -7,12 +7,15 @@ Requests go to the JetStream API as raw JSON so natsobj controls every field it 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import nats.errors
 
 from ._errors import (
     ERR_STREAM_NAME_IN_USE,
@@ -82,6 +85,10 @@ def _status(msg: Msg) -> str | None:
     return msg.headers.get(STATUS) if msg.headers else None
 
 
+def _header(msg: Msg, key: str, default: str = "") -> str:
+    return msg.headers.get(key, default) if msg.headers else default
+
+
 def stored_from_direct(msg: Msg) -> StoredMsg:
     """A StoredMsg from a Direct Get reply (stream info travels in headers)."""
     headers = msg.headers or {}
@@ -101,6 +108,12 @@ def _parse_header_block(raw: bytes) -> dict[str, str]:
         if sep:
             headers[key.strip()] = value.strip()
     return headers
+
+
+async def unsubscribe(sub: Any) -> None:
+    """Drop a subscription; a connection that is already gone has dropped it for us."""
+    with anyio.CancelScope(shield=True), contextlib.suppress(nats.errors.Error):
+        await sub.unsubscribe()
 
 
 class JetStream:
@@ -204,13 +217,19 @@ class JetStream:
         other path asks the stream leader.
         """
         if direct:
-            msg = await self.request(f"{self.prefix}.DIRECT.GET.{stream}.{subject}", bucket=bucket)
+            try:
+                msg = await self.request(
+                    f"{self.prefix}.DIRECT.GET.{stream}.{subject}", bucket=bucket
+                )
+            except NoRespondersError as exc:
+                # Every replica of a stream with allow_direct answers; none means no stream.
+                raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket) from exc
             status = _status(msg)
             if status == "404":
                 return None
             if status is not None:
                 raise JetStreamAPIError(
-                    f"direct get failed: {status} {msg.headers.get(DESCRIPTION, '')}",
+                    f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
                     code=int(status),
                     bucket=bucket,
                 )
@@ -243,7 +262,7 @@ class JetStream:
         direct: bool,
         bucket: str | None = None,
         retries: int = 3,
-    ) -> AsyncIterator[StoredMsg]:
+    ) -> AsyncGenerator[StoredMsg, None]:
         """Yield messages on ``subject`` (wildcards allowed) from ``start_seq`` on.
 
         Uses batched Direct Get (server 2.11+) in runs of ``batch`` messages / ``max_bytes``,
@@ -263,13 +282,15 @@ class JetStream:
                 f"{inbox}.*", pending_bytes_limit=4 * max_bytes + 64 * 1024 * 1024
             )
         try:
-            async for msg in self._direct_runs(
-                sub, inbox, stream, subject, start_seq, batch, max_bytes, bucket, retries
-            ):
-                yield msg
+            async with aclosing(
+                self._direct_runs(
+                    sub, inbox, stream, subject, start_seq, batch, max_bytes, bucket, retries
+                )
+            ) as msgs:
+                async for msg in msgs:
+                    yield msg
         finally:
-            with anyio.CancelScope(shield=True), map_nats_errors(bucket=bucket):
-                await sub.unsubscribe()
+            await unsubscribe(sub)
 
     async def _direct_runs(
         self,
@@ -282,7 +303,7 @@ class JetStream:
         max_bytes: int,
         bucket: str | None,
         retries: int,
-    ) -> AsyncIterator[StoredMsg]:
+    ) -> AsyncGenerator[StoredMsg, None]:
         run = 0
         failures = 0
         batched = True
@@ -315,7 +336,7 @@ class JetStream:
                 continue  # a late answer to a run we gave up on
             status = _status(msg)
             if status == "204":  # end of batch
-                if msg.headers.get("Nats-Num-Pending", "0") == "0":
+                if _header(msg, "Nats-Num-Pending", "0") == "0":
                     return
                 await ask(next_seq)
                 continue
@@ -325,14 +346,14 @@ class JetStream:
                 raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket)
             if status is not None:
                 raise JetStreamAPIError(
-                    f"direct get failed: {status} {msg.headers.get(DESCRIPTION, '')}",
+                    f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
                     code=int(status),
                     bucket=bucket,
                 )
             failures = 0
             stored = stored_from_direct(msg)
             next_seq = stored.seq + 1
-            if batched and "Nats-Num-Pending" not in msg.headers:
+            if batched and not _header(msg, "Nats-Num-Pending"):
                 batched = False  # a server before 2.11 answers one message per request
             if not batched:
                 await ask(next_seq)
@@ -340,7 +361,7 @@ class JetStream:
 
     async def _next_msgs_from_leader(
         self, stream: str, subject: str, seq: int, bucket: str | None
-    ) -> AsyncIterator[StoredMsg]:
+    ) -> AsyncGenerator[StoredMsg, None]:
         while True:
             try:
                 answer = await self.api(
@@ -391,8 +412,7 @@ class AckWindow:
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._sub is not None:
-            with anyio.CancelScope(shield=True), map_nats_errors(bucket=self._bucket):
-                await self._sub.unsubscribe()
+            await unsubscribe(self._sub)
 
     async def _on_ack(self, msg: Msg) -> None:
         token = int(msg.subject.rsplit(".", 1)[-1])
@@ -465,3 +485,9 @@ class AckWindow:
             self._check()
             await self._wait_progress()
         self._check()
+
+    async def settle(self) -> None:
+        """Wait until every message sent is answered or overdue, ignoring errors."""
+        with contextlib.suppress(ObjectStoreTimeoutError):
+            while self._pending:
+                await self._wait_progress()

@@ -188,8 +188,13 @@ async def connect(
 
     options.setdefault("connect_timeout", timeout)
     options.setdefault("error_cb", _log_error)
+    # nats-py retries the first connect as often as it would reconnect (minutes by default).
+    count = 1 if isinstance(servers, str) else max(len(servers), 1)
     try:
-        nc = await nats.connect(servers, **options)
+        with anyio.fail_after(count * (options["connect_timeout"] + 1) + 1):
+            nc = await nats.connect(
+                servers if isinstance(servers, str) else list(servers), **options
+            )
     except Exception as exc:
         raise ServerUnavailableError(
             f"cannot connect to NATS at {servers}: {exc or type(exc).__name__}. "

@@ -162,8 +162,13 @@ class ObjectStore:
             raise LinkNotAllowedError(
                 "a put cannot carry a link: use add_link", bucket=self.bucket, name=meta.name
             )
-        size = validate_chunk_size(chunk_size or options.max_chunk_size or DEFAULT_CHUNK_SIZE)
-        existing = await self._find(meta.name)
+        if chunk_size is None:
+            chunk_size = options.max_chunk_size or DEFAULT_CHUNK_SIZE
+        size = validate_chunk_size(chunk_size)
+        try:
+            existing = await self._find(meta.name)
+        except BadObjectMetaError:
+            existing = None  # unreadable meta of another client: the put replaces it
         template = ObjectInfo.model_validate(
             {
                 **meta.model_dump(exclude={"options"}),
@@ -260,7 +265,11 @@ class ObjectStore:
         Raises:
             ObjectNotFoundError: there never was such an object.
         """
-        current = await self.get_info(name, show_deleted=True)
+        try:
+            current = await self.get_info(name, show_deleted=True)
+        except BadObjectMetaError:
+            # Unreadable meta of another client: replace it with a bare tombstone.
+            current = ObjectInfo(name=name, bucket=self.bucket)
         if current.deleted:
             return current
         tombstone = current.model_copy(
@@ -497,7 +506,12 @@ class ObjectResult:
             self._chunks = _empty()
         else:
             reader = ChunkReader(
-                target._js, info, direct=target._direct, start=self._start, end=self._end
+                target._js,
+                target.bucket,
+                info,
+                direct=target._direct,
+                start=self._start,
+                end=self._end,
             )
             self._chunks = reader.chunks()
         self._info = info

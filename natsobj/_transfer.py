@@ -11,10 +11,10 @@ chunk with its own deadline; size, chunk count and SHA-256 digest are checked at
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 
@@ -183,8 +183,7 @@ class Writer:
         self, window: AckWindow, info: ObjectInfo, subject: str, meta_sent: bool
     ) -> None:
         # Let chunks still in flight land first, or the purge could miss them.
-        with contextlib.suppress(ObjectStoreError):
-            await window.drain()
+        await window.settle()
         try:
             if meta_sent and await self._meta_committed(info):
                 return
@@ -204,6 +203,7 @@ class ChunkReader:
     """Reads one object's bytes ``[start, end)`` and verifies them."""
 
     js: JetStream
+    bucket: str
     info: ObjectInfo
     direct: bool
     start: int = 0
@@ -213,7 +213,7 @@ class ChunkReader:
     def _error(self, cls: type[ObjectStoreError], detail: str) -> ObjectStoreError:
         return cls(
             f"object {self.info.name!r} in bucket {self.info.bucket!r}: {detail}",
-            bucket=self.info.bucket,
+            bucket=self.bucket,
             name=self.info.name,
         )
 
@@ -221,7 +221,7 @@ class ChunkReader:
     def whole(self) -> bool:
         return self.start == 0 and (self.end is None or self.end >= self.info.size)
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """Yield the requested bytes chunk by chunk; raise at the end if they do not verify.
 
         A whole-object read checks total size, chunk count and the SHA-256 digest. A range
@@ -233,35 +233,37 @@ class ChunkReader:
             if self.whole:
                 self._verify(hashlib.sha256(), 0, 0)
             return
-        stream = stream_name(info.bucket)
-        subject = chunk_subject(info.bucket, info.nuid)
+        stream = stream_name(self.bucket)
+        subject = chunk_subject(self.bucket, info.nuid)
         start_seq, offset, index = await self._locate(stream, subject)
         digest = hashlib.sha256() if self.whole else None
         received = 0
-        async for msg in self.js.next_msgs(
+        msgs = self.js.next_msgs(
             stream,
             subject,
             start_seq=start_seq,
             batch=max(self.run_bytes // max(info.chunk_size or 1, 1), 1),
             max_bytes=self.run_bytes,
             direct=self.direct,
-            bucket=info.bucket,
-        ):
-            data = msg.data
-            if not data:
-                continue  # nats.net writes an empty trailing chunk; it is not counted
-            index += 1
-            if digest is not None:
-                digest.update(data)
-            received += len(data)
-            chunk_start, offset = offset, offset + len(data)
-            if offset > info.size:
-                raise self._error(IncompleteObjectError, "more bytes stored than its size")
-            lo, hi = max(self.start - chunk_start, 0), min(end - chunk_start, len(data))
-            if lo < hi:
-                yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
-            if offset >= end:
-                break
+            bucket=self.bucket,
+        )
+        async with aclosing(msgs):
+            async for msg in msgs:
+                data = msg.data
+                if not data:
+                    continue  # nats.net writes an empty trailing chunk; it is not counted
+                index += 1
+                if digest is not None:
+                    digest.update(data)
+                received += len(data)
+                chunk_start, offset = offset, offset + len(data)
+                if offset > info.size:
+                    raise self._error(IncompleteObjectError, "more bytes stored than its size")
+                lo, hi = max(self.start - chunk_start, 0), min(end - chunk_start, len(data))
+                if lo < hi:
+                    yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
+                if offset >= end:
+                    break
         if digest is not None:
             self._verify(digest, received, index)
         elif offset < end:
@@ -297,7 +299,7 @@ class ChunkReader:
         if self.start == 0 or not chunk_size or info.chunks != -(-info.size // chunk_size):
             return 0, 0, 0
         first = await self._first_seq(stream, subject)
-        last = await self.js.last_msg(stream, subject, direct=self.direct, bucket=info.bucket)
+        last = await self.js.last_msg(stream, subject, direct=self.direct, bucket=self.bucket)
         if first is None or last is None or last.seq - first + 1 != info.chunks:
             return 0, 0, 0
         index = self.start // chunk_size
@@ -311,7 +313,7 @@ class ChunkReader:
             batch=1,
             max_bytes=1,
             direct=self.direct,
-            bucket=self.info.bucket,
+            bucket=self.bucket,
         ):
             return msg.seq
         return None

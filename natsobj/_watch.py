@@ -5,10 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-import anyio
 from nats.js.api import DeliverPolicy
 
 from ._errors import BadObjectMetaError, map_nats_errors
+from ._jsapi import unsubscribe
 from ._models import ObjectInfo
 from ._wire import meta_subject_filter
 
@@ -83,8 +83,7 @@ class ObjectWatcher:
         """Stop watching; the iterator then ends."""
         sub, self._sub = self._sub, None
         if sub is not None:
-            with anyio.CancelScope(shield=True), map_nats_errors(bucket=self._store.bucket):
-                await sub.unsubscribe()
+            await unsubscribe(sub)
 
     def __aiter__(self) -> ObjectWatcher:
         return self

@@ -1,0 +1,48 @@
+# Everything a fresh machine needs comes from here: `make demo`, `make test`, `make bench`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+NODE_PEER := tests/interop/js
+NODE_INSTALLED := $(NODE_PEER)/node_modules/.package-lock.json
+
+.PHONY: install demo test check lint typecheck unit integration interop bench clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_INSTALLED): $(NODE_PEER)/package.json $(NODE_PEER)/package-lock.json
+	npm ci --prefix $(NODE_PEER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/python examples/quickstart.py
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+check: lint typecheck
+
+unit: $(INSTALLED)
+	$(BIN)/pytest tests/unit
+
+integration: $(INSTALLED)
+	$(BIN)/pytest tests/integration
+
+interop: $(INSTALLED) $(NODE_INSTALLED)
+	$(BIN)/pytest tests/interop
+
+test: $(INSTALLED) $(NODE_INSTALLED) check
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(NODE_PEER)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

