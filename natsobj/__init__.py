@@ -49,7 +49,13 @@ from ._models import (
 )
 from ._store import ObjectResult, ObjectStore
 from ._watch import ObjectWatcher
-from .server import EmbeddedCluster, EmbeddedServer
+from .server import (
+    EmbeddedCluster,
+    EmbeddedServer,
+    EmbeddedServerError,
+    ServerBinaryNotFoundError,
+    ServerStartupError,
+)
 
 __version__ = "0.1.0"
 
@@ -62,6 +68,7 @@ __all__ = [
     "DigestMismatchError",
     "EmbeddedCluster",
     "EmbeddedServer",
+    "EmbeddedServerError",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
@@ -90,7 +97,9 @@ __all__ = [
     "ObjectWatcher",
     "PermissionDeniedError",
     "Placement",
+    "ServerBinaryNotFoundError",
     "ServerError",
+    "ServerStartupError",
     "ServerUnavailableError",
     "UpdateMetaDeletedError",
     "__version__",

@@ -188,13 +188,15 @@ async def connect(
 
     options.setdefault("connect_timeout", timeout)
     options.setdefault("error_cb", _log_error)
+    if isinstance(servers, str):
+        # "nats://a:4222,nats://b:4222" as nats.go and the nats CLI accept it.
+        servers = [url.strip() for url in servers.split(",") if url.strip()]
+    servers = list(servers)
     # nats-py retries the first connect as often as it would reconnect (minutes by default).
-    count = 1 if isinstance(servers, str) else max(len(servers), 1)
+    count = max(len(servers), 1)
     try:
         with anyio.fail_after(count * (options["connect_timeout"] + 1) + 1):
-            nc = await nats.connect(
-                servers if isinstance(servers, str) else list(servers), **options
-            )
+            nc = await nats.connect(servers, **options)
     except Exception as exc:
         raise ServerUnavailableError(
             f"cannot connect to NATS at {servers}: {exc or type(exc).__name__}. "

@@ -478,8 +478,10 @@ class EmbeddedServer:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Self:
+        """Start the server (unless ``start()`` already did) and return it."""
         try:
-            await self.start()
+            if not self.running:
+                await self.start()
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self.aclose()
@@ -628,10 +630,11 @@ class EmbeddedServer:
         label = self._name or "nats-server"
         self._history.append(f"natsobj: starting {shlex.join(cmd)}")
         try:
-            proc = await anyio.to_thread.run_sync(self._spawn, cmd)
+            # Spawned synchronously (a fork/exec, milliseconds) so that no cancellation can
+            # arrive between the process existing and `self._run` knowing about it.
+            proc = self._spawn(cmd)
         except OSError as exc:
             raise ServerStartupError(f"cannot run {self._binary}: {exc}", command=cmd) from exc
-        # Nothing may await between here and the try: a cancellation must find `run`.
         run = _Run(proc, cmd, self._history, f"{label}[{proc.pid}]")
         self._run = run
         self._proc_finalizer = weakref.finalize(self, _kill_at_exit, proc)
@@ -641,7 +644,9 @@ class EmbeddedServer:
                 port = await self._wait_ready(run)
             if scope.cancelled_caught or port is None:
                 raise self._startup_error(
-                    run, f"not ready within {self._startup_timeout:g} s (startup_timeout)"
+                    run,
+                    f"not ready within {self._startup_timeout:g} s (startup_timeout)",
+                    detail=False,
                 )
         except BaseException:
             await run.halt(graceful=False, timeout=0)
@@ -677,9 +682,9 @@ class EmbeddedServer:
             await run.join_reader()
             raise self._startup_error(run, f"exited with code {code}")
 
-    def _startup_error(self, run: _Run, what: str) -> ServerStartupError:
-        detail = run.failure_reason()
-        reason = f"{what}: {detail}" if detail else what
+    def _startup_error(self, run: _Run, what: str, *, detail: bool = True) -> ServerStartupError:
+        why = run.failure_reason() if detail else None
+        reason = f"{what}: {why}" if why else what
         return ServerStartupError(
             reason,
             pid=run.proc.pid,
