@@ -605,6 +605,9 @@ def test_config_ttl_ns_is_exact(ttl: float | timedelta, ns: int) -> None:
         {"bucket": "b", "ttl": timedelta(seconds=-1)},
         {"bucket": "b", "ttl": True},
         {"bucket": "b", "ttl": "1h"},
+        {"bucket": "b", "ttl": float("nan")},
+        {"bucket": "b", "ttl": float("inf")},  # timedelta() raises OverflowError
+        {"bucket": "b", "ttl": 10**20},
         {"bucket": "b", "replicas": 0},
         {"bucket": "b", "replicas": 6},
         {"bucket": "b", "replicas": -1},
