@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 StorageType = Literal["file", "memory"]
+_MAX_INT64 = 2**63 - 1
 
 
 class _Model(BaseModel):
@@ -100,6 +101,18 @@ class ObjectMeta(_Model):
             return {} if info.field_name == "metadata" else ""
         return value
 
+    @model_validator(mode="after")
+    def _encodable(self) -> ObjectMeta:
+        # The meta travels as UTF-8 JSON: a lone surrogate would fail only at publish time.
+        texts = [self.description, *self.metadata, *self.metadata.values(), *self.headers]
+        texts.extend(v for values in self.headers.values() for v in values)
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"{text!r} is not valid Unicode") from exc
+        return self
+
 
 class ObjectInfo(ObjectMeta):
     """The stored meta of an object: the caller's meta plus where and what the bytes are.
@@ -150,7 +163,7 @@ class ObjectInfo(ObjectMeta):
 
     def to_payload(self) -> bytes:
         """The canonical meta message body (nats.go's bytes; unknown keys kept)."""
-        data = self.model_dump(mode="json", exclude={"mtime", "revision"}, exclude_none=True)
+        data = self.model_dump(mode="json", exclude={"mtime", "revision"})
         return meta_payload(data)
 
     @classmethod
@@ -212,11 +225,16 @@ def _ttl(value: Any) -> timedelta | None:
     if isinstance(value, bool):
         raise InvalidArgumentError(f"ttl must be seconds or a timedelta, got {value!r}")
     if isinstance(value, int | float):
-        value = timedelta(seconds=value)
+        try:
+            value = timedelta(seconds=value)
+        except (OverflowError, ValueError) as exc:
+            raise InvalidArgumentError(f"ttl out of range: {value!r}") from exc
     if not isinstance(value, timedelta):
         raise InvalidArgumentError(f"ttl must be seconds or a timedelta, got {value!r}")
     if value < timedelta(0):
         raise InvalidArgumentError(f"ttl must not be negative, got {value}")
+    if value // timedelta(microseconds=1) * 1000 > _MAX_INT64:
+        raise InvalidArgumentError(f"ttl too large for the server: {value}")
     return value or None
 
 
@@ -249,6 +267,8 @@ class ObjectStoreConfig(_Model):
     def _check_numbers(self) -> ObjectStoreConfig:
         if self.max_bytes is not None and self.max_bytes != -1 and self.max_bytes < 0:
             raise InvalidArgumentError(f"max_bytes must be positive, got {self.max_bytes}")
+        if self.max_bytes is not None and self.max_bytes > _MAX_INT64:
+            raise InvalidArgumentError(f"max_bytes too large for the server: {self.max_bytes}")
         if not 1 <= self.replicas <= 5:
             raise InvalidArgumentError(f"replicas must be 1 to 5, got {self.replicas}")
         if self.metadata and any(k.startswith(SERVER_METADATA_PREFIX) for k in self.metadata):
@@ -257,7 +277,7 @@ class ObjectStoreConfig(_Model):
 
     @property
     def ttl_ns(self) -> int:
-        return int(self.ttl.total_seconds() * 1e9) if self.ttl else 0
+        return self.ttl // timedelta(microseconds=1) * 1000 if self.ttl else 0
 
 
 class ObjectStoreStatus(_Model):

@@ -115,9 +115,16 @@ def encode_name(name: str) -> str:
 
 
 def decode_name(token: str) -> str:
-    """Inverse of encode_name; tolerates missing padding."""
-    padded = token + "=" * (-len(token) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    """Inverse of encode_name; tolerates missing padding, refuses anything else.
+
+    Raises:
+        ValueError: ``token`` is not base64url of a non-empty UTF-8 name.
+    """
+    stripped = token.rstrip("=")
+    if not stripped or not re.fullmatch(r"[A-Za-z0-9_-]+", stripped):
+        raise ValueError(f"not a base64url object name: {token!r}")
+    padded = stripped + "=" * (-len(stripped) % 4)
+    return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
 
 
 def meta_subject(bucket: str, name: str) -> str:

@@ -86,6 +86,7 @@ async def test_every_input_kind(store: ObjectStore, tmp_path: Path) -> None:
     for kind, source in sources.items():
         await store.put(kind, source)
         assert await store.get_bytes(kind) == data, kind
+    receive.close()
     with path.open("rb") as handle:
         await store.put("open-file", handle)
     async with await anyio.open_file(path, "rb") as async_handle:

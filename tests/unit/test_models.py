@@ -399,6 +399,7 @@ def test_unusable_stored_mtime_is_replaced_by_the_message_timestamp(mtime: str) 
         {"headers": {"\udfff": ["v"]}},
         {"metadata": {"k": "\ud83d"}},
     ],
+    ids=["description", "header-value", "header-key", "metadata-value"],
 )
 def test_lone_surrogates_in_meta_get_a_typed_error(fields: dict[str, Any]) -> None:
     # "every bad input gets a clear typed error": either the model refuses the text, or
@@ -596,26 +597,29 @@ def test_config_ttl_ns_is_exact(ttl: float | timedelta, ns: int) -> None:
 @pytest.mark.parametrize(
     "fields",
     [
-        {"bucket": "a.b"},
-        {"bucket": ""},
-        {"bucket": "a b"},
-        {"bucket": None},
-        {"bucket": "b", "ttl": -1},
-        {"bucket": "b", "ttl": -0.5},
-        {"bucket": "b", "ttl": timedelta(seconds=-1)},
-        {"bucket": "b", "ttl": True},
-        {"bucket": "b", "ttl": "1h"},
-        {"bucket": "b", "ttl": float("nan")},
-        {"bucket": "b", "ttl": float("inf")},  # timedelta() raises OverflowError
-        {"bucket": "b", "ttl": 10**20},
-        {"bucket": "b", "replicas": 0},
-        {"bucket": "b", "replicas": 6},
-        {"bucket": "b", "replicas": -1},
-        {"bucket": "b", "max_bytes": -2},
-        {"bucket": "b", "storage": "ssd"},
-        {"bucket": "b", "metadata": {"_nats.ver": "2.15.1"}},
-        {"bucket": "b", "metadata": {"ok": "1", "_nats.level": "5"}},
-        {"bucket": "b", "bogus": 1},
+        pytest.param({"bucket": "a.b"}, id="bucket-dot"),
+        pytest.param({"bucket": ""}, id="bucket-empty"),
+        pytest.param({"bucket": "a b"}, id="bucket-space"),
+        pytest.param({"bucket": None}, id="bucket-none"),
+        pytest.param({"bucket": "b", "ttl": -1}, id="ttl-negative-int"),
+        pytest.param({"bucket": "b", "ttl": -0.5}, id="ttl-negative-float"),
+        pytest.param({"bucket": "b", "ttl": timedelta(seconds=-1)}, id="ttl-negative-timedelta"),
+        pytest.param({"bucket": "b", "ttl": True}, id="ttl-bool"),
+        pytest.param({"bucket": "b", "ttl": "1h"}, id="ttl-str"),
+        pytest.param({"bucket": "b", "ttl": float("nan")}, id="ttl-nan"),
+        # timedelta() raises OverflowError for these, which pydantic does not wrap
+        pytest.param({"bucket": "b", "ttl": float("inf")}, id="ttl-inf"),
+        pytest.param({"bucket": "b", "ttl": 10**20}, id="ttl-overflow"),
+        pytest.param({"bucket": "b", "replicas": 0}, id="replicas-0"),
+        pytest.param({"bucket": "b", "replicas": 6}, id="replicas-6"),
+        pytest.param({"bucket": "b", "replicas": -1}, id="replicas-negative"),
+        pytest.param({"bucket": "b", "max_bytes": -2}, id="max_bytes-minus-2"),
+        pytest.param({"bucket": "b", "storage": "ssd"}, id="storage-ssd"),
+        pytest.param({"bucket": "b", "metadata": {"_nats.ver": "2.15.1"}}, id="metadata-_nats"),
+        pytest.param(
+            {"bucket": "b", "metadata": {"ok": "1", "_nats.level": "5"}}, id="metadata-_nats-mixed"
+        ),
+        pytest.param({"bucket": "b", "bogus": 1}, id="unknown-field"),
     ],
 )
 def test_config_refuses_bad_values(fields: dict[str, Any]) -> None:
