@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import queue
+import threading
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeAlias, cast
+from typing import IO, Any, Protocol, TypeAlias, cast
 
 import anyio
 from nats.nuid import NUID
@@ -39,9 +41,6 @@ from ._wire import (
     stream_name,
 )
 
-if TYPE_CHECKING:
-    from hashlib import _Hash
-
 
 class AsyncReadable(Protocol):
     async def read(self, size: int = -1, /) -> bytes: ...
@@ -63,6 +62,52 @@ _nuid = NUID()
 
 def new_nuid() -> str:
     return _nuid.next().decode("ascii")
+
+
+class StreamingHash:
+    """SHA-256 of a stream of chunks; past the first few MiB it runs in a worker thread.
+
+    hashlib releases the GIL on large buffers, so on a multi-core machine the hash of a big
+    object costs the event loop almost nothing. Small objects never start the thread.
+    """
+
+    INLINE_BYTES = 4 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._inline = 0
+        self._queue: queue.SimpleQueue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def update(self, data: bytes) -> None:
+        if self._queue is not None:
+            self._queue.put(data)
+        elif self._inline + len(data) <= self.INLINE_BYTES:
+            self._inline += len(data)
+            self._hash.update(data)
+        else:
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name="natsobj-sha256", daemon=True)
+            self._thread.start()
+            self._queue.put(data)
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while (data := self._queue.get()) is not None:
+            self._hash.update(data)
+
+    async def digest(self) -> bytes:
+        """The digest of everything given to ``update``."""
+        await self.close()
+        return self._hash.digest()
+
+    async def close(self) -> None:
+        """Stop the worker thread (it finishes what it was given)."""
+        thread, self._thread = self._thread, None
+        if thread is not None and self._queue is not None:
+            self._queue.put(None)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(thread.join)
 
 
 async def iter_chunks(data: PutData, chunk_size: int) -> AsyncIterator[bytes]:
@@ -146,7 +191,7 @@ class Writer:
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
-        digest = hashlib.sha256()
+        digest = StreamingHash()
         size = chunks = 0
         meta_sent = False
         info = template.model_copy(update={"bucket": self.bucket, "nuid": nuid})
@@ -162,7 +207,7 @@ class Writer:
                     update={
                         "size": size,
                         "chunks": chunks,
-                        "digest": encode_digest(digest.digest()),
+                        "digest": encode_digest(await digest.digest()),
                     }
                 )
                 meta_sent = True
@@ -175,6 +220,7 @@ class Writer:
                 )
             except BaseException:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
+                    await digest.close()
                     await self._abandon(w, info, subject, meta_sent)
                 raise
         return info.model_copy(update={"revision": int(ack.get("seq", 0))})
@@ -196,6 +242,15 @@ class Writer:
             stream_name(self.bucket), meta_subject(self.bucket, info.name), direct=False
         )
         return last is not None and info.nuid.encode() in last.data
+
+
+@asynccontextmanager
+async def _closing(digest: StreamingHash | None) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        if digest is not None:
+            await digest.close()
 
 
 @dataclass
@@ -231,12 +286,12 @@ class ChunkReader:
         end = info.size if self.end is None else min(self.end, info.size)
         if self.start >= end or info.size == 0:
             if self.whole:
-                self._verify(hashlib.sha256(), 0, 0)
+                self._verify(hashlib.sha256().digest(), 0, 0)
             return
         stream = stream_name(self.bucket)
         subject = chunk_subject(self.bucket, info.nuid)
         start_seq, offset, index = await self._locate(stream, subject)
-        digest = hashlib.sha256() if self.whole else None
+        digest = StreamingHash() if self.whole else None
         received = 0
         msgs = self.js.next_msgs(
             stream,
@@ -245,9 +300,10 @@ class ChunkReader:
             batch=max(self.run_bytes // max(info.chunk_size or 1, 1), 1),
             max_bytes=self.run_bytes,
             direct=self.direct,
+            headers=False,
             bucket=self.bucket,
         )
-        async with aclosing(msgs):
+        async with aclosing(msgs), _closing(digest):
             async for msg in msgs:
                 data = msg.data
                 if not data:
@@ -265,13 +321,13 @@ class ChunkReader:
                 if offset >= end:
                     break
         if digest is not None:
-            self._verify(digest, received, index)
+            self._verify(await digest.digest(), received, index)
         elif offset < end:
             raise self._error(
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
 
-    def _verify(self, digest: _Hash, size: int, chunks: int) -> None:
+    def _verify(self, digest: bytes, size: int, chunks: int) -> None:
         info = self.info
         if size != info.size:
             raise self._error(
@@ -282,7 +338,7 @@ class ChunkReader:
                 IncompleteObjectError, f"read {chunks} chunks, the meta says {info.chunks}"
             )
         expected = decode_digest(info.digest)
-        if expected is not None and digest.digest() != expected:
+        if expected is not None and digest != expected:
             raise self._error(
                 DigestMismatchError, "received a corrupt object, digests do not match"
             )
