@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import json
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -131,15 +132,55 @@ async def unsubscribe(sub: Any) -> None:
         await sub.unsubscribe()
 
 
-class _Inbox:
-    """Messages for one reply-subject prefix, handed over without a task per message."""
+class _Mux:
+    """One wildcard reply subscription per connection, shared by every transfer.
 
-    def __init__(self, prefix: str):
-        self.prefix = prefix
+    Each transfer takes a route (a reply-subject prefix) and gets the messages sent to it,
+    so no transfer pays for a SUB/UNSUB round of its own.
+    """
+
+    def __init__(self, nc: NatsClient):
+        self._nc = nc
+        self._prefix = nc.new_inbox()
+        self._routes: dict[str, Callable[[Msg], None]] = {}
+        self._keys = itertools.count()
+        self._sub: Subscription | None = None
+        self._lock = anyio.Lock()
+
+    async def route(self, handler: Callable[[Msg], None]) -> str:
+        """Register ``handler``; return the reply prefix that reaches it (``<prefix>.<x>``)."""
+        if self._sub is None:
+            async with self._lock:
+                if self._sub is None:
+                    self._sub = await self._nc.subscribe(
+                        f"{self._prefix}.>",
+                        cb=self._dispatch,
+                        pending_msgs_limit=0,
+                        pending_bytes_limit=0,
+                    )
+        key = str(next(self._keys))
+        self._routes[key] = handler
+        return f"{self._prefix}.{key}"
+
+    def drop(self, reply_prefix: str) -> None:
+        self._routes.pop(reply_prefix.rsplit(".", 1)[-1], None)
+
+    async def _dispatch(self, msg: Msg) -> None:
+        key = msg.subject[len(self._prefix) + 1 :].split(".", 1)[0]
+        handler = self._routes.get(key)
+        if handler is not None:
+            handler(msg)
+
+
+class _Inbox:
+    """Messages for one route of the mux, handed over without a task per message."""
+
+    def __init__(self) -> None:
+        self.prefix = ""
         self._messages: deque[Msg] = deque()
         self._arrived = anyio.Event()
 
-    async def put(self, msg: Msg) -> None:
+    def put(self, msg: Msg) -> None:
         self._messages.append(msg)
         self._arrived.set()
 
@@ -158,6 +199,7 @@ class JetStream:
     def __init__(self, nc: NatsClient, *, timeout: float, api_prefix: str = "$JS.API"):
         tune_nats_reads()
         self.nc = nc
+        self.mux = _Mux(nc)
         self.timeout = timeout
         self.prefix = api_prefix
 
@@ -321,11 +363,9 @@ class JetStream:
             async for msg in self._next_msgs_from_leader(stream, subject, start_seq, bucket):
                 yield msg
             return
-        inbox = _Inbox(self.nc.new_inbox())
+        inbox = _Inbox()
         with map_nats_errors(bucket=bucket):
-            sub = await self.nc.subscribe(
-                f"{inbox.prefix}.*", cb=inbox.put, pending_bytes_limit=0, pending_msgs_limit=0
-            )
+            inbox.prefix = await self.mux.route(inbox.put)
         try:
             runs = self._direct_runs(
                 inbox,
@@ -342,7 +382,7 @@ class JetStream:
                 async for msg in runs:
                     yield msg
         finally:
-            await unsubscribe(sub)
+            self.mux.drop(inbox.prefix)
 
     async def _direct_runs(
         self,
@@ -462,7 +502,6 @@ class AckWindow:
         self._max_bytes = max_bytes
         self._bucket = bucket
         self._inbox = ""
-        self._sub: Subscription | None = None
         self._next_token = 0
         self._pending: dict[int, tuple[int, float]] = {}  # token -> (size, deadline)
         self._pending_bytes = 0
@@ -471,16 +510,13 @@ class AckWindow:
         self.acks: dict[int, dict[str, Any]] = {}
 
     async def __aenter__(self) -> AckWindow:
-        self._inbox = self._js.nc.new_inbox()
-        with map_nats_errors(bucket=self._bucket):
-            self._sub = await self._js.nc.subscribe(f"{self._inbox}.*", cb=self._on_ack)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._sub is not None:
-            await unsubscribe(self._sub)
+        if self._inbox:
+            self._js.mux.drop(self._inbox)
 
-    async def _on_ack(self, msg: Msg) -> None:
+    def _on_ack(self, msg: Msg) -> None:
         token = int(msg.subject.rsplit(".", 1)[-1])
         entry = self._pending.pop(token, None)
         if entry is None:
@@ -532,6 +568,9 @@ class AckWindow:
         while self._pending and self._pending_bytes + len(payload) > self._max_bytes:
             await self._wait_progress()
             self._check()
+        if not self._inbox:
+            with map_nats_errors(bucket=self._bucket):
+                self._inbox = await self._js.mux.route(self._on_ack)
         self._next_token += 1
         token = self._next_token
         self._pending[token] = (len(payload), anyio.current_time() + self._js.timeout)
