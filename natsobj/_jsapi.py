@@ -213,13 +213,25 @@ class JetStream:
         bucket: str | None = None,
         name: str | None = None,
     ) -> Msg:
+        """Publish and wait for the one reply, through the shared reply subscription."""
+        inbox = _Inbox()
         with map_nats_errors(bucket=bucket, name=name):
-            return await self.nc.request(
-                subject,
-                payload,
-                timeout=timeout or self.timeout,
-                headers=dict(headers) if headers else None,
+            inbox.prefix = await self.mux.route(inbox.put)
+            try:
+                await self.nc.publish(
+                    subject,
+                    payload,
+                    reply=f"{inbox.prefix}.r",
+                    headers=dict(headers) if headers else None,
+                )
+                msg = await inbox.get(timeout or self.timeout)
+            finally:
+                self.mux.drop(inbox.prefix)
+        if _status(msg) == "503" and not msg.data:
+            raise NoRespondersError(
+                f"no responders for {subject}: is JetStream enabled?", bucket=bucket, name=name
             )
+        return msg
 
     async def api(
         self,

@@ -145,7 +145,9 @@ class ObjectInfo(ObjectMeta):
     def _tolerant_mtime(cls, value: Any) -> Any:
         # nats-py writes "" on delete, Go the zero time; neither is a real time.
         if isinstance(value, str):
-            return parse_timestamp(value)
+            value = parse_timestamp(value)
+        if isinstance(value, datetime) and value.year <= 1:
+            return None
         return value
 
     @property
@@ -189,18 +191,18 @@ class ObjectInfo(ObjectMeta):
         if not raw.get("name"):
             # A meta without a name (not seen in the wild) still has it in its subject.
             raw["name"] = _name_from_subject(subject)
+        # The message's own time and sequence replace whatever the payload claims.
+        stamped = parse_timestamp(timestamp) if timestamp else None
+        if stamped is not None:
+            raw["mtime"] = stamped
+        if sequence is not None:
+            raw["revision"] = sequence
         try:
-            info = cls.model_validate(raw)
+            return cls.model_validate(raw)
         except ValueError as exc:
             raise BadObjectMetaError(
                 f"invalid object meta: {exc}", name=raw.get("name") or None
             ) from exc
-        update: dict[str, Any] = {}
-        if timestamp:
-            update["mtime"] = parse_timestamp(timestamp)
-        if sequence is not None:
-            update["revision"] = sequence
-        return info.model_copy(update=update) if update else info
 
 
 def _name_from_subject(subject: str | None) -> str | None:

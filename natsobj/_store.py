@@ -381,8 +381,22 @@ class ObjectStore:
 
     async def get_bytes(self, name: str, **options: Any) -> bytes:
         """The object's bytes (verified). Options as for ``get``."""
+        if not options:
+            # Small objects are most gets: skip the streaming machinery for one chunk.
+            target, info = await self._resolve(validate_object_name(name))
+            single = await self._reader(target, info).single_chunk()
+            if single is not None:
+                return single
         async with self.get(name, **options) as result:
             return await result.read()
+
+    @staticmethod
+    def _reader(
+        target: ObjectStore, info: ObjectInfo, start: int = 0, end: int | None = None
+    ) -> ChunkReader:
+        return ChunkReader(
+            target._js, target.bucket, info, direct=target._direct, start=start, end=end
+        )
 
     async def get_string(self, name: str, encoding: str = "utf-8", **options: Any) -> str:
         """The object's bytes decoded (UTF-8 by default)."""
@@ -505,15 +519,7 @@ class ObjectResult:
         if info.deleted:
             self._chunks = _empty()
         else:
-            reader = ChunkReader(
-                target._js,
-                target.bucket,
-                info,
-                direct=target._direct,
-                start=self._start,
-                end=self._end,
-            )
-            self._chunks = reader.chunks()
+            self._chunks = target._reader(target, info, self._start, self._end).chunks()
         self._info = info
         return self
 

@@ -313,16 +313,10 @@ class ChunkReader:
             return
         stream = stream_name(self.bucket)
         subject = chunk_subject(self.bucket, info.nuid)
-        if info.chunks == 1 and self.direct:
-            # One chunk: one request for the last message on its subject, no run set-up.
-            only = await self.js.last_msg(stream, subject, direct=True, bucket=self.bucket)
-            if only is not None and len(only.data) == info.size:
-                if self.whole:
-                    self._verify(hashlib.sha256(only.data).digest(), info.size, 1)
-                    yield only.data
-                else:
-                    yield only.data[self.start : end]
-                return
+        only = await self.single_chunk()
+        if only is not None:
+            yield only[self.start : end] if not self.whole else only
+            return
         start_seq, offset, index = await self._locate(stream, subject)
         digest = StreamingHash() if self.whole else None
         received = 0
@@ -359,6 +353,23 @@ class ChunkReader:
             raise self._error(
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
+
+    async def single_chunk(self) -> bytes | None:
+        """The bytes of a one-chunk object in one request (verified), or None if the
+        object is not stored that way."""
+        info = self.info
+        if info.chunks != 1 or not self.direct:
+            return None
+        only = await self.js.last_msg(
+            stream_name(self.bucket),
+            chunk_subject(self.bucket, info.nuid),
+            direct=True,
+            bucket=self.bucket,
+        )
+        if only is None or len(only.data) != info.size:
+            return None  # let the general path say what is wrong
+        self._verify(hashlib.sha256(only.data).digest(), info.size, 1)
+        return only.data
 
     def _verify(self, digest: bytes, size: int, chunks: int) -> None:
         info = self.info
