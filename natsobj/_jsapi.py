@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from nats.aio.subscription import Subscription
 
 STATUS = "Status"
+# Below the server's default of 50 in-flight atomic batches per stream, leaving room for
+# other clients.
+ATOMIC_BATCHES_PER_STREAM = 32
 DESCRIPTION = "Description"
 
 
@@ -200,6 +203,7 @@ class JetStream:
         tune_nats_reads()
         self.nc = nc
         self.mux = _Mux(nc)
+        self._batch_limiters: dict[str, anyio.CapacityLimiter] = {}
         self.timeout = timeout
         self.prefix = api_prefix
 
@@ -294,7 +298,8 @@ class JetStream:
                 bucket=bucket,
                 name=name,
             ) from exc
-        ack = json.loads(msg.data)
+        # The first message of an atomic batch is answered with an empty body.
+        ack = json.loads(msg.data) if msg.data else {}
         if "error" in ack:
             raise api_error(ack["error"], bucket=bucket, name=name)
         return dict(ack)
@@ -342,10 +347,23 @@ class JetStream:
             headers=_parse_header_block(base64.b64decode(raw["hdrs"])) if raw.get("hdrs") else {},
         )
 
+    def batch_limiter(self, stream: str) -> anyio.CapacityLimiter:
+        """Bounds this connection's atomic batches in flight on one stream (the server
+        refuses more than 50 per stream by default, with error 10210)."""
+        limiter = self._batch_limiters.get(stream)
+        if limiter is None:
+            limiter = self._batch_limiters[stream] = anyio.CapacityLimiter(
+                ATOMIC_BATCHES_PER_STREAM
+            )
+        return limiter
+
+    def server_at_least(self, major: int, minor: int) -> bool:
+        version = self.nc.connected_server_version
+        return (version.major, version.minor) >= (major, minor)
+
     def _headerless_direct_get(self) -> bool:
         # ``no_hdr`` on Direct Get exists from server 2.12; older servers may refuse it.
-        version = self.nc.connected_server_version
-        return (version.major, version.minor) >= (2, 12)
+        return self.server_at_least(2, 12)
 
     async def next_msgs(
         self,
@@ -519,7 +537,6 @@ class AckWindow:
         self._pending_bytes = 0
         self._error: ObjectStoreError | None = None
         self._progress = anyio.Event()
-        self.acks: dict[int, dict[str, Any]] = {}
 
     async def __aenter__(self) -> AckWindow:
         return self
@@ -543,13 +560,12 @@ class AckWindow:
             self._fail(JetStreamAPIError(f"publish failed with status {status}", code=int(status)))
         else:
             try:
-                ack = json.loads(msg.data)
+                # Messages inside an atomic batch are acknowledged with an empty body.
+                ack = json.loads(msg.data) if msg.data else {}
             except ValueError:
                 ack = {"error": {"description": f"unreadable ack {msg.data[:100]!r}"}}
             if "error" in ack:
                 self._fail(api_error(ack["error"], bucket=self._bucket))
-            else:
-                self.acks[token] = ack
         self._progress.set()
 
     def _fail(self, error: ObjectStoreError) -> None:
@@ -575,7 +591,7 @@ class AckWindow:
     async def publish(
         self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
     ) -> int:
-        """Send one message into the window; returns its token (a key of ``acks``)."""
+        """Send one message into the window; returns its token."""
         self._check()
         while self._pending and self._pending_bytes + len(payload) > self._max_bytes:
             await self._wait_progress()

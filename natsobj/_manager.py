@@ -64,6 +64,7 @@ class ObjectStoreManager:
         placement: Placement | Mapping[str, Any] | None = None,
         compression: bool = False,
         metadata: Mapping[str, str] | None = None,
+        atomic_puts: bool = False,
     ) -> ObjectStore:
         """Create a bucket, or open it if it exists with exactly this configuration.
 
@@ -83,7 +84,9 @@ class ObjectStoreManager:
                 placement=placement,
                 compression=compression,
                 metadata=metadata,
+                atomic_puts=atomic_puts,
             )
+        self._check_server_supports(config)
         info = await self.js.api(
             f"STREAM.CREATE.{stream_name(config.bucket)}",
             _stream_config(config),
@@ -91,10 +94,19 @@ class ObjectStoreManager:
         )
         return ObjectStore(self, config.bucket, info)
 
+    def _check_server_supports(self, config: ObjectStoreConfig) -> None:
+        if config.atomic_puts and not self.js.server_at_least(2, 12):
+            raise InvalidArgumentError(
+                "atomic_puts needs nats-server 2.12 or newer "
+                f"(connected to {self.nc.connected_server_version})",
+                bucket=config.bucket,
+            )
+
     async def update_object_store(self, config: ObjectStoreConfig) -> ObjectStore:
         """Change an existing bucket's description, ttl, max_bytes, replicas, compression,
         placement and metadata. Stream flags natsobj does not manage are left as they are.
         """
+        self._check_server_supports(config)
         current = await self.js.stream_info(stream_name(config.bucket), bucket=config.bucket)
         wanted = _stream_config(config)
         merged = {**current["config"], **wanted}
@@ -102,6 +114,8 @@ class ObjectStoreManager:
             merged.pop("description", None)
         if "compression" not in wanted:
             merged["compression"] = "none"
+        if "allow_atomic" not in wanted:
+            merged.pop("allow_atomic", None)
         info = await self.js.api(
             f"STREAM.UPDATE.{stream_name(config.bucket)}", merged, bucket=config.bucket
         )
@@ -160,6 +174,7 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
         storage=config.storage,
         replicas=config.replicas,
         compression=config.compression,
+        atomic_puts=config.atomic_puts,
         placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
         metadata=config.metadata,
     )

@@ -254,6 +254,7 @@ class ObjectStoreConfig(_Model):
     placement: Placement | None = None
     compression: bool = False
     metadata: dict[str, str] | None = None
+    atomic_puts: bool = False
 
     @field_validator("bucket", mode="before")
     @classmethod
@@ -295,6 +296,7 @@ class ObjectStoreStatus(_Model):
     backing_store: str = BACKING_STORE
     metadata: dict[str, str] = Field(default_factory=dict)
     compressed: bool = False
+    atomic_puts: bool = False
     stream_info: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @classmethod
@@ -316,6 +318,7 @@ class ObjectStoreStatus(_Model):
             size=stream_info.get("state", {}).get("bytes", 0),
             metadata=metadata,
             compressed=config.get("compression", "none") not in ("none", "", None),
+            atomic_puts=bool(config.get("allow_atomic", False)),
             stream_info=stream_info,
         )
 

@@ -30,6 +30,7 @@ from ._transfer import ChunkReader, PutData, Writer, new_nuid
 from ._watch import ObjectWatcher
 from ._wire import (
     DEFAULT_CHUNK_SIZE,
+    MAX_ATOMIC_CHUNKS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -64,6 +65,7 @@ class ObjectStore:
         self.stream = stream_name(bucket)
         config = stream_info.get("config", {})
         self._direct = bool(config.get("allow_direct", False))
+        self._atomic = bool(config.get("allow_atomic", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
 
@@ -175,15 +177,32 @@ class ObjectStore:
                 "options": options.model_copy(update={"max_chunk_size": size}),
             }
         )
-        writer = Writer(self._js, self.bucket)
+        writer = Writer(self._js, self.bucket, atomic=self._fits_atomic_batch(data, size))
         if max_inflight_bytes is not None:
             writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
-        info = await writer.write(template, data, size)
+        if writer.atomic:
+            async with self._js.batch_limiter(self.stream):
+                info = await writer.write(template, data, size)
+        else:
+            info = await writer.write(template, data, size)
         if existing is not None and not existing.deleted and existing.nuid != info.nuid:
             # The new object is committed; a failed purge only leaves reclaimable orphans.
             with contextlib.suppress(ObjectStoreError):
                 await self._purge_chunks(existing)
         return info
+
+    def _fits_atomic_batch(self, data: PutData, chunk_size: int) -> bool:
+        """Whether a put can be one atomic batch: the bucket allows it and the size is
+        known up front to fit (a batch cannot be turned back into a plain put midway)."""
+        if not self._atomic:
+            return False
+        if isinstance(data, str):
+            size = len(data.encode("utf-8"))
+        elif isinstance(data, bytes | bytearray | memoryview):
+            size = memoryview(data).nbytes
+        else:
+            return False
+        return -(-size // chunk_size) <= MAX_ATOMIC_CHUNKS
 
     async def put_bytes(self, name: str, data: bytes, **options: Any) -> ObjectInfo:
         """Store ``data`` as ``name``."""

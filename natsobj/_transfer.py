@@ -32,6 +32,9 @@ from ._errors import (
 from ._jsapi import AckWindow, JetStream
 from ._models import ObjectInfo
 from ._wire import (
+    BATCH_COMMIT_HEADER,
+    BATCH_ID_HEADER,
+    BATCH_SEQUENCE_HEADER,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -182,19 +185,30 @@ class Writer:
     js: JetStream
     bucket: str
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
+    # Set when the bucket allows atomic batches (server 2.12+) and the object fits in one.
+    atomic: bool = False
 
     async def write(self, template: ObjectInfo, data: PutData, chunk_size: int) -> ObjectInfo:
         """Store ``data`` under ``template.name``; return the committed ObjectInfo.
 
         Cancellation and failure: the new chunks are purged and nothing becomes visible,
-        unless the meta was already stored, in which case the object is complete.
+        unless the meta was already stored, in which case the object is complete. With
+        ``atomic`` the chunks and the meta are one atomic batch: the server stores all of
+        them or none.
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
+        batch_id = new_nuid() if self.atomic else None
         digest = StreamingHash()
         size = chunks = 0
         meta_sent = False
         info = template.model_copy(update={"bucket": self.bucket, "nuid": nuid})
+
+        def headers(sequence: int, **extra: str) -> dict[str, str] | None:
+            if batch_id is None:
+                return extra or None
+            return {BATCH_ID_HEADER: batch_id, BATCH_SEQUENCE_HEADER: str(sequence), **extra}
+
         source = iter_chunks(data, chunk_size)
         async with (
             aclosing(source),
@@ -202,19 +216,23 @@ class Writer:
         ):
             try:
                 first = await anext(source, None)
-                second = None if first is None else await anext(source, None)
-                if second is None:
-                    # Zero or one chunk: a plain acknowledged publish beats a window.
-                    if first is not None:
-                        digest.update(first)
-                        size, chunks = len(first), 1
-                        await self.js.publish(subject, first, bucket=self.bucket, name=info.name)
-                else:
-                    async for chunk in _chain((first, second), source):
+                if first is not None:
+                    digest.update(first)
+                    size, chunks = len(first), 1
+                    second = await anext(source, None)
+                    if second is None or batch_id is not None:
+                        # One chunk: a plain acknowledged publish beats a window. A batch
+                        # must wait for the answer to its first message anyway.
+                        await self.js.publish(
+                            subject, first, headers=headers(1), bucket=self.bucket, name=info.name
+                        )
+                    else:
+                        await w.publish(subject, first)
+                    async for chunk in _chain((second,), source):
                         digest.update(chunk)
                         size += len(chunk)
                         chunks += 1
-                        await w.publish(subject, chunk)
+                        await w.publish(subject, chunk, headers(chunks))
                     await w.drain()
                 info = info.model_copy(
                     update={
@@ -224,10 +242,15 @@ class Writer:
                     }
                 )
                 meta_sent = True
+                rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT}
                 ack = await self.js.publish(
                     meta_subject(self.bucket, info.name),
                     info.to_payload(),
-                    headers={ROLLUP_HEADER: ROLLUP_SUBJECT},
+                    headers=(
+                        headers(chunks + 1, **{BATCH_COMMIT_HEADER: "1"}, **rollup)
+                        if chunks
+                        else rollup
+                    ),
                     bucket=self.bucket,
                     name=info.name,
                 )

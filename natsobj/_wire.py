@@ -27,6 +27,11 @@ MAX_CHUNK_SIZE = 64 * 1024 * 1024
 STREAM_PREFIX = "OBJ_"
 ROLLUP_HEADER = "Nats-Rollup"
 ROLLUP_SUBJECT = "sub"
+BATCH_ID_HEADER = "Nats-Batch-Id"
+BATCH_SEQUENCE_HEADER = "Nats-Batch-Sequence"
+BATCH_COMMIT_HEADER = "Nats-Batch-Commit"
+# The server's default limit of messages in one atomic batch; the meta takes one.
+MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
 ZERO_TIME = "0001-01-01T00:00:00Z"
 BACKING_STORE = "JetStream"
@@ -241,6 +246,7 @@ def stream_config(
     storage: str,
     replicas: int,
     compression: bool,
+    atomic_puts: bool = False,
     placement: Mapping[str, Any] | None,
     metadata: Mapping[str, str] | None,
 ) -> dict[str, Any]:
@@ -265,6 +271,8 @@ def stream_config(
     )
     if compression:
         config["compression"] = "s2"
+    if atomic_puts:
+        config["allow_atomic"] = True  # server 2.12+
     if placement:
         config["placement"] = dict(placement)
     if metadata:
