@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     from nats.aio.subscription import Subscription
 
 STATUS = "Status"
+# Unacknowledged publish bytes per connection: half the server's 128 MiB ingest buffer.
+WRITE_BUDGET = 64 * 1024 * 1024
+# Direct Get bytes asked for and not yet delivered, per connection: half the server's
+# 64 MiB max_pending for one client, beyond which it drops messages.
+READ_BUDGET = 32 * 1024 * 1024
 # Below the server's default of 50 in-flight atomic batches per stream, leaving room for
 # other clients.
 ATOMIC_BATCHES_PER_STREAM = 32
@@ -135,6 +140,34 @@ async def unsubscribe(sub: Any) -> None:
         await sub.unsubscribe()
 
 
+class ByteBudget:
+    """Bytes one connection may have in flight against one of the server's buffers.
+
+    Every transfer on the connection draws from it, so many concurrent puts or gets
+    cannot together overrun the server (which answers 429 on ingest, or drops a slow
+    client's messages on delivery).
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._used = 0
+        self._freed = anyio.Event()
+
+    async def acquire(self, size: int) -> int:
+        """Wait for ``size`` bytes (at most the whole budget); return what was taken."""
+        size = min(size, self.limit)
+        while self._used and self._used + size > self.limit:
+            await self._freed.wait()
+        self._used += size
+        return size
+
+    def release(self, size: int) -> None:
+        if size:
+            self._used -= size
+            self._freed.set()
+            self._freed = anyio.Event()
+
+
 class _Mux:
     """One wildcard reply subscription per connection, shared by every transfer.
 
@@ -182,9 +215,12 @@ class _Inbox:
         self.prefix = ""
         self._messages: deque[Msg] = deque()
         self._arrived = anyio.Event()
+        self.on_status: Callable[[Msg], None] | None = None
 
     def put(self, msg: Msg) -> None:
         self._messages.append(msg)
+        if self.on_status is not None and _status(msg) is not None:
+            self.on_status(msg)
         self._arrived.set()
 
     async def get(self, timeout: float) -> Msg:
@@ -203,6 +239,8 @@ class JetStream:
         tune_nats_reads()
         self.nc = nc
         self.mux = _Mux(nc)
+        self.write_budget = ByteBudget(WRITE_BUDGET)
+        self.read_budget = ByteBudget(READ_BUDGET)
         self._batch_limiters: dict[str, anyio.CapacityLimiter] = {}
         self.timeout = timeout
         self.prefix = api_prefix
@@ -427,18 +465,31 @@ class JetStream:
         retries: int,
     ) -> AsyncGenerator[StoredMsg, None]:
         run = 0  # reply token of the run being read; late answers to older runs are dropped
-        skip = 0  # messages of this run already yielded (when a run is asked for again)
+        yielded = 0  # messages of this run already yielded (skipped when it is asked again)
+        seen = 0  # messages of the current request received
         failures = 0
         batched = True
+        budget = self.read_budget
+        held = 0  # read budget held by the run in flight, given back when it has arrived
+
+        def give_back(msg: Msg | None = None) -> None:
+            nonlocal held
+            if msg is None or msg.subject == f"{inbox.prefix}.{run}":
+                budget.release(held)
+                held = 0
+
+        inbox.on_status = give_back
 
         async def ask() -> None:
-            nonlocal run
-            run += 1
+            nonlocal run, held
+            give_back()
             request: dict[str, Any] = {"seq": run_seq, "next_by_subj": subject}
             if batched:
-                request.update(batch=batch, max_bytes=max_bytes)
+                held = await budget.acquire(max_bytes)
+                request.update(batch=batch, max_bytes=held)
                 if not headers:
                     request["no_hdr"] = True
+            run += 1
             with map_nats_errors(bucket=bucket):
                 await self.nc.publish(
                     f"{self.prefix}.DIRECT.GET.{stream}",
@@ -446,54 +497,58 @@ class JetStream:
                     reply=f"{inbox.prefix}.{run}",
                 )
 
-        await ask()
-        seen = 0  # messages of the current run received
-        while True:
-            try:
-                msg = await inbox.get(self.timeout)
-            except TimeoutError as exc:
-                failures += 1
-                if failures > retries:
-                    raise ObjectStoreTimeoutError(
-                        f"no answer from the server within {self.timeout} s, {retries} retries",
-                        bucket=bucket,
-                    ) from exc
-                skip, seen = seen, 0
-                await ask()
-                continue
-            if msg.subject != f"{inbox.prefix}.{run}":
-                continue
-            status = _status(msg)
-            if status == "204":  # end of a run
-                last = _header(msg, "Nats-Last-Sequence")
-                if _header(msg, "Nats-Num-Pending", "0") == "0" or not last:
-                    return
-                run_seq, skip, seen = int(last) + 1, 0, 0
-                await ask()
-                continue
-            if status == "404":
-                return
-            if status == "503":
-                raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket)
-            if status is not None:
-                raise JetStreamAPIError(
-                    f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
-                    code=int(status),
-                    bucket=bucket,
-                )
-            failures = 0
-            seen += 1
-            if seen <= skip:
-                continue  # already yielded before the run was asked for again
-            stored = stored_from_direct(msg)
-            if stored.seq:
-                # With headers the resume point is exact: the message after this one.
-                run_seq, skip, seen = stored.seq + 1, 0, 0
-                if batched and not _header(msg, "Nats-Num-Pending"):
-                    batched = False  # a server before 2.11 answers one message per request
-                if not batched:
+        try:
+            await ask()
+            while True:
+                try:
+                    msg = await inbox.get(self.timeout)
+                except TimeoutError as exc:
+                    failures += 1
+                    if failures > retries:
+                        raise ObjectStoreTimeoutError(
+                            f"no answer from the server within {self.timeout} s, {retries} retries",
+                            bucket=bucket,
+                        ) from exc
+                    seen = 0
                     await ask()
-            yield stored
+                    continue
+                if msg.subject != f"{inbox.prefix}.{run}":
+                    continue
+                status = _status(msg)
+                if status == "204":  # end of a run
+                    last = _header(msg, "Nats-Last-Sequence")
+                    if _header(msg, "Nats-Num-Pending", "0") == "0" or not last:
+                        return
+                    run_seq, yielded, seen = int(last) + 1, 0, 0
+                    await ask()
+                    continue
+                if status == "404":
+                    return
+                if status == "503":
+                    raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket)
+                if status is not None:
+                    raise JetStreamAPIError(
+                        f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
+                        code=int(status),
+                        bucket=bucket,
+                    )
+                failures = 0
+                seen += 1
+                if seen <= yielded:
+                    continue  # yielded before the run was asked for again
+                stored = stored_from_direct(msg)
+                if stored.seq:
+                    # With headers the resume point is exact: the message after this one.
+                    run_seq, yielded, seen = stored.seq + 1, 0, 0
+                    if batched and not _header(msg, "Nats-Num-Pending"):
+                        batched = False  # a server before 2.11 answers one message per request
+                    if not batched:
+                        await ask()
+                else:
+                    yielded += 1
+                yield stored
+        finally:
+            give_back()
 
     async def _next_msgs_from_leader(
         self, stream: str, subject: str, seq: int, bucket: str | None
@@ -544,6 +599,9 @@ class AckWindow:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._inbox:
             self._js.mux.drop(self._inbox)
+        # Acknowledgements that never came: their bytes are no longer ours to wait for.
+        self._js.write_budget.release(sum(size for size, _ in self._pending.values()))
+        self._pending.clear()
 
     def _on_ack(self, msg: Msg) -> None:
         token = int(msg.subject.rsplit(".", 1)[-1])
@@ -551,6 +609,7 @@ class AckWindow:
         if entry is None:
             return
         self._pending_bytes -= entry[0]
+        self._js.write_budget.release(entry[0])
         status = _status(msg)
         if status == "503":
             self._fail(
@@ -599,10 +658,11 @@ class AckWindow:
         if not self._inbox:
             with map_nats_errors(bucket=self._bucket):
                 self._inbox = await self._js.mux.route(self._on_ack)
+        size = await self._js.write_budget.acquire(len(payload))
         self._next_token += 1
         token = self._next_token
-        self._pending[token] = (len(payload), anyio.current_time() + self._js.timeout)
-        self._pending_bytes += len(payload)
+        self._pending[token] = (size, anyio.current_time() + self._js.timeout)
+        self._pending_bytes += size
         with map_nats_errors(bucket=self._bucket):
             await self._js.nc.publish(
                 subject,
