@@ -243,3 +243,25 @@ def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> It
         ) from exc
     except nats.errors.Error as exc:
         raise ServerError(f"NATS error: {exc}", bucket=bucket, name=name) from exc
+
+
+@contextmanager
+def unwrap_single_error() -> Iterator[None]:
+    """Raise a failed task group's error as itself, not as a group.
+
+    Callers catch ``ObjectNotFoundError``, not an ExceptionGroup holding one. When the
+    tasks failed together (both saw the bucket vanish, say) the first error stands for
+    all of them.
+    """
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        leaves = [e for e in _leaves(group) if isinstance(e, Exception)] or _leaves(group)
+        raise leaves[0] from leaves[0].__cause__
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out

@@ -23,6 +23,7 @@ from ._errors import (
     ObjectNotFoundError,
     ObjectStoreError,
     UpdateMetaDeletedError,
+    unwrap_single_error,
 )
 from ._jsapi import JetStream, StoredMsg
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
@@ -167,10 +168,6 @@ class ObjectStore:
         if chunk_size is None:
             chunk_size = options.max_chunk_size or DEFAULT_CHUNK_SIZE
         size = validate_chunk_size(chunk_size)
-        try:
-            existing = await self._find(meta.name)
-        except BadObjectMetaError:
-            existing = None  # unreadable meta of another client: the put replaces it
         template = ObjectInfo.model_validate(
             {
                 **meta.model_dump(exclude={"options"}),
@@ -180,11 +177,27 @@ class ObjectStore:
         writer = Writer(self._js, self.bucket, atomic=self._fits_atomic_batch(data, size))
         if max_inflight_bytes is not None:
             writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
-        if writer.atomic:
-            async with self._js.batch_limiter(self.stream):
-                info = await writer.write(template, data, size)
-        else:
-            info = await writer.write(template, data, size)
+        # The current object is looked up while the chunks upload; the meta waits for the
+        # answer, so what we find is always the object we replace.
+        found: list[ObjectInfo | None] = []
+        looked = anyio.Event()
+
+        async def look_up_existing() -> None:
+            try:
+                found.append(await self._find(meta.name))
+            except BadObjectMetaError:
+                found.append(None)  # unreadable meta of another client: the put replaces it
+            looked.set()
+
+        with unwrap_single_error():
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(look_up_existing)
+                if writer.atomic:
+                    async with self._js.batch_limiter(self.stream):
+                        info = await writer.write(template, data, size, before_commit=looked.wait)
+                else:
+                    info = await writer.write(template, data, size, before_commit=looked.wait)
+        existing = found[0]
         if existing is not None and not existing.deleted and existing.nuid != info.nuid:
             # The new object is committed; a failed purge only leaves reclaimable orphans.
             with contextlib.suppress(ObjectStoreError):

@@ -188,13 +188,21 @@ class Writer:
     # Set when the bucket allows atomic batches (server 2.12+) and the object fits in one.
     atomic: bool = False
 
-    async def write(self, template: ObjectInfo, data: PutData, chunk_size: int) -> ObjectInfo:
+    async def write(
+        self,
+        template: ObjectInfo,
+        data: PutData,
+        chunk_size: int,
+        *,
+        before_commit: Callable[[], Awaitable[Any]] | None = None,
+    ) -> ObjectInfo:
         """Store ``data`` under ``template.name``; return the committed ObjectInfo.
 
         Cancellation and failure: the new chunks are purged and nothing becomes visible,
         unless the meta was already stored, in which case the object is complete. With
         ``atomic`` the chunks and the meta are one atomic batch: the server stores all of
-        them or none.
+        them or none. ``before_commit`` is awaited after the chunks are stored and before
+        the meta is published.
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
@@ -241,6 +249,8 @@ class Writer:
                         "digest": encode_digest(await digest.digest()),
                     }
                 )
+                if before_commit is not None:
+                    await before_commit()
                 meta_sent = True
                 rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT}
                 ack = await self.js.publish(
