@@ -44,5 +44,9 @@ interop: $(INSTALLED) $(NODE_INSTALLED)
 test: $(INSTALLED) $(NODE_INSTALLED) check
 	$(BIN)/pytest
 
+# The full benchmark suite (about 15 minutes on 2 cores); writes BENCHMARKS.md.
+bench: $(INSTALLED) $(NODE_INSTALLED)
+	$(BIN)/python -m benchmarks.run --require-node --output BENCHMARKS.md --json benchmarks/results.json
+
 clean:
 	rm -rf $(VENV) $(NODE_PEER)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

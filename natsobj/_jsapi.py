@@ -399,10 +399,6 @@ class JetStream:
         version = self.nc.connected_server_version
         return (version.major, version.minor) >= (major, minor)
 
-    def _headerless_direct_get(self) -> bool:
-        # ``no_hdr`` on Direct Get exists from server 2.12; older servers may refuse it.
-        return self.server_at_least(2, 12)
-
     async def next_msgs(
         self,
         stream: str,
@@ -412,7 +408,6 @@ class JetStream:
         batch: int,
         max_bytes: int,
         direct: bool,
-        headers: bool = True,
         bucket: str | None = None,
         retries: int = 3,
     ) -> AsyncGenerator[StoredMsg, None]:
@@ -422,10 +417,13 @@ class JetStream:
         or ``max_bytes``; the next run is asked for when the reader reaches the end of the
         current one, so memory is bounded by one run whatever the reader's pace. Each
         message has its own deadline (``timeout``); a run that stalls (connection lost,
-        server restarted) is asked for again from where it stood, ``retries`` times in a
-        row. ``headers=False`` drops the per-message headers (subject, sequence, time) on
-        servers that can, which makes bulk reads cheaper. Without Direct Get the stream
-        leader is asked one message at a time.
+        server restarted) is asked for again from the message after the last one received,
+        ``retries`` times in a row. Without Direct Get the stream leader is asked one
+        message at a time.
+
+        Messages keep their headers: dropping them (``no_hdr``, 2.12+) was measured to cost
+        the server about 30% more CPU for the same throughput, and the sequence numbers
+        they carry make resuming exact.
         """
         if not direct:
             async for msg in self._next_msgs_from_leader(stream, subject, start_seq, bucket):
@@ -442,7 +440,6 @@ class JetStream:
                 start_seq,
                 batch,
                 max_bytes,
-                headers or not self._headerless_direct_get(),
                 bucket,
                 retries,
             )
@@ -460,13 +457,10 @@ class JetStream:
         run_seq: int,
         batch: int,
         max_bytes: int,
-        headers: bool,
         bucket: str | None,
         retries: int,
     ) -> AsyncGenerator[StoredMsg, None]:
         run = 0  # reply token of the run being read; late answers to older runs are dropped
-        yielded = 0  # messages of this run already yielded (skipped when it is asked again)
-        seen = 0  # messages of the current request received
         failures = 0
         batched = True
         budget = self.read_budget
@@ -487,8 +481,6 @@ class JetStream:
             if batched:
                 held = await budget.acquire(max_bytes)
                 request.update(batch=batch, max_bytes=held)
-                if not headers:
-                    request["no_hdr"] = True
             run += 1
             with map_nats_errors(bucket=bucket):
                 await self.nc.publish(
@@ -509,7 +501,6 @@ class JetStream:
                             f"no answer from the server within {self.timeout} s, {retries} retries",
                             bucket=bucket,
                         ) from exc
-                    seen = 0
                     await ask()
                     continue
                 if msg.subject != f"{inbox.prefix}.{run}":
@@ -519,7 +510,7 @@ class JetStream:
                     last = _header(msg, "Nats-Last-Sequence")
                     if _header(msg, "Nats-Num-Pending", "0") == "0" or not last:
                         return
-                    run_seq, yielded, seen = int(last) + 1, 0, 0
+                    run_seq = int(last) + 1
                     await ask()
                     continue
                 if status == "404":
@@ -533,19 +524,12 @@ class JetStream:
                         bucket=bucket,
                     )
                 failures = 0
-                seen += 1
-                if seen <= yielded:
-                    continue  # yielded before the run was asked for again
                 stored = stored_from_direct(msg)
-                if stored.seq:
-                    # With headers the resume point is exact: the message after this one.
-                    run_seq, yielded, seen = stored.seq + 1, 0, 0
-                    if batched and not _header(msg, "Nats-Num-Pending"):
-                        batched = False  # a server before 2.11 answers one message per request
-                    if not batched:
-                        await ask()
-                else:
-                    yielded += 1
+                run_seq = stored.seq + 1  # where to resume if this run stalls
+                if batched and not _header(msg, "Nats-Num-Pending"):
+                    batched = False  # a server before 2.11 answers one message per request
+                if not batched:
+                    await ask()
                 yield stored
         finally:
             give_back()

@@ -180,6 +180,10 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
     )
 
 
+class _FirstConnectFailed(Exception):
+    """Raised from nats-py's error callback to stop it retrying the first connect."""
+
+
 async def _log_error(exc: Exception) -> None:
     logger.debug("nats connection error: %s", exc)
 
@@ -202,21 +206,36 @@ async def connect(
     import nats
 
     options.setdefault("connect_timeout", timeout)
-    options.setdefault("error_cb", _log_error)
     if isinstance(servers, str):
         # "nats://a:4222,nats://b:4222" as nats.go and the nats CLI accept it.
         servers = [url.strip() for url in servers.split(",") if url.strip()]
     servers = list(servers)
-    # nats-py retries the first connect as often as it would reconnect (minutes by default).
     count = max(len(servers), 1)
+    # nats-py retries a first connect as often as it would reconnect (minutes by default):
+    # here the first failure of every server ends it, with that failure as the cause.
+    # Reconnects after a successful connect are left to nats-py.
+    failures: list[Exception] = []
+    connected = False
+    user_error_cb = options.pop("error_cb", None) or _log_error
+
+    async def error_cb(exc: Exception) -> None:
+        await user_error_cb(exc)
+        if not connected:
+            failures.append(exc)
+            if len(failures) >= count:
+                raise _FirstConnectFailed from exc
+
     try:
         with anyio.fail_after(count * (options["connect_timeout"] + 1) + 1):
-            nc = await nats.connect(servers, **options)
+            nc = await nats.connect(servers, error_cb=error_cb, **options)
     except Exception as exc:
+        cause = failures[-1] if failures else exc
+        reason = str(cause) or type(cause).__name__
         raise ServerUnavailableError(
-            f"cannot connect to NATS at {servers}: {exc or type(exc).__name__}. "
+            f"cannot connect to NATS at {', '.join(servers)}: {reason}. "
             "Start a server with `natsobj server` or natsobj.EmbeddedServer()."
-        ) from exc
+        ) from cause
+    connected = True
     try:
         manager = ObjectStoreManager(nc, timeout=timeout)
         await manager.js.account_info()

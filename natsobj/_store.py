@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ from ._errors import (
 )
 from ._jsapi import JetStream, StoredMsg
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
-from ._transfer import ChunkReader, PutData, Writer, new_nuid
+from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
 from ._watch import ObjectWatcher
 from ._wire import (
     DEFAULT_CHUNK_SIZE,
@@ -434,21 +433,43 @@ class ObjectStore:
         """The object's bytes decoded (UTF-8 by default)."""
         return (await self.get_bytes(name, **options)).decode(encoding)
 
-    async def get_file(self, name: str, path: str | os.PathLike[str], **options: Any) -> ObjectInfo:
-        """Stream an object into a local file.
+    async def get_file(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        *,
+        progress: Callable[[ObjectInfo, int], object] | None = None,
+        **options: Any,
+    ) -> ObjectInfo:
+        """Stream an object (or a range: options as for ``get``) into a local file.
 
         The bytes go to a temporary file beside ``path`` that replaces ``path`` only once
-        the digest has been verified; on any failure no partial file is left.
+        the digest has been verified; on any failure no partial file is left. ``progress``
+        is called with the object's info and 0 once the object is found, then with the
+        size of every chunk written.
         """
         path = Path(path)
         async with self.get(name, **options) as result:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-            os.close(fd)
-            tmp = anyio.Path(tmp_name)
+            if progress is not None:
+                progress(result.info, 0)
+            # Beside the target (same file system, so the rename is atomic); created with
+            # the usual umask-derived mode, unlike mkstemp's 0600.
+            tmp = anyio.Path(path.parent / f".{path.name}.{new_nuid()}.part")
             try:
-                async with await anyio.open_file(tmp, "wb") as out:
+                async with await anyio.open_file(tmp, "xb") as out:
+                    # Write in blocks: one worker-thread hop per chunk costs more than the
+                    # writes themselves.
+                    block: list[bytes] = []
+                    pending = 0
                     async for chunk in result:
-                        await out.write(chunk)
+                        block.append(chunk)
+                        pending += len(chunk)
+                        if pending >= FILE_BLOCK_BYTES:
+                            await anyio.to_thread.run_sync(out.wrapped.writelines, block)
+                            block, pending = [], 0
+                        if progress is not None:
+                            progress(result.info, len(chunk))
+                    await anyio.to_thread.run_sync(out.wrapped.writelines, block)
                 await tmp.replace(path)
             except BaseException:
                 with anyio.CancelScope(shield=True):

@@ -28,6 +28,7 @@ from ._errors import (
     IncompleteObjectError,
     InvalidArgumentError,
     ObjectStoreError,
+    unwrap_single_error,
 )
 from ._jsapi import AckWindow, JetStream
 from ._models import ObjectInfo
@@ -57,6 +58,8 @@ PutData: TypeAlias = (
 DEFAULT_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
 # Bytes per Direct Get run on reads.
 DEFAULT_READ_RUN_BYTES = 8 * 1024 * 1024
+# Local files are read and written in blocks of this size (one worker-thread hop each).
+FILE_BLOCK_BYTES = 4 * 1024 * 1024
 # Purge and verify after a failure get this long, shielded from cancellation.
 CLEANUP_TIMEOUT = 10.0
 
@@ -128,10 +131,12 @@ async def iter_chunks(data: PutData, chunk_size: int) -> AsyncGenerator[bytes, N
         return
     read = getattr(data, "read", None)
     if callable(read):
+        # Files are read in blocks: a worker-thread hop per chunk costs more than the read.
+        block_size = max(chunk_size, FILE_BLOCK_BYTES)
         if inspect.iscoroutinefunction(read):
-            blocks = _async_reads(cast(Callable[[int], Awaitable[bytes]], read), chunk_size)
+            blocks = _async_reads(cast(Callable[[int], Awaitable[bytes]], read), block_size)
         else:
-            blocks = _thread_reads(cast(Callable[[int], bytes], read), chunk_size)
+            blocks = _thread_reads(cast(Callable[[int], bytes], read), block_size)
     elif isinstance(data, AsyncIterable):
         blocks = _blocks(data)
     else:
@@ -360,7 +365,6 @@ class ChunkReader:
             batch=max(self.run_bytes // max(info.chunk_size or 1, 1), 1),
             max_bytes=self.run_bytes,
             direct=self.direct,
-            headers=False,
             bucket=self.bucket,
         )
         async with aclosing(msgs), _closing(digest):
@@ -431,9 +435,21 @@ class ChunkReader:
         chunk_size = info.chunk_size
         if self.start == 0 or not chunk_size or info.chunks != -(-info.size // chunk_size):
             return 0, 0, 0
-        first = await self._first_seq(stream, subject)
-        last = await self.js.last_msg(stream, subject, direct=self.direct, bucket=self.bucket)
-        if first is None or last is None or last.seq - first + 1 != info.chunks:
+        found: dict[str, int | None] = {}
+
+        async def first_seq() -> None:
+            found["first"] = await self._first_seq(stream, subject)
+
+        async def last_seq() -> None:
+            last = await self.js.last_msg(stream, subject, direct=self.direct, bucket=self.bucket)
+            found["last"] = None if last is None else last.seq
+
+        with unwrap_single_error():
+            async with anyio.create_task_group() as tg:  # both in one round trip
+                tg.start_soon(first_seq)
+                tg.start_soon(last_seq)
+        first, last = found["first"], found["last"]
+        if first is None or last is None or last - first + 1 != info.chunks:
             return 0, 0, 0
         index = self.start // chunk_size
         return first + index, index * chunk_size, index

@@ -1,0 +1,159 @@
+"""Connection settings (the global options) and opening a manager from them."""
+
+from __future__ import annotations
+
+import importlib.util
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import natsobj
+
+from ._errors import CliError, ExitCode, one_line
+
+__all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "Settings", "open_manager", "open_store"]
+
+DEFAULT_SERVER = "nats://127.0.0.1:4222"
+DEFAULT_TIMEOUT = 5.0
+
+_START_HINT = "Start one with `natsobj server`, or point --server (or NATS_URL) at a running one."
+
+
+@dataclass
+class Settings:
+    """The global options, from the command line or the environment."""
+
+    server: str = DEFAULT_SERVER
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    nkey: str | None = None
+    creds: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    quiet: bool = False
+
+    @property
+    def servers(self) -> list[str]:
+        return [url.strip() for url in self.server.split(",") if url.strip()]
+
+    def connect_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``natsobj.connect`` (which passes them to ``nats.connect``).
+
+        Raises:
+            CliError: a credentials file cannot be used.
+        """
+        options: dict[str, Any] = {}
+        if self.user is not None:
+            options["user"] = self.user
+        if self.password is not None:
+            options["password"] = self.password
+        if self.token is not None:
+            options["token"] = self.token
+        if self.nkey is not None:
+            options["nkeys_seed"] = _readable(self.nkey, "--nkey")
+        if self.creds is not None:
+            options["user_credentials"] = _readable(self.creds, "--creds")
+        if (self.nkey or self.creds) and importlib.util.find_spec("nkeys") is None:
+            raise CliError(
+                "--nkey and --creds need the 'nkeys' package: pip install nkeys",
+                ExitCode.BAD_INPUT,
+            )
+        tls = self.tls_context()
+        if tls is not None:
+            options["tls"] = tls
+        return options
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        if self.tls_cert is None and self.tls_key is None and self.tls_ca is None:
+            return None
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise CliError("--tls-cert and --tls-key go together", ExitCode.BAD_INPUT)
+        try:
+            context = ssl.create_default_context(
+                ssl.Purpose.SERVER_AUTH,
+                cafile=_readable(self.tls_ca, "--tls-ca") if self.tls_ca else None,
+            )
+            if self.tls_cert is not None and self.tls_key is not None:
+                context.load_cert_chain(
+                    _readable(self.tls_cert, "--tls-cert"), _readable(self.tls_key, "--tls-key")
+                )
+        except (ssl.SSLError, OSError) as exc:
+            raise CliError(f"cannot load the TLS files: {exc}", ExitCode.BAD_INPUT) from exc
+        return context
+
+
+def _readable(path: str, option: str) -> str:
+    if not Path(path).expanduser().is_file():
+        raise CliError(f"{option}: no such file: {path}", ExitCode.BAD_INPUT)
+    return str(Path(path).expanduser())
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    text = one_line(str(exc))
+    return text or type(exc).__name__
+
+
+def _auth_failure(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return "authorization" in text or "authentication" in text
+
+
+@asynccontextmanager
+async def open_manager(settings: Settings) -> AsyncIterator[natsobj.ObjectStoreManager]:
+    """Connect with the global options; a failure to connect becomes one clear CliError."""
+    servers = settings.servers
+    if not servers:
+        raise CliError("--server is empty", ExitCode.BAD_INPUT)
+    options = settings.connect_options()
+    where = ", ".join(servers)
+    entered = False
+    try:
+        async with natsobj.connect(servers, timeout=settings.timeout, **options) as manager:
+            entered = True
+            yield manager
+    except natsobj.NoRespondersError as exc:
+        if entered:
+            raise
+        raise CliError(
+            f"the NATS server at {where} has no JetStream (run nats-server with -js). "
+            + _START_HINT,
+            ExitCode.UNREACHABLE,
+        ) from exc
+    except natsobj.ServerUnavailableError as exc:
+        if entered:
+            raise
+        last = exc.__cause__
+        if last is not None and _auth_failure(last):
+            raise CliError(
+                f"the NATS server at {where} refused the credentials: {_describe(last)}",
+                ExitCode.PERMISSION,
+            ) from exc
+        reason = _describe(last) if last is not None else "no answer"
+        if isinstance(last, TimeoutError) or (last is not None and not str(last)):
+            reason = f"no answer within {settings.timeout:g} s"
+        raise CliError(
+            f"cannot connect to NATS at {where} ({reason}). {_START_HINT}",
+            ExitCode.UNREACHABLE,
+        ) from exc
+
+
+@asynccontextmanager
+async def open_store(settings: Settings, bucket: str) -> AsyncIterator[natsobj.ObjectStore]:
+    """Connect and open an existing bucket."""
+    async with open_manager(settings) as manager:
+        try:
+            store = await manager.object_store(bucket)
+        except natsobj.BucketNotFoundError as exc:
+            raise CliError(
+                f"bucket {bucket!r} not found (create it with `natsobj bucket add {bucket}`)",
+                ExitCode.NOT_FOUND,
+            ) from exc
+        yield store

@@ -1,0 +1,174 @@
+"""Parsing of command-line values: sizes, durations, ``k=v`` pairs and ``K:V`` headers."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+import click
+
+__all__ = [
+    "DURATION",
+    "HEADER",
+    "KEY_VALUE",
+    "SIZE",
+    "DurationType",
+    "HeaderType",
+    "KeyValueType",
+    "SizeType",
+    "parse_duration",
+    "parse_size",
+]
+
+if TYPE_CHECKING:
+    _IntType = click.ParamType[int]
+    _FloatType = click.ParamType[float]
+    _PairType = click.ParamType[tuple[str, str]]
+else:  # click < 8.3 has no generic ParamType
+    _IntType = _FloatType = _PairType = click.ParamType
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
+_SIZE_UNITS: dict[str, int] = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kib": 1024,
+    "kb": 1000,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "mb": 1000**2,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "gb": 1000**3,
+    "t": 1024**4,
+    "tib": 1024**4,
+    "tb": 1000**4,
+    "p": 1024**5,
+    "pib": 1024**5,
+    "pb": 1000**5,
+}
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_DURATION_UNITS: dict[str, float] = {
+    "ms": 0.001,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 7 * 86400.0,
+}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``"10MB"`` (decimal), ``"1GiB"`` or ``"1G"`` (binary), or ``"512"``.
+
+    ``kB MB GB TB PB`` are decimal (powers of 1000); ``KiB MiB GiB TiB PiB`` and the single
+    letters ``K M G T P`` are binary (powers of 1024). Units are case-insensitive.
+
+    Raises:
+        ValueError: not a size.
+    """
+    match = _SIZE_RE.match(text)
+    if match is None or match[2].lower() not in _SIZE_UNITS:
+        raise ValueError(f"{text!r} is not a size (examples: 512, 64KiB, 10MB, 1GiB)")
+    return round(float(match[1]) * _SIZE_UNITS[match[2].lower()])
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``"90s"``, ``"10m"``, ``"1h30m"``, ``"7d"``, ``"2w"``, ``"500ms"`` or ``"42"``.
+
+    Raises:
+        ValueError: not a duration.
+    """
+    stripped = text.strip()
+    try:
+        seconds = float(stripped)  # plain seconds
+    except ValueError:
+        pass
+    else:
+        if not math.isfinite(seconds):
+            raise ValueError(f"{text!r} is not a finite duration")
+        return seconds
+    total = 0.0
+    position = 0
+    compact = stripped.replace(" ", "")
+    for match in _DURATION_PART.finditer(compact):
+        if match.start() != position:
+            break
+        total += float(match[1]) * _DURATION_UNITS[match[2].lower()]
+        position = match.end()
+    if not compact or position != len(compact):
+        raise ValueError(f"{text!r} is not a duration (examples: 90s, 10m, 1h30m, 7d)")
+    return total
+
+
+class SizeType(_IntType):
+    """A byte count with an optional unit."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class DurationType(_FloatType):
+    """A duration in seconds, with optional units (``ms s m h d w``)."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            seconds = parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        if seconds < 0:
+            self.fail(f"{value!r} is negative", param, ctx)
+        return seconds
+
+
+class KeyValueType(_PairType):
+    """``key=value`` (the value may be empty and may contain ``=``)."""
+
+    name = "KEY=VALUE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        key, sep, val = str(value).partition("=")
+        if not sep or not key.strip():
+            self.fail(f"{value!r} is not KEY=VALUE", param, ctx)
+        return key.strip(), val
+
+
+class HeaderType(_PairType):
+    """``Name:value`` (spaces around the value are dropped)."""
+
+    name = "NAME:VALUE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        key, sep, val = str(value).partition(":")
+        if not sep or not key.strip() or any(c in key for c in " \t\r\n"):
+            self.fail(f"{value!r} is not NAME:VALUE (a header name has no spaces)", param, ctx)
+        return key.strip(), val.strip()
+
+
+SIZE = SizeType()
+DURATION = DurationType()
+KEY_VALUE = KeyValueType()
+HEADER = HeaderType()
