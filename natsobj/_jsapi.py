@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import anyio
 import nats.errors
@@ -39,6 +39,10 @@ if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
+
+# What may be published: memoryviews of immutable bytes save a copy per chunk (nats-py
+# concatenates the payload into its protocol command either way).
+Payload: TypeAlias = bytes | memoryview
 
 STATUS = "Status"
 # Unacknowledged publish bytes per connection: half the server's 128 MiB ingest buffer.
@@ -248,7 +252,7 @@ class JetStream:
     async def request(
         self,
         subject: str,
-        payload: bytes = b"",
+        payload: Payload = b"",
         *,
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
@@ -262,7 +266,7 @@ class JetStream:
             try:
                 await self.nc.publish(
                     subject,
-                    payload,
+                    cast(bytes, payload),  # nats-py takes any buffer; its hint says bytes
                     reply=f"{inbox.prefix}.r",
                     headers=dict(headers) if headers else None,
                 )
@@ -321,7 +325,7 @@ class JetStream:
     async def publish(
         self,
         subject: str,
-        payload: bytes,
+        payload: Payload,
         *,
         headers: Mapping[str, str] | None = None,
         bucket: str | None = None,
@@ -632,7 +636,7 @@ class AckWindow:
             )
 
     async def publish(
-        self, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
+        self, subject: str, payload: Payload, headers: Mapping[str, str] | None = None
     ) -> int:
         """Send one message into the window; returns its token."""
         self._check()
@@ -650,7 +654,7 @@ class AckWindow:
         with map_nats_errors(bucket=self._bucket):
             await self._js.nc.publish(
                 subject,
-                payload,
+                cast(bytes, payload),  # see request()
                 reply=f"{self._inbox}.{token}",
                 headers=dict(headers) if headers else None,
             )

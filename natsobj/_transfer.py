@@ -30,7 +30,7 @@ from ._errors import (
     ObjectStoreError,
     unwrap_single_error,
 )
-from ._jsapi import AckWindow, JetStream
+from ._jsapi import AckWindow, JetStream, Payload
 from ._models import ObjectInfo
 from ._wire import (
     BATCH_COMMIT_HEADER,
@@ -82,10 +82,10 @@ class StreamingHash:
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._inline = 0
-        self._queue: queue.SimpleQueue[bytes | None] | None = None
+        self._queue: queue.SimpleQueue[Payload | None] | None = None
         self._thread: threading.Thread | None = None
 
-    def update(self, data: bytes) -> None:
+    def update(self, data: Payload) -> None:
         if self._queue is not None:
             self._queue.put(data)
         elif self._inline + len(data) <= self.INLINE_BYTES:
@@ -116,18 +116,21 @@ class StreamingHash:
                 await anyio.to_thread.run_sync(thread.join)
 
 
-async def iter_chunks(data: PutData, chunk_size: int) -> AsyncGenerator[bytes, None]:
+async def iter_chunks(data: PutData, chunk_size: int) -> AsyncGenerator[Payload, None]:
     """Yield ``data`` in chunks of exactly ``chunk_size`` bytes (the last may be shorter).
 
     Uniform chunks keep byte offsets computable for range reads. Blocking file reads run
-    in a worker thread; nothing holds more than one chunk plus one input block.
+    in a worker thread; nothing holds more than one chunk plus one input block. Immutable
+    ``bytes`` are yielded as views, not copies; mutable buffers are copied chunk by chunk
+    so a caller changing them mid-put cannot change what was hashed.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
     if isinstance(data, bytes | bytearray | memoryview):
         view = memoryview(data).cast("B")
         for offset in range(0, len(view), chunk_size):
-            yield bytes(view[offset : offset + chunk_size])
+            piece = view[offset : offset + chunk_size]
+            yield piece if isinstance(data, bytes) else bytes(piece)
         return
     read = getattr(data, "read", None)
     if callable(read):
@@ -296,8 +299,8 @@ class Writer:
 
 
 async def _chain(
-    head: tuple[bytes | None, ...], rest: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
+    head: tuple[Payload | None, ...], rest: AsyncIterator[Payload]
+) -> AsyncIterator[Payload]:
     for chunk in head:
         if chunk is not None:
             yield chunk

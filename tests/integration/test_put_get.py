@@ -119,6 +119,16 @@ async def test_put_file_and_get_file(store: ObjectStore, tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pdf", "report.pdf"]
 
 
+async def test_get_file_mode_follows_umask(store: ObjectStore, tmp_path: Path) -> None:
+    await store.put("m", b"x")
+    old = os.umask(0o022)
+    try:
+        await store.get_file("m", tmp_path / "m.out")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.out").stat().st_mode & 0o777 == 0o644
+
+
 async def test_get_file_of_missing_object_leaves_nothing(
     store: ObjectStore, tmp_path: Path
 ) -> None:
