@@ -230,9 +230,14 @@ class ObjectStore:
         name: str | None = None,
         *,
         meta: ObjectMeta | None = None,
+        progress: Callable[[int], object] | None = None,
         **options: Any,
     ) -> ObjectInfo:
-        """Stream a local file into the store; the name defaults to the file's name."""
+        """Stream a local file into the store; the name defaults to the file's name.
+
+        The file is read in blocks of ``FILE_BLOCK_BYTES`` in a worker thread; ``progress``
+        is called with the size of every block read. Options as for ``put``.
+        """
         path = Path(path)
         if meta is None:
             meta = ObjectMeta(name=name or path.name)
@@ -243,7 +248,9 @@ class ObjectStore:
         except OSError as exc:
             raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from exc
         async with handle:
-            return await self.put(meta, handle, **options)
+            if progress is None:
+                return await self.put(meta, handle, **options)
+            return await self.put(meta, _reported_blocks(handle, progress), **options)
 
     async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
         """Change an object's name, description, headers and metadata (all replaced).
@@ -603,6 +610,14 @@ class ObjectResult:
         """All remaining bytes, verified."""
         parts = [chunk async for chunk in self]
         return b"".join(parts)
+
+
+async def _reported_blocks(
+    handle: anyio.AsyncFile[bytes], progress: Callable[[int], object]
+) -> AsyncIterator[bytes]:
+    while block := await handle.read(FILE_BLOCK_BYTES):
+        progress(len(block))
+        yield block
 
 
 async def _empty() -> AsyncIterator[bytes]:

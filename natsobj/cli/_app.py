@@ -46,7 +46,7 @@ __all__ = ["cli", "invoke", "main", "run"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_BLOCK = 1024 * 1024  # bytes per read from a local file or stdin
+_BLOCK = 1024 * 1024  # bytes per read from stdin
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -719,13 +719,6 @@ def _walk(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-async def _file_blocks(path: Path, progress: Transfer) -> AsyncIterator[bytes]:
-    async with await anyio.open_file(path, "rb") as handle:
-        while block := await handle.read(_BLOCK):
-            progress.advance(len(block))
-            yield block
-
-
 async def _stdin_blocks(progress: Transfer) -> AsyncIterator[bytes]:
     stream = sys.stdin.buffer
     while block := await anyio.to_thread.run_sync(stream.read, _BLOCK, abandon_on_cancel=True):
@@ -819,12 +812,13 @@ def put(
                         headers=_headers(headers),
                         metadata=dict(metadata),
                     )
-                    data = (
-                        _stdin_blocks(progress)
-                        if upload.path is None
-                        else _file_blocks(upload.path, progress)
-                    )
-                    infos.append(await store.put(meta, data, chunk_size=chunk_size))
+                    if upload.path is None:
+                        info = await store.put(meta, _stdin_blocks(progress), chunk_size=chunk_size)
+                    else:
+                        info = await store.put_file(
+                            upload.path, meta=meta, progress=progress.advance, chunk_size=chunk_size
+                        )
+                    infos.append(info)
         if as_json:
             emit_json([object_json(info) for info in infos])
         elif not settings.quiet:

@@ -13,6 +13,7 @@ import pytest
 
 import natsobj
 from natsobj import ObjectMeta, ObjectStore
+from natsobj._transfer import FILE_BLOCK_BYTES
 from tests.conftest import chunk_counts
 
 pytestmark = pytest.mark.anyio
@@ -117,6 +118,18 @@ async def test_put_file_and_get_file(store: ObjectStore, tmp_path: Path) -> None
     assert target.read_bytes() == data
     assert got.digest == named.digest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.pdf", "report.pdf"]
+
+
+async def test_put_file_reports_progress(store: ObjectStore, tmp_path: Path) -> None:
+    # More than one file block, so progress is reported more than once.
+    data = os.urandom(FILE_BLOCK_BYTES + 5)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    reported: list[int] = []
+    info = await store.put_file(source, progress=reported.append, chunk_size=CHUNK)
+    assert reported == [FILE_BLOCK_BYTES, 5]
+    assert info.size == len(data)
+    assert await store.get_bytes("big.bin") == data
 
 
 async def test_get_file_mode_follows_umask(store: ObjectStore, tmp_path: Path) -> None:
