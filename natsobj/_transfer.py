@@ -358,17 +358,19 @@ class ChunkReader:
         if only is not None:
             yield only[self.start : end] if not self.whole else only
             return
-        start_seq, offset, index = await self._locate(stream, subject)
+        batch = max(self.run_bytes // max(info.chunk_size or 1, 1), 1)
+        start_seq, last_seq, offset, index = await self._locate(stream, subject, batch)
         digest = StreamingHash() if self.whole else None
         received = 0
         msgs = self.js.next_msgs(
             stream,
             subject,
             start_seq=start_seq,
-            batch=max(self.run_bytes // max(info.chunk_size or 1, 1), 1),
+            batch=batch,
             max_bytes=self.run_bytes,
             direct=self.direct,
             bucket=self.bucket,
+            last_seq=last_seq,
         )
         async with aclosing(msgs), _closing(digest):
             async for msg in msgs:
@@ -427,17 +429,25 @@ class ChunkReader:
                 DigestMismatchError, "received a corrupt object, digests do not match"
             )
 
-    async def _locate(self, stream: str, subject: str) -> tuple[int, int, int]:
-        """(stream sequence, byte offset, chunk index) to start reading from.
+    async def _locate(
+        self, stream: str, subject: str, batch: int
+    ) -> tuple[int, int | None, int, int]:
+        """(stream sequence, last sequence, byte offset, chunk index) to start reading from.
 
         When the object was written in uniform chunks that sit next to each other in the
-        stream, the chunk holding ``start`` is found by arithmetic; otherwise the read
-        starts at the first chunk and skips what it does not need.
+        stream, the chunk holding ``start`` is found by arithmetic and the last sequence
+        is known, so reads of more than one run can ask for runs ahead. Otherwise the read
+        starts at the first chunk and skips what it does not need (last sequence None).
+        Reads that fit in one run from the start need neither, and skip the lookup.
         """
         info = self.info
         chunk_size = info.chunk_size
-        if self.start == 0 or not chunk_size or info.chunks != -(-info.size // chunk_size):
-            return 0, 0, 0
+        if (
+            not chunk_size
+            or info.chunks != -(-info.size // chunk_size)
+            or (self.start == 0 and (info.chunks <= batch or not self.direct))
+        ):
+            return 0, None, 0, 0
         found: dict[str, int | None] = {}
 
         async def first_seq() -> None:
@@ -453,9 +463,9 @@ class ChunkReader:
                 tg.start_soon(last_seq)
         first, last = found["first"], found["last"]
         if first is None or last is None or last - first + 1 != info.chunks:
-            return 0, 0, 0
+            return 0, None, 0, 0
         index = self.start // chunk_size
-        return first + index, index * chunk_size, index
+        return first + index, last, index * chunk_size, index
 
     async def _first_seq(self, stream: str, subject: str) -> int | None:
         async for msg in self.js.next_msgs(
