@@ -810,3 +810,151 @@ class AckWindow:
         with contextlib.suppress(ObjectStoreTimeoutError):
             while self._pending:
                 await self._wait_progress()
+
+
+class FastIngest:
+    """One fast-ingest batch (server 2.14+, stream ``allow_batched``): chunks published
+    with flow control carried in their reply subjects, acknowledged every few messages
+    instead of one by one (ADR-50).
+
+    The same shape as ``AckWindow``: ``publish`` each message, then ``drain``, which ends
+    the batch without storing anything more and checks that the server stored every
+    message (gap mode ``fail``: the batch stops at the first gap). At most about
+    ``max_bytes`` are unacknowledged; the server may ask for acknowledgements more often,
+    never less.
+    """
+
+    # Acknowledgement intervals allowed in flight, as ADR-50 recommends (1-3).
+    OUTSTANDING_ACKS = 2
+
+    def __init__(
+        self,
+        js: JetStream,
+        *,
+        batch_id: str,
+        max_bytes: int,
+        chunk_size: int,
+        bucket: str | None = None,
+    ):
+        self._js = js
+        self._bucket = bucket
+        self._batch = batch_id
+        self._flow = max(1, min(max_bytes // (self.OUTSTANDING_ACKS * chunk_size), 1000))
+        self._ack_every = self._flow
+        self._route = ""
+        self._subject = ""
+        self._seq = 0
+        self._acked = 0
+        self._sizes: deque[tuple[int, int]] = deque()  # (batch sequence, budget held)
+        self._started = False
+        self._final: dict[str, Any] | None = None
+        self._error: ObjectStoreError | None = None
+        self._progress = anyio.Event()
+
+    async def __aenter__(self) -> FastIngest:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._route:
+            self._js.mux.drop(self._route)
+        self._release_through(self._seq)
+
+    def _reply(self, seq: int, op: int) -> str:
+        # <prefix>.<batch id>.<initial flow>.<gap mode>.<batch sequence>.<operation>.$FI
+        return f"{self._route}.{self._batch}.{self._flow}.fail.{seq}.{op}.$FI"
+
+    def _release_through(self, seq: int) -> None:
+        while self._sizes and self._sizes[0][0] <= seq:
+            self._js.write_budget.release(self._sizes.popleft()[1])
+
+    def _on_reply(self, msg: Msg) -> None:
+        try:
+            answer = json.loads(msg.data) if msg.data else {}
+        except ValueError:
+            answer = {"error": {"description": f"unreadable answer {msg.data[:100]!r}"}}
+        status = _status(msg)
+        if status == "503":
+            self._fail(
+                BucketNotFoundError(f"bucket {self._bucket!r} not found", bucket=self._bucket)
+            )
+        elif status is not None:
+            self._fail(JetStreamAPIError(f"publish failed with status {status}", code=int(status)))
+        elif "error" in answer:
+            self._fail(api_error(answer["error"], bucket=self._bucket))
+        elif "batch" in answer:  # the final acknowledgement: the batch is over
+            self._final = answer
+            self._release_through(self._seq)
+        elif answer.get("type") == "ack":
+            self._ack_every = max(1, min(int(answer.get("msgs", self._ack_every)), self._flow))
+            self._acked = max(self._acked, int(answer.get("seq", 0)))
+            self._release_through(self._acked)
+        self._started = True  # any answer to the first message means the batch is open
+        self._progress.set()
+
+    def _fail(self, error: ObjectStoreError) -> None:
+        if self._error is None:
+            self._error = error
+
+    async def _wait(self, done: Callable[[], bool]) -> None:
+        """Wait until ``done()`` or an error; time out if the server goes quiet."""
+        while self._error is None and not done():
+            self._progress = anyio.Event()
+            try:
+                with anyio.fail_after(self._js.timeout):
+                    await self._progress.wait()
+            except TimeoutError as exc:
+                raise ObjectStoreTimeoutError(
+                    f"the server did not acknowledge a batch within {self._js.timeout} s",
+                    bucket=self._bucket,
+                ) from exc
+        if self._error is not None:
+            raise self._error
+
+    async def publish(
+        self, subject: str, payload: Payload, headers: Mapping[str, str] | None = None
+    ) -> int:
+        """Send one message of the batch; returns its batch sequence."""
+        if self._error is not None:
+            raise self._error
+        if not self._route:
+            with map_nats_errors(bucket=self._bucket):
+                self._route = await self._js.mux.route(self._on_reply)
+            self._subject = subject
+        size = await self._js.write_budget.acquire(len(payload))
+        self._seq += 1
+        self._sizes.append((self._seq, size))
+        with map_nats_errors(bucket=self._bucket):
+            await self._js.nc.publish(
+                subject,
+                cast(bytes, payload),  # see request()
+                reply=self._reply(self._seq, 0 if self._seq == 1 else 1),
+                headers=dict(headers) if headers else None,
+            )
+        if self._seq == 1:
+            await self._wait(lambda: self._started)
+        limit = self._ack_every * self.OUTSTANDING_ACKS
+        await self._wait(lambda: self._seq - self._acked < limit)
+        return self._seq
+
+    async def drain(self) -> None:
+        """End the batch and wait until the server has stored every message sent."""
+        if self._error is not None:
+            raise self._error
+        if not self._seq:
+            return
+        with map_nats_errors(bucket=self._bucket):
+            await self._js.nc.publish(self._subject, b"", reply=self._reply(self._seq + 1, 3))
+        await self._wait(lambda: self._final is not None)
+        assert self._final is not None
+        stored = int(self._final.get("count", 0))
+        if stored != self._seq:
+            raise ObjectStoreError(
+                f"the server stored {stored} of {self._seq} messages of a batch",
+                bucket=self._bucket,
+            )
+
+    async def settle(self) -> None:
+        """Let messages in flight land (the batch ends on the server by itself)."""
+        with contextlib.suppress(ObjectStoreError):
+            if self._seq and self._final is None and self._error is None:
+                await self.drain()

@@ -65,6 +65,7 @@ class ObjectStoreManager:
         compression: bool = False,
         metadata: Mapping[str, str] | None = None,
         atomic_puts: bool = False,
+        batched_puts: bool = False,
     ) -> ObjectStore:
         """Create a bucket, or open it if it exists with exactly this configuration.
 
@@ -85,6 +86,7 @@ class ObjectStoreManager:
                 compression=compression,
                 metadata=metadata,
                 atomic_puts=atomic_puts,
+                batched_puts=batched_puts,
             )
         self._check_server_supports(config)
         info = await self.js.api(
@@ -95,12 +97,16 @@ class ObjectStoreManager:
         return ObjectStore(self, config.bucket, info)
 
     def _check_server_supports(self, config: ObjectStoreConfig) -> None:
-        if config.atomic_puts and not self.js.server_at_least(2, 12):
-            raise InvalidArgumentError(
-                "atomic_puts needs nats-server 2.12 or newer "
-                f"(connected to {self.nc.connected_server_version})",
-                bucket=config.bucket,
-            )
+        for wanted, option, minor in (
+            (config.atomic_puts, "atomic_puts", 12),
+            (config.batched_puts, "batched_puts", 14),
+        ):
+            if wanted and not self.js.server_at_least(2, minor):
+                raise InvalidArgumentError(
+                    f"{option} needs nats-server 2.{minor} or newer "
+                    f"(connected to {self.nc.connected_server_version})",
+                    bucket=config.bucket,
+                )
 
     async def update_object_store(self, config: ObjectStoreConfig) -> ObjectStore:
         """Change an existing bucket's description, ttl, max_bytes, replicas, compression,
@@ -114,8 +120,9 @@ class ObjectStoreManager:
             merged.pop("description", None)
         if "compression" not in wanted:
             merged["compression"] = "none"
-        if "allow_atomic" not in wanted:
-            merged.pop("allow_atomic", None)
+        for flag in ("allow_atomic", "allow_batched"):
+            if flag not in wanted:
+                merged.pop(flag, None)
         info = await self.js.api(
             f"STREAM.UPDATE.{stream_name(config.bucket)}", merged, bucket=config.bucket
         )
@@ -175,6 +182,7 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
         replicas=config.replicas,
         compression=config.compression,
         atomic_puts=config.atomic_puts,
+        batched_puts=config.batched_puts,
         placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
         metadata=config.metadata,
     )

@@ -255,6 +255,7 @@ class ObjectStoreConfig(_Model):
     compression: bool = False
     metadata: dict[str, str] | None = None
     atomic_puts: bool = False
+    batched_puts: bool = False
 
     @field_validator("bucket", mode="before")
     @classmethod
@@ -297,6 +298,7 @@ class ObjectStoreStatus(_Model):
     metadata: dict[str, str] = Field(default_factory=dict)
     compressed: bool = False
     atomic_puts: bool = False
+    batched_puts: bool = False
     stream_info: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @classmethod
@@ -319,6 +321,7 @@ class ObjectStoreStatus(_Model):
             metadata=metadata,
             compressed=config.get("compression", "none") not in ("none", "", None),
             atomic_puts=bool(config.get("allow_atomic", False)),
+            batched_puts=bool(config.get("allow_batched", False)),
             stream_info=stream_info,
         )
 

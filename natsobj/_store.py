@@ -66,6 +66,7 @@ class ObjectStore:
         config = stream_info.get("config", {})
         self._direct = bool(config.get("allow_direct", False))
         self._atomic = bool(config.get("allow_atomic", False))
+        self._batched = bool(config.get("allow_batched", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
 
@@ -173,7 +174,12 @@ class ObjectStore:
                 "options": options.model_copy(update={"max_chunk_size": size}),
             }
         )
-        writer = Writer(self._js, self.bucket, atomic=self._fits_atomic_batch(data, size))
+        writer = Writer(
+            self._js,
+            self.bucket,
+            atomic=self._fits_atomic_batch(data, size),
+            batched=self._batched and _from_memory_or_file(data),
+        )
         if max_inflight_bytes is not None:
             writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
         # The current object is looked up while the chunks upload; the meta waits for the
@@ -235,8 +241,9 @@ class ObjectStore:
     ) -> ObjectInfo:
         """Stream a local file into the store; the name defaults to the file's name.
 
-        The file is read in blocks of ``FILE_BLOCK_BYTES`` in a worker thread; ``progress``
-        is called with the size of every block read. Options as for ``put``.
+        The file is read in blocks of ``FILE_BLOCK_BYTES`` (or the chunk size, if larger)
+        in a worker thread; ``progress`` is called with the size of every block read.
+        Options as for ``put``.
         """
         path = Path(path)
         if meta is None:
@@ -248,9 +255,8 @@ class ObjectStore:
         except OSError as exc:
             raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from exc
         async with handle:
-            if progress is None:
-                return await self.put(meta, handle, **options)
-            return await self.put(meta, _reported_blocks(handle, progress), **options)
+            source = handle if progress is None else _ReportedReads(handle, progress)
+            return await self.put(meta, source, **options)
 
     async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
         """Change an object's name, description, headers and metadata (all replaced).
@@ -612,12 +618,25 @@ class ObjectResult:
         return b"".join(parts)
 
 
-async def _reported_blocks(
-    handle: anyio.AsyncFile[bytes], progress: Callable[[int], object]
-) -> AsyncIterator[bytes]:
-    while block := await handle.read(FILE_BLOCK_BYTES):
-        progress(len(block))
-        yield block
+def _from_memory_or_file(data: PutData) -> bool:
+    """Whether ``data`` can feed a batch without stalls longer than the server allows."""
+    return isinstance(data, str | bytes | bytearray | memoryview) or callable(
+        getattr(data, "read", None)
+    )
+
+
+class _ReportedReads:
+    """A file whose reads are reported to a progress callback."""
+
+    def __init__(self, handle: anyio.AsyncFile[bytes], progress: Callable[[int], object]):
+        self._handle = handle
+        self._progress = progress
+
+    async def read(self, size: int = -1) -> bytes:
+        block = await self._handle.read(size)
+        if block:
+            self._progress(len(block))
+        return block
 
 
 async def _empty() -> AsyncIterator[bytes]:

@@ -30,7 +30,7 @@ from ._errors import (
     ObjectStoreError,
     unwrap_single_error,
 )
-from ._jsapi import AckWindow, JetStream, Payload
+from ._jsapi import AckWindow, FastIngest, JetStream, Payload
 from ._models import ObjectInfo
 from ._wire import (
     BATCH_COMMIT_HEADER,
@@ -195,6 +195,9 @@ class Writer:
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     # Set when the bucket allows atomic batches (server 2.12+) and the object fits in one.
     atomic: bool = False
+    # Set when the bucket allows fast-ingest batches (server 2.14+) and the data comes
+    # from memory or a file (a stalled source would outlast the server's batch timeout).
+    batched: bool = False
 
     async def write(
         self,
@@ -226,10 +229,18 @@ class Writer:
             return {BATCH_ID_HEADER: batch_id, BATCH_SEQUENCE_HEADER: str(sequence), **extra}
 
         source = iter_chunks(data, chunk_size)
-        async with (
-            aclosing(source),
-            AckWindow(self.js, max_bytes=self.max_inflight_bytes, bucket=self.bucket) as w,
-        ):
+        window: AckWindow | FastIngest = (
+            FastIngest(
+                self.js,
+                batch_id=new_nuid(),
+                max_bytes=self.max_inflight_bytes,
+                chunk_size=chunk_size,
+                bucket=self.bucket,
+            )
+            if self.batched and not self.atomic
+            else AckWindow(self.js, max_bytes=self.max_inflight_bytes, bucket=self.bucket)
+        )
+        async with aclosing(source), window as w:
             try:
                 first = await anext(source, None)
                 if first is not None:
@@ -280,7 +291,7 @@ class Writer:
         return info.model_copy(update={"revision": int(ack.get("seq", 0))})
 
     async def _abandon(
-        self, window: AckWindow, info: ObjectInfo, subject: str, meta_sent: bool
+        self, window: AckWindow | FastIngest, info: ObjectInfo, subject: str, meta_sent: bool
     ) -> None:
         # Let chunks still in flight land first, or the purge could miss them.
         await window.settle()

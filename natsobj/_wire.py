@@ -247,6 +247,7 @@ def stream_config(
     replicas: int,
     compression: bool,
     atomic_puts: bool = False,
+    batched_puts: bool = False,
     placement: Mapping[str, Any] | None,
     metadata: Mapping[str, str] | None,
 ) -> dict[str, Any]:
@@ -273,6 +274,8 @@ def stream_config(
         config["compression"] = "s2"
     if atomic_puts:
         config["allow_atomic"] = True  # server 2.12+
+    if batched_puts:
+        config["allow_batched"] = True  # server 2.14+
     if placement:
         config["placement"] = dict(placement)
     if metadata:

@@ -504,6 +504,11 @@ def bucket() -> None:
     is_flag=True,
     help="Write small objects as atomic batches (nats-server 2.12+; irreversible).",
 )
+@click.option(
+    "--batched-puts",
+    is_flag=True,
+    help="Write chunks as flow-controlled fast-ingest batches (nats-server 2.14+).",
+)
 @json_option
 @global_options()
 @pass_settings
@@ -520,6 +525,7 @@ def bucket_add(
     placement_cluster: str | None,
     placement_tag: tuple[str, ...],
     atomic_puts: bool,
+    batched_puts: bool,
     as_json: bool,
 ) -> None:
     """Create a bucket (or open it, if it exists with the same configuration)."""
@@ -541,6 +547,7 @@ def bucket_add(
                     compression=compression,
                     metadata=dict(metadata) or None,
                     atomic_puts=atomic_puts,
+                    batched_puts=batched_puts,
                 )
             status = await store.status()
         if as_json:

@@ -87,6 +87,7 @@ def bucket_json(status: natsobj.ObjectStoreStatus) -> dict[str, Any]:
         "size": status.size,
         "messages": int(state.get("messages", 0) or 0),
         "atomic_puts": status.atomic_puts,
+        "batched_puts": status.batched_puts,
         "placement": (
             {"cluster": placement.get("cluster"), "tags": list(placement.get("tags") or [])}
             if isinstance(placement, dict)
@@ -279,6 +280,7 @@ def print_status(status: natsobj.ObjectStoreStatus) -> None:
         ("Compression", "s2" if status.compressed else "none"),
         ("Sealed", "yes" if status.sealed else "no"),
         ("Atomic puts", "yes" if status.atomic_puts else "no"),
+        ("Batched puts", "yes" if status.batched_puts else "no"),
         ("Metadata", _mapping_text(status.metadata)),
     ]
     if placement is not None:

@@ -65,6 +65,7 @@ BUCKET_KEYS = {
     "size",
     "messages",
     "atomic_puts",
+    "batched_puts",
     "placement",
     "metadata",
     "backing_store",

@@ -590,6 +590,8 @@ def test_stream_config_all_options() -> None:
         storage="memory",
         replicas=3,
         compression=True,
+        atomic_puts=True,
+        batched_puts=True,
         placement={"cluster": "c1", "tags": ["ssd"]},
         metadata={"team": "x"},
     )
@@ -605,6 +607,8 @@ def test_stream_config_all_options() -> None:
         "allow_rollup_hdrs": True,
         "allow_direct": True,
         "compression": "s2",
+        "allow_atomic": True,
+        "allow_batched": True,
         "placement": {"cluster": "c1", "tags": ["ssd"]},
         "metadata": {"team": "x"},
     }
