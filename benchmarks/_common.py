@@ -27,6 +27,12 @@ RAW_WINDOW_BYTES = 16 * MiB
 RAW_RUN_BYTES = 8 * MiB
 #: The range read: this many bytes from the end of the largest object.
 RANGE_BYTES = 1 * MiB
+# natsobj's put paths, each in a bucket made for it: op name -> create_object_store options.
+PUT_PATHS: dict[str, dict[str, bool]] = {
+    "put_pipelined": {},
+    "put_batched": {"batched_puts": True},
+    "put_atomic": {"atomic_puts": True},
+}
 
 PEERS = ("raw", "natsobj", "builtin", "js")
 PEER_TITLES = {

@@ -3,6 +3,8 @@
 Ops on large objects (``spec.size`` bytes, ``spec.chunk_size`` chunks):
 
 - ``put``: ``store.put(name, data)`` from bytes already in memory;
+- ``put_pipelined``/``put_batched``/``put_atomic``: the same, in a bucket made for that
+  put path (see ``PUT_PATHS``);
 - ``put_file``: ``store.put_file(path)`` from the data file on disk;
 - ``get``: ``store.get(name)`` streamed, the chunks only counted;
 - ``get_bytes``: ``store.get_bytes(name)``;
@@ -29,13 +31,13 @@ import anyio
 
 import natsobj
 
-from ._common import RANGE_BYTES, OpResult, WorkerSpec, reset_peak_rss, timed
+from ._common import PUT_PATHS, RANGE_BYTES, OpResult, WorkerSpec, reset_peak_rss, timed
 from ._small import run_small
 
 
 async def run(spec: WorkerSpec) -> tuple[int, dict[str, OpResult]]:
     small = spec.ops[0].endswith(("_seq", "_conc"))
-    needs_bytes = small or "put" in spec.ops or "profile_put" in spec.ops
+    needs_bytes = small or any(op in ("put", "profile_put", *PUT_PATHS) for op in spec.ops)
     data = b""
     if needs_bytes:
         data = os.urandom(spec.size) if small else await anyio.Path(spec.data_file).read_bytes()
@@ -58,7 +60,7 @@ async def run(spec: WorkerSpec) -> tuple[int, dict[str, OpResult]]:
         out = Path(spec.out_dir) / f"natsobj-{os.getpid()}.out"
         for op in spec.ops:
             result = OpResult(bytes=spec.size)
-            if op == "put":
+            if op == "put" or op in PUT_PATHS:
 
                 async def put(i: int) -> None:
                     await store.put(f"obj-{i}", data, chunk_size=spec.chunk_size)

@@ -479,6 +479,7 @@ def render_markdown(res: Results) -> str:
     out += _render_targets(res)
     out += _render_large(res)
     out += _render_raw(res)
+    out += _render_put_paths(res)
     out += _render_small(res, conc)
     out += _render_range(res)
     out += _render_cpu(res)
@@ -580,6 +581,62 @@ def _render_raw(res: Results) -> list[str]:
         "natsobj does for itself.",
         "",
         *_table(["chunk", "size", *(RAW_TITLES[o] for o in ops)], rows, "llrrrrr"),
+        "",
+    ]
+
+
+PUT_PATH_TITLES = {
+    "put_pipelined": "pipelined (default)",
+    "put_batched": "batched (`batched_puts`, fast ingest)",
+    "put_atomic": "atomic (`atomic_puts`, atomic batch)",
+}
+
+
+def _render_put_paths(res: Results) -> list[str]:
+    rows = []
+    for chunk in res.chunk_sizes:
+        base = res.find("natsobj", "put_pipelined", chunk, None)
+        for op, title in PUT_PATH_TITLES.items():
+            fig = res.find("natsobj", op, chunk, None)
+            if fig is None:
+                continue
+            client = fig.cpu_per_gb(fig.client_cpu_s)
+            server = fig.cpu_per_gb(fig.server_cpu_s)
+            rows.append(
+                [
+                    format_size(chunk),
+                    format_size(fig.size),
+                    title,
+                    _num(fig.value),
+                    _x(Ratio.of(fig.value, base.value if base else None)),
+                    "-" if client is None else f"{client:.2f}",
+                    "-" if server is None else f"{server:.2f}",
+                ]
+            )
+    if not rows:
+        return []
+    return [
+        "## Put paths",
+        "",
+        "natsobj's `put` of the same bytes into buckets made for each path, so every path "
+        "is measured in the same run. Pipelined: acknowledged publishes with at most 16 MiB "
+        "unacknowledged. Batched: one fast-ingest batch (nats-server 2.14+, ADR-50), "
+        "acknowledged every few chunks. Atomic: one atomic batch of chunks and meta (2.12+, "
+        "at most 999 chunks).",
+        "",
+        *_table(
+            [
+                "chunk",
+                "size",
+                "path",
+                "MB/s",
+                "vs pipelined",
+                "client CPU s/GB",
+                "server CPU s/GB",
+            ],
+            rows,
+            "lllrrrr",
+        ),
         "",
     ]
 

@@ -32,6 +32,7 @@ import anyio
 import natsobj
 
 from ._common import (
+    PUT_PATHS,
     GiB,
     KiB,
     MiB,
@@ -325,10 +326,12 @@ class Suite:
         return path
 
     @contextlib.asynccontextmanager
-    async def bucket(self, manager: natsobj.ObjectStoreManager) -> AsyncIterator[str]:
+    async def bucket(
+        self, manager: natsobj.ObjectStoreManager, **options: Any
+    ) -> AsyncIterator[str]:
         self.buckets += 1
         name = f"bench{self.buckets}"
-        await manager.create_object_store(name, description="natsobj benchmark")
+        await manager.create_object_store(name, description="natsobj benchmark", **options)
         try:
             yield name
         finally:
@@ -418,9 +421,35 @@ class Suite:
                             spec = WorkerSpec(**{**asdict(base), "ops": group})
                             await self.measure(spec, isolated=isolate)
             data.unlink()  # keep the disk tidy: each size's data is needed only here
+        if "natsobj" in cfg.peers:
+            await self.run_put_paths(manager)
         await self.run_small(manager)
         if cfg.profile and "natsobj" in cfg.peers:
             await self.run_profile(manager)
+
+    async def run_put_paths(self, manager: natsobj.ObjectStoreManager) -> None:
+        """natsobj's put of one object size through each put path, in turn per repetition."""
+        size = max((s for s in self.cfg.sizes if s <= self.cfg.profile_size), default=0)
+        if not size:
+            return
+        data = self.data_file(size)
+        for chunk in self.cfg.chunk_sizes:
+            for op, options in PUT_PATHS.items():
+                async with self.bucket(manager, **options) as bucket:
+                    spec = WorkerSpec(
+                        peer="natsobj",
+                        url=self.server.url,
+                        server_pid=self.server.pid or 0,
+                        bucket=bucket,
+                        ops=[op],
+                        size=size,
+                        chunk_size=chunk,
+                        repeats=self.cfg.repeats_for(size),
+                        data_file=str(data),
+                        out_dir=str(self.work),
+                    )
+                    await self.measure(spec, isolated=False)
+        data.unlink()
 
     async def run_small(self, manager: natsobj.ObjectStoreManager) -> None:
         cfg = self.cfg

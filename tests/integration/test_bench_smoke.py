@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks._common import PUT_PATHS
+
 ROOT = Path(__file__).resolve().parents[2]
 JS_OBJ = ROOT / "tests" / "interop" / "js" / "node_modules" / "@nats-io" / "obj" / "package.json"
 RUN_TIMEOUT = 150.0
@@ -88,6 +90,8 @@ def test_every_scenario_has_a_positive_figure(
                         and f["size"] == size
                         for f in figures
                     ), (peer, op, chunk, size)
+    paths = {(f["op"], f["chunk_size"]) for f in figures if f["op"] in PUT_PATHS}
+    assert paths == {(op, chunk) for op in PUT_PATHS for chunk in chunks}
     small = {(f["peer"], f["op"]) for f in figures if f["unit"] == "ops/s"}
     for peer in expected - {"raw"}:
         for op in ("put_seq", "get_seq", "put_conc", "get_conc"):
@@ -121,7 +125,13 @@ def test_ratios_and_targets_are_computed(
     assert all(r["ratio"] > 0 for r in results["range_read"])
     assert results["targets"]
     assert all(t["ok"] is not None for t in results["targets"] if "nats.js" not in t["what"])
-    for heading in ("# natsobj benchmarks", "## Targets", "## Large objects", "## Small objects"):
+    for heading in (
+        "# natsobj benchmarks",
+        "## Targets",
+        "## Large objects",
+        "## Put paths",
+        "## Small objects",
+    ):
         assert heading in markdown
     assert "nproc" in markdown
     assert results["machine"]["server"] in markdown
