@@ -633,6 +633,17 @@ class JetStream:
                     stored = head.messages.popleft()
                     if stored.seq < next_seq:
                         continue  # already yielded before a restart
+                    if stored.seq > next_seq:
+                        # Every sequence is on the subject, so one went missing on the
+                        # way (dropped as a slow consumer): ask again from it.
+                        failures += 1
+                        if failures > retries:
+                            raise ObjectStoreTimeoutError(
+                                f"messages kept getting lost on the way ({retries} retries)",
+                                bucket=bucket,
+                            )
+                        await restart()
+                        continue
                     next_seq = stored.seq + 1
                     yield stored
                     continue
