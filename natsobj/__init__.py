@@ -47,7 +47,9 @@ from ._models import (
     ObjectStoreStatus,
     Placement,
 )
+from ._permissions import BucketPermissions, bucket_permissions
 from ._store import ObjectResult, ObjectStore
+from ._sweep import OrphanChunks, SweepReport
 from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,
@@ -64,6 +66,7 @@ __all__ = [
     "BucketError",
     "BucketExistsError",
     "BucketNotFoundError",
+    "BucketPermissions",
     "BucketSealedError",
     "DigestMismatchError",
     "EmbeddedCluster",
@@ -95,14 +98,17 @@ __all__ = [
     "ObjectStoreStatus",
     "ObjectStoreTimeoutError",
     "ObjectWatcher",
+    "OrphanChunks",
     "PermissionDeniedError",
     "Placement",
     "ServerBinaryNotFoundError",
     "ServerError",
     "ServerStartupError",
     "ServerUnavailableError",
+    "SweepReport",
     "UpdateMetaDeletedError",
     "__version__",
+    "bucket_permissions",
     "connect",
 ]
 

@@ -270,7 +270,11 @@ class JetStream:
                     reply=f"{inbox.prefix}.r",
                     headers=dict(headers) if headers else None,
                 )
-                msg = await inbox.get(timeout or self.timeout)
+                try:
+                    msg = await inbox.get(timeout or self.timeout)
+                except TimeoutError:
+                    self.raise_if_denied(subject, inbox.prefix, bucket=bucket, name=name)
+                    raise
             finally:
                 self.mux.drop(inbox.prefix)
         if _status(msg) == "503" and not msg.data:
@@ -278,6 +282,27 @@ class JetStream:
                 f"no responders for {subject}: is JetStream enabled?", bucket=bucket, name=name
             )
         return msg
+
+    def raise_if_denied(
+        self, *subjects: str, bucket: str | None = None, name: str | None = None
+    ) -> None:
+        """Raise PermissionDeniedError if the server refused a publish to, or a
+        subscription on, one of ``subjects`` (or a reply inbox under them).
+
+        The server answers a denied publish with an asynchronous ``-ERR`` and nothing else,
+        so the request times out; nats-py keeps that error as the connection's last.
+        """
+        error = str(self.nc.last_error or "")
+        if "permissions violation" not in error.lower():
+            return
+        _, _, denied = error.partition(' to "')
+        denied = denied.rstrip('"').removesuffix(".>")
+        if denied and any(s == denied or s.startswith(f"{denied}.") for s in subjects if s):
+            raise PermissionDeniedError(
+                f"the server refused this connection's permissions: {error.removeprefix('nats: ')}",
+                bucket=bucket,
+                name=name,
+            )
 
     async def api(
         self,
@@ -499,6 +524,9 @@ class JetStream:
                 try:
                     msg = await inbox.get(self.timeout)
                 except TimeoutError as exc:
+                    self.raise_if_denied(
+                        f"{self.prefix}.DIRECT.GET.{stream}", inbox.prefix, bucket=bucket
+                    )
                     failures += 1
                     if failures > retries:
                         raise ObjectStoreTimeoutError(
@@ -575,6 +603,7 @@ class AckWindow:
         self._max_bytes = max_bytes
         self._bucket = bucket
         self._inbox = ""
+        self._subject = ""  # the last one published to, named if the server refuses it
         self._next_token = 0
         self._pending: dict[int, tuple[int, float]] = {}  # token -> (size, deadline)
         self._pending_bytes = 0
@@ -630,6 +659,7 @@ class AckWindow:
             await self._progress.wait()
             return
         if any(d <= anyio.current_time() for _, d in self._pending.values()):
+            self._js.raise_if_denied(self._subject, self._inbox, bucket=self._bucket)
             raise ObjectStoreTimeoutError(
                 f"the server did not acknowledge a publish within {self._js.timeout} s",
                 bucket=self._bucket,
@@ -651,6 +681,7 @@ class AckWindow:
         token = self._next_token
         self._pending[token] = (size, anyio.current_time() + self._js.timeout)
         self._pending_bytes += size
+        self._subject = subject
         with map_nats_errors(bucket=self._bucket):
             await self._js.nc.publish(
                 subject,

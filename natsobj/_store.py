@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from ._errors import (
 )
 from ._jsapi import JetStream, StoredMsg
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
+from ._sweep import DEFAULT_SWEEP_GRACE, SweepReport, sweep_orphans
 from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
 from ._watch import ObjectWatcher
 from ._wire import (
@@ -487,20 +489,8 @@ class ObjectStore:
         Reads the meta messages with batched Direct Get (no consumer). Entries that are not
         valid object meta (written by broken clients) are skipped. An empty bucket gives [].
         """
-        latest: dict[str, StoredMsg] = {}
-        async for msg in self._js.next_msgs(
-            self.stream,
-            meta_subject_filter(self.bucket),
-            start_seq=0,
-            batch=_LIST_RUN,
-            max_bytes=8 * 1024 * 1024,
-            direct=self._direct,
-            bucket=self.bucket,
-        ):
-            latest.pop(msg.subject, None)  # keep the newest, in its own position
-            latest[msg.subject] = msg
         infos: list[ObjectInfo] = []
-        for msg in latest.values():
+        for msg in (await self._latest_metas()).values():
             if not msg.data:
                 continue  # delete markers and other empty messages
             try:
@@ -513,6 +503,42 @@ class ObjectStore:
                 continue
             infos.append(info)
         return infos
+
+    async def _latest_metas(self) -> dict[str, StoredMsg]:
+        """The newest meta message of every subject, in the order they were last written
+        (one batched Direct Get scan, no consumer)."""
+        latest: dict[str, StoredMsg] = {}
+        async for msg in self._js.next_msgs(
+            self.stream,
+            meta_subject_filter(self.bucket),
+            start_seq=0,
+            batch=_LIST_RUN,
+            max_bytes=8 * 1024 * 1024,
+            direct=self._direct,
+            bucket=self.bucket,
+        ):
+            latest.pop(msg.subject, None)  # keep the newest, in its own position
+            latest[msg.subject] = msg
+        return latest
+
+    async def sweep_orphans(
+        self, *, grace: float | timedelta = DEFAULT_SWEEP_GRACE, dry_run: bool = False
+    ) -> SweepReport:
+        """Find and purge chunks that no live meta references; report what was found.
+
+        Orphans are left by writers that crashed between their chunks and their meta (any
+        client), by purges that failed, and by metas that expired before their chunks.
+        Safe while writers are active: only chunk subjects whose newest chunk is older than
+        ``grace`` (seconds or a timedelta) are touched, the metas are read again before
+        purging, and a purge never reaches past the chunks examined. Reads stream info and
+        the metas, never the chunks (except the first and last chunk of each orphan, for
+        its size). ``dry_run`` reports without purging.
+
+        Raises:
+            InvalidArgumentError: ``grace`` is negative or not a duration.
+            BucketNotFoundError, PermissionDeniedError, ServerError.
+        """
+        return await sweep_orphans(self, grace=grace, dry_run=dry_run)
 
     def watch(
         self,
