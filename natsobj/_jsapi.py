@@ -292,14 +292,16 @@ class JetStream:
         The server answers a denied publish with an asynchronous ``-ERR`` and nothing else,
         so the request times out; nats-py keeps that error as the connection's last.
         """
-        error = str(self.nc.last_error or "")
-        if "permissions violation" not in error.lower():
+        # nats-py lower-cases the whole -ERR line, subject included.
+        error = str(self.nc.last_error or "").lower()
+        if "permissions violation" not in error:
             return
         _, _, denied = error.partition(' to "')
         denied = denied.rstrip('"').removesuffix(".>")
-        if denied and any(s == denied or s.startswith(f"{denied}.") for s in subjects if s):
+        wanted = [s.lower() for s in subjects if s]
+        if denied and any(s == denied or s.startswith(f"{denied}.") for s in wanted):
             raise PermissionDeniedError(
-                f"the server refused this connection's permissions: {error.removeprefix('nats: ')}",
+                f"Permissions Violation: this connection may not use {denied}",
                 bucket=bucket,
                 name=name,
             )
