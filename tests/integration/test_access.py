@@ -24,6 +24,7 @@ import trustme
 
 import natsobj
 from natsobj import EmbeddedServer, ObjectStoreManager
+from natsobj._permissions import Role
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +34,7 @@ OTHER = "private"
 DENIED_TIMEOUT = 0.5
 
 
-def _user_block(user: str, role: str | None) -> dict[str, Any]:
+def _user_block(user: str, role: Role | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"user": user, "password": f"{user}-pw"}
     if role is not None:
         entry["permissions"] = natsobj.bucket_permissions(
@@ -243,7 +244,7 @@ async def test_creds_decentralized_jwt_auth(tmp_path: Path) -> None:
         )
     )
 
-    def user_creds(name: str, role: str) -> str:
+    def user_creds(name: str, role: Role) -> str:
         user = _new_key(nkeys.PREFIX_BYTE_USER)
         permissions = natsobj.bucket_permissions(BUCKET, role).jwt_claims()
         claims = {"type": "user", "version": 2, "subs": -1, "data": -1, "payload": -1}
