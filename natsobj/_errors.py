@@ -202,6 +202,8 @@ class JetStreamAPIError(ServerError):
 ERR_STREAM_NOT_FOUND = 10059
 ERR_STREAM_NAME_IN_USE = 10058
 ERR_STREAM_SEALED = 10109
+# A compare-and-set publish lost: the subject changed since it was read.
+ERR_WRONG_LAST_SEQUENCE = 10071
 
 
 @contextmanager

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._errors import (
+    ERR_WRONG_LAST_SEQUENCE,
     BadObjectMetaError,
     InvalidArgumentError,
+    JetStreamAPIError,
     LinkIsBucketError,
     LinkNotAllowedError,
     NoLinkToDeletedError,
@@ -32,7 +34,9 @@ from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
 from ._watch import ObjectWatcher
 from ._wire import (
     DEFAULT_CHUNK_SIZE,
+    EXPECTED_SUBJECT_SEQUENCE_HEADER,
     MAX_ATOMIC_CHUNKS,
+    MAX_META_ATTEMPTS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -76,14 +80,31 @@ class ObjectStore:
 
     # -- meta ---------------------------------------------------------------------------
 
-    async def _last_meta(self, name: str) -> ObjectInfo | None:
-        msg = await self._js.last_msg(
+    async def _last_meta_msg(self, name: str) -> StoredMsg | None:
+        return await self._js.last_msg(
             self.stream,
             meta_subject(self.bucket, name),
             direct=self._direct and not self._consistent_meta,
             bucket=self.bucket,
         )
+
+    async def _last_meta(self, name: str) -> ObjectInfo | None:
+        msg = await self._last_meta_msg(name)
         return None if msg is None else self._parse(msg, name=name)
+
+    async def _current(self, name: str, *, strict: bool = False) -> tuple[ObjectInfo | None, int]:
+        """The meta ``name`` has now and its stream sequence (0: none), the base of a
+        compare-and-set write. An unreadable meta (another client's) is None unless
+        ``strict``, which raises BadObjectMetaError."""
+        msg = await self._last_meta_msg(name)
+        if msg is None:
+            return None, 0
+        try:
+            return self._parse(msg, name=name), msg.seq
+        except BadObjectMetaError:
+            if strict:
+                raise
+            return None, msg.seq
 
     def _parse(self, msg: StoredMsg, *, name: str | None = None) -> ObjectInfo:
         try:
@@ -117,11 +138,16 @@ class ObjectStore:
         except ObjectNotFoundError:
             return None
 
-    async def _publish_meta(self, info: ObjectInfo) -> ObjectInfo:
+    async def _publish_meta(self, info: ObjectInfo, *, expected: int | None = None) -> ObjectInfo:
+        """Publish ``info`` as the object's meta; with ``expected``, only if the meta is
+        still at that stream sequence (else JetStreamAPIError with err_code 10071)."""
+        headers = {ROLLUP_HEADER: ROLLUP_SUBJECT}
+        if expected is not None:
+            headers[EXPECTED_SUBJECT_SEQUENCE_HEADER] = str(expected)
         ack = await self._js.publish(
             meta_subject(self.bucket, info.name),
             info.to_payload(),
-            headers={ROLLUP_HEADER: ROLLUP_SUBJECT},
+            headers=headers,
             bucket=self.bucket,
             name=info.name,
         )
@@ -178,27 +204,50 @@ class ObjectStore:
         writer = Writer(self._js, self.bucket, atomic=self._fits_atomic_batch(data, size))
         if max_inflight_bytes is not None:
             writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
-        # The current object is looked up while the chunks upload; the meta waits for the
-        # answer, so what we find is always the object we replace.
-        found: list[ObjectInfo | None] = []
+        # The meta is a compare-and-set on the meta it replaces, so what it replaces is
+        # known exactly and its chunks purged, however many writers race on the name. The
+        # first look runs while the chunks upload; a writer that loses looks again.
+        replaced: list[ObjectInfo | None] = [None]
+        first_look: list[tuple[ObjectInfo | None, int]] = []
         looked = anyio.Event()
+        looks = 0
 
         async def look_up_existing() -> None:
-            try:
-                found.append(await self._find(meta.name))
-            except BadObjectMetaError:
-                found.append(None)  # unreadable meta of another client: the put replaces it
+            first_look.append(await self._current(meta.name))
             looked.set()
 
-        with unwrap_single_error():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(look_up_existing)
-                if writer.atomic:
-                    async with self._js.batch_limiter(self.stream):
-                        info = await writer.write(template, data, size, before_commit=looked.wait)
-                else:
-                    info = await writer.write(template, data, size, before_commit=looked.wait)
-        existing = found[0]
+        async def expect_current() -> dict[str, str]:
+            nonlocal looks
+            looks += 1
+            if looks == 1:
+                await looked.wait()
+                current, seq = first_look[0]
+            else:
+                current, seq = await self._current(meta.name)
+            replaced[0] = current
+            return {EXPECTED_SUBJECT_SEQUENCE_HEADER: str(seq)}
+
+        for attempt in range(1, MAX_META_ATTEMPTS + 1):
+            try:
+                with unwrap_single_error():
+                    async with anyio.create_task_group() as tg:
+                        if attempt == 1:
+                            tg.start_soon(look_up_existing)
+                        if writer.atomic:
+                            async with self._js.batch_limiter(self.stream):
+                                info = await writer.write(
+                                    template, data, size, before_commit=expect_current
+                                )
+                        else:
+                            info = await writer.write(
+                                template, data, size, before_commit=expect_current
+                            )
+                break
+            except JetStreamAPIError as exc:
+                # An atomic batch that lost the race was stored not at all: send it again.
+                if not _lost_race(exc, attempt):
+                    raise
+        existing = replaced[0]
         if existing is not None and not existing.deleted and existing.nuid != info.nuid:
             # The new object is committed; a failed purge only leaves reclaimable orphans.
             with contextlib.suppress(ObjectStoreError):
@@ -262,33 +311,44 @@ class ObjectStore:
         if not isinstance(meta, ObjectMeta):
             raise InvalidArgumentError("update_meta takes an ObjectMeta")
         validate_object_name(meta.name)
-        current = await self._find(name)
-        if current is None or current.deleted:
-            raise UpdateMetaDeletedError(
-                f"cannot update the meta of missing or deleted object {name!r}",
-                bucket=self.bucket,
-                name=name,
-            )
-        if meta.name != name:
-            target = await self._find(meta.name)
-            if target is not None and not target.deleted:
-                raise ObjectExistsError(
-                    f"an object named {meta.name!r} already exists",
+        for attempt in range(1, MAX_META_ATTEMPTS + 1):
+            current, seq = await self._current(name, strict=True)
+            if current is None or current.deleted:
+                raise UpdateMetaDeletedError(
+                    f"cannot update the meta of missing or deleted object {name!r}",
                     bucket=self.bucket,
-                    name=meta.name,
+                    name=name,
                 )
-        updated = current.model_copy(
-            update={
-                "name": meta.name,
-                "description": meta.description,
-                "headers": meta.headers,
-                "metadata": meta.metadata,
-            }
-        )
-        info = await self._publish_meta(updated)
-        if meta.name != name:
-            await self._js.purge(self.stream, meta_subject(self.bucket, name), bucket=self.bucket)
-        return info
+            if meta.name != name:
+                target, seq = await self._current(meta.name, strict=True)
+                if target is not None and not target.deleted:
+                    raise ObjectExistsError(
+                        f"an object named {meta.name!r} already exists",
+                        bucket=self.bucket,
+                        name=meta.name,
+                    )
+            updated = current.model_copy(
+                update={
+                    "name": meta.name,
+                    "description": meta.description,
+                    "headers": meta.headers,
+                    "metadata": meta.metadata,
+                }
+            )
+            # Compare-and-set: a put that replaced the object meanwhile (and purged the
+            # chunks this meta points to) is never overwritten by it.
+            try:
+                info = await self._publish_meta(updated, expected=seq)
+            except JetStreamAPIError as exc:
+                if _lost_race(exc, attempt):
+                    continue
+                raise
+            if meta.name != name:
+                await self._js.purge(
+                    self.stream, meta_subject(self.bucket, name), bucket=self.bucket
+                )
+            return info
+        raise AssertionError("unreachable")  # _lost_race is False on the last attempt
 
     async def delete(self, name: str) -> ObjectInfo:
         """Delete an object: a tombstone meta, then the chunks are purged.
@@ -298,19 +358,33 @@ class ObjectStore:
         Raises:
             ObjectNotFoundError: there never was such an object.
         """
-        try:
-            current = await self.get_info(name, show_deleted=True)
-        except BadObjectMetaError:
-            # Unreadable meta of another client: replace it with a bare tombstone.
-            current = ObjectInfo(name=name, bucket=self.bucket)
-        if current.deleted:
-            return current
-        tombstone = current.model_copy(
-            update={"deleted": True, "size": 0, "chunks": 0, "digest": ""}
-        )
-        info = await self._publish_meta(tombstone)
-        await self._purge_chunks(current)
-        return info
+        validate_object_name(name)
+        for attempt in range(1, MAX_META_ATTEMPTS + 1):
+            current, seq = await self._current(name)
+            if not seq:
+                raise ObjectNotFoundError(
+                    f"object {name!r} not found in bucket {self.bucket!r}",
+                    bucket=self.bucket,
+                    name=name,
+                )
+            if current is None:
+                # Unreadable meta of another client: replace it with a bare tombstone.
+                current = ObjectInfo(name=name, bucket=self.bucket)
+            if current.deleted:
+                return current
+            tombstone = current.model_copy(
+                update={"deleted": True, "size": 0, "chunks": 0, "digest": ""}
+            )
+            # Compare-and-set: a put that lands meanwhile is not hidden with its chunks kept.
+            try:
+                info = await self._publish_meta(tombstone, expected=seq)
+            except JetStreamAPIError as exc:
+                if _lost_race(exc, attempt):
+                    continue
+                raise
+            await self._purge_chunks(current)
+            return info
+        raise AssertionError("unreachable")  # _lost_race is False on the last attempt
 
     async def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
         """Add ``name`` as a link to the object ``target`` (in this or another bucket).
@@ -629,6 +703,11 @@ class ObjectResult:
         """All remaining bytes, verified."""
         parts = [chunk async for chunk in self]
         return b"".join(parts)
+
+
+def _lost_race(error: JetStreamAPIError, attempt: int) -> bool:
+    """Whether a compare-and-set meta write lost to another writer and may be tried again."""
+    return error.err_code == ERR_WRONG_LAST_SEQUENCE and attempt < MAX_META_ATTEMPTS
 
 
 async def _empty() -> AsyncIterator[bytes]:

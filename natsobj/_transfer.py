@@ -15,7 +15,14 @@ import hashlib
 import inspect
 import queue
 import threading
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+)
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeAlias, cast
@@ -24,9 +31,11 @@ import anyio
 from nats.nuid import NUID
 
 from ._errors import (
+    ERR_WRONG_LAST_SEQUENCE,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
+    JetStreamAPIError,
     ObjectStoreError,
     unwrap_single_error,
 )
@@ -36,6 +45,7 @@ from ._wire import (
     BATCH_COMMIT_HEADER,
     BATCH_ID_HEADER,
     BATCH_SEQUENCE_HEADER,
+    MAX_META_ATTEMPTS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -202,7 +212,7 @@ class Writer:
         data: PutData,
         chunk_size: int,
         *,
-        before_commit: Callable[[], Awaitable[Any]] | None = None,
+        before_commit: Callable[[], Awaitable[Mapping[str, str] | None]] | None = None,
     ) -> ObjectInfo:
         """Store ``data`` under ``template.name``; return the committed ObjectInfo.
 
@@ -210,7 +220,10 @@ class Writer:
         unless the meta was already stored, in which case the object is complete. With
         ``atomic`` the chunks and the meta are one atomic batch: the server stores all of
         them or none. ``before_commit`` is awaited after the chunks are stored and before
-        the meta is published.
+        the meta is published; the headers it returns go on the meta. When they make the
+        meta a compare-and-set that loses to another writer, ``before_commit`` is asked
+        again and the meta retried (the chunks stay); an atomic batch fails whole instead,
+        with the JetStreamAPIError (err_code 10071) for the caller to retry.
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
@@ -257,21 +270,27 @@ class Writer:
                         "digest": encode_digest(await digest.digest()),
                     }
                 )
-                if before_commit is not None:
-                    await before_commit()
-                meta_sent = True
-                rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT}
-                ack = await self.js.publish(
-                    meta_subject(self.bucket, info.name),
-                    info.to_payload(),
-                    headers=(
-                        headers(chunks + 1, **{BATCH_COMMIT_HEADER: "1"}, **rollup)
-                        if chunks
-                        else rollup
-                    ),
-                    bucket=self.bucket,
-                    name=info.name,
-                )
+                for attempt in range(1, MAX_META_ATTEMPTS + 1):
+                    expected = await before_commit() if before_commit is not None else None
+                    meta_sent = True
+                    meta_headers = {ROLLUP_HEADER: ROLLUP_SUBJECT, **(expected or {})}
+                    try:
+                        ack = await self.js.publish(
+                            meta_subject(self.bucket, info.name),
+                            info.to_payload(),
+                            headers=(
+                                headers(chunks + 1, **{BATCH_COMMIT_HEADER: "1"}, **meta_headers)
+                                if chunks
+                                else meta_headers
+                            ),
+                            bucket=self.bucket,
+                            name=info.name,
+                        )
+                        break
+                    except JetStreamAPIError as exc:
+                        lost_race = exc.err_code == ERR_WRONG_LAST_SEQUENCE
+                        if not lost_race or batch_id is not None or attempt == MAX_META_ATTEMPTS:
+                            raise
             except BaseException:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
                     await digest.close()

@@ -30,6 +30,10 @@ ROLLUP_SUBJECT = "sub"
 BATCH_ID_HEADER = "Nats-Batch-Id"
 BATCH_SEQUENCE_HEADER = "Nats-Batch-Sequence"
 BATCH_COMMIT_HEADER = "Nats-Batch-Commit"
+# Compare-and-set: the meta is stored only if its subject is still at this sequence.
+EXPECTED_SUBJECT_SEQUENCE_HEADER = "Nats-Expected-Last-Subject-Sequence"
+# Attempts of a compare-and-set meta write that keeps losing to other writers.
+MAX_META_ATTEMPTS = 100
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
