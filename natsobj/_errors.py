@@ -8,7 +8,8 @@ escape, they are chained as ``__cause__``::
     │   ├── BucketNotFoundError            (also LookupError)
     │   ├── BucketExistsError              bucket exists with a different config
     │   ├── InvalidBucketNameError         (also ValueError)
-    │   └── BucketSealedError
+    │   ├── BucketSealedError
+    │   └── BucketFullError                max_bytes (or the account's storage) used up
     ├── ObjectError
     │   ├── ObjectNotFoundError            (also FileNotFoundError)
     │   ├── ObjectExistsError              (also FileExistsError)
@@ -40,6 +41,7 @@ __all__ = [
     "BadObjectMetaError",
     "BucketError",
     "BucketExistsError",
+    "BucketFullError",
     "BucketNotFoundError",
     "BucketSealedError",
     "DigestMismatchError",
@@ -98,6 +100,11 @@ class InvalidBucketNameError(BucketError, ValueError):
 
 class BucketSealedError(BucketError):
     """The bucket is sealed: no puts, deletes or meta updates."""
+
+
+class BucketFullError(BucketError):
+    """The bucket's ``max_bytes`` (or the account's storage limit) leaves no room for the
+    write; a put that hits it stores nothing."""
 
 
 class ObjectError(ObjectStoreError):

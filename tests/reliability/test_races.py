@@ -53,7 +53,9 @@ async def test_puts_racing_deletes_and_meta_updates_leak_nothing(store: ObjectSt
     async def describer() -> None:
         for index in range(20):
             try:
-                await store.update_meta("obj", natsobj.ObjectMeta(name="obj", description=f"{index}"))
+                await store.update_meta(
+                    "obj", natsobj.ObjectMeta(name="obj", description=f"{index}")
+                )
             except natsobj.UpdateMetaDeletedError:
                 pass
 
