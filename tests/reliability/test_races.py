@@ -3,6 +3,7 @@ nothing leaked."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 
@@ -52,12 +53,9 @@ async def test_puts_racing_deletes_and_meta_updates_leak_nothing(store: ObjectSt
 
     async def describer() -> None:
         for index in range(20):
-            try:
-                await store.update_meta(
-                    "obj", natsobj.ObjectMeta(name="obj", description=f"{index}")
-                )
-            except natsobj.UpdateMetaDeletedError:
-                pass
+            described = natsobj.ObjectMeta(name="obj", description=f"{index}")
+            with contextlib.suppress(natsobj.UpdateMetaDeletedError):
+                await store.update_meta("obj", described)
 
     with anyio.fail_after(60):
         async with anyio.create_task_group() as tg:
