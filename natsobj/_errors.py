@@ -230,6 +230,10 @@ def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> It
         raise ObjectStoreTimeoutError(
             "the NATS server did not answer in time", bucket=bucket, name=name
         ) from exc
+    except nats.errors.MaxPayloadError as exc:
+        raise InvalidArgumentError(
+            f"message larger than the server's max_payload: {exc}", bucket=bucket, name=name
+        ) from exc
     except nats.errors.NoRespondersError as exc:
         raise NoRespondersError(
             "no responders: is JetStream enabled on this server?", bucket=bucket, name=name

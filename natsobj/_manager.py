@@ -206,6 +206,8 @@ async def connect(
     """
     import nats.aio.client
 
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise InvalidArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}")
     options.setdefault("connect_timeout", timeout)
     if isinstance(servers, str):
         # "nats://a:4222,nats://b:4222" as nats.go and the nats CLI accept it.

@@ -138,9 +138,23 @@ class ObjectStore:
         except ObjectNotFoundError:
             return None
 
+    def _check_meta_fits(self, info: ObjectInfo) -> None:
+        """Refuse a meta too big for one message before anything is written."""
+        # Room for what a put adds (NUID, size, chunks, digest) and the headers.
+        needed = len(info.to_payload()) + 512
+        limit = int(self._js.nc.max_payload or 0)
+        if limit and needed > limit:
+            raise InvalidArgumentError(
+                f"the meta of {info.name!r} (description, headers, metadata: {needed} bytes)"
+                f" does not fit the server's max_payload of {limit} bytes",
+                bucket=self.bucket,
+                name=info.name,
+            )
+
     async def _publish_meta(self, info: ObjectInfo, *, expected: int | None = None) -> ObjectInfo:
         """Publish ``info`` as the object's meta; with ``expected``, only if the meta is
         still at that stream sequence (else JetStreamAPIError with err_code 10071)."""
+        self._check_meta_fits(info)
         headers = {ROLLUP_HEADER: ROLLUP_SUBJECT}
         if expected is not None:
             headers[EXPECTED_SUBJECT_SEQUENCE_HEADER] = str(expected)
@@ -201,9 +215,18 @@ class ObjectStore:
                 "options": options.model_copy(update={"max_chunk_size": size}),
             }
         )
+        self._check_meta_fits(template)
         writer = Writer(self._js, self.bucket, atomic=self._fits_atomic_batch(data, size))
         if max_inflight_bytes is not None:
-            writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
+            if isinstance(max_inflight_bytes, bool) or not isinstance(max_inflight_bytes, int):
+                raise InvalidArgumentError(
+                    f"max_inflight_bytes must be an int, got {max_inflight_bytes!r}"
+                )
+            if max_inflight_bytes <= 0:
+                raise InvalidArgumentError(
+                    f"max_inflight_bytes must be positive, got {max_inflight_bytes}"
+                )
+            writer.max_inflight_bytes = max(max_inflight_bytes, size)
         # The meta is a compare-and-set on the meta it replaces, so what it replaces is
         # known exactly and its chunks purged, however many writers race on the name. The
         # first look runs while the chunks upload; a writer that loses looks again.
@@ -291,7 +314,7 @@ class ObjectStore:
             meta = meta.model_copy(update={"name": name})
         try:
             handle = await anyio.open_file(path, "rb")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
             raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from exc
         async with handle:
             return await self.put(meta, handle, **options)
@@ -563,6 +586,8 @@ class ObjectStore:
         Reads the meta messages with batched Direct Get (no consumer). Entries that are not
         valid object meta (written by broken clients) are skipped. An empty bucket gives [].
         """
+        if prefix is not None and not isinstance(prefix, str):
+            raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
         infos: list[ObjectInfo] = []
         for msg in (await self._latest_metas()).values():
             if not msg.data:

@@ -32,24 +32,33 @@ SIZES = (0, 1, 1000, 64 * 1024, 300_000, 2 * MiB)
 
 
 class Ledger:
-    """What each name may hold: the last acknowledged version, and versions whose write
-    failed or is under way (they may or may not have landed). ``None`` means deleted."""
+    """Every version written to each name, in order (``None``: a delete), and which one was
+    acknowledged last. A name may hold its last acknowledged version or any later one
+    (failed or under way: it may or may not have landed), nothing older."""
 
     def __init__(self) -> None:
-        self.acked: dict[str, bytes | None] = {}
-        self.unsure: dict[str, list[bytes | None]] = {}
-        self.changes: Counter[str] = Counter()  # writes started per name
+        self.history: dict[str, list[bytes | None]] = {}
+        self.acked: dict[str, int] = {}  # index of the last acknowledged version
 
-    def allowed(self, name: str) -> list[bytes | None]:
-        return [self.acked.get(name), *self.unsure.get(name, [])]
+    def start(self, name: str, version: bytes | None) -> int:
+        versions = self.history.setdefault(name, [])
+        versions.append(version)
+        return len(versions) - 1
 
-    def start(self, name: str, version: bytes | None) -> None:
-        self.changes[name] += 1
-        self.unsure.setdefault(name, []).append(version)
+    def ack(self, name: str, index: int) -> None:
+        self.acked[name] = index
 
-    def ack(self, name: str, version: bytes | None) -> None:
-        self.acked[name] = version
-        self.unsure[name] = []
+    def allowed(self, name: str, since: int | None = None) -> list[bytes | None]:
+        """What a read of ``name`` may return if it began when ``since`` was the last
+        acknowledged version (default: now)."""
+        if since is None and name not in self.acked:
+            return [None, *self.history.get(name, [])]  # it may never have been stored
+        start = self.acked[name] if since is None else since
+        return self.history[name][start:]
+
+    def settled(self, name: str) -> bool:
+        """Whether the last version written to ``name`` was acknowledged."""
+        return self.acked.get(name) == len(self.history.get(name, [])) - 1
 
 
 async def test_chaos_every_acknowledged_object_survives(cluster: EmbeddedCluster) -> None:
@@ -66,9 +75,10 @@ async def test_chaos_every_acknowledged_object_survives(cluster: EmbeddedCluster
             rng = random.Random(index)
             while anyio.current_time() < deadline:
                 name = f"w{index}-{rng.randrange(NAMES_PER_WRITER)}"
-                delete = rng.random() < 0.15 and ledger.acked.get(name) is not None
+                current = ledger.allowed(name)
+                delete = rng.random() < 0.15 and bool(current) and current[0] is not None
                 version = None if delete else rng.randbytes(rng.choice(SIZES))
-                ledger.start(name, version)
+                position = ledger.start(name, version)
                 try:
                     if version is None:
                         await store.delete(name)
@@ -77,7 +87,7 @@ async def test_chaos_every_acknowledged_object_survives(cluster: EmbeddedCluster
                         await store.put(name, version, chunk_size=64 * 1024)
                         stats["puts acknowledged"] += 1
                         stats["bytes acknowledged"] += len(version)
-                    ledger.ack(name, version)
+                    ledger.ack(name, position)
                 except natsobj.ServerError:
                     stats["writes failed with a typed error"] += 1
                     await anyio.sleep(0.2)
@@ -90,21 +100,22 @@ async def test_chaos_every_acknowledged_object_survives(cluster: EmbeddedCluster
                     await anyio.sleep(0.05)
                     continue
                 name = rng.choice(names)
-                before = ledger.changes[name]
+                since = ledger.acked[name]
+                writes = len(ledger.history[name])
                 try:
                     data: bytes | None = await store.get_bytes(name)
                 except natsobj.ObjectNotFoundError:
                     data = None
                 except natsobj.IncompleteObjectError:
                     # Replaced while it was read (its chunks purged): only then.
-                    assert ledger.changes[name] != before, name
+                    assert len(ledger.history[name]) != writes, name
                     stats["reads overtaken by a write"] += 1
                     continue
                 except natsobj.ServerError:
                     stats["reads failed with a typed error"] += 1
                     await anyio.sleep(0.2)
                     continue
-                assert data in ledger.allowed(name), name
+                assert data in ledger.allowed(name, since), name
                 stats["reads verified"] += 1
 
         async def chaos() -> None:
@@ -143,12 +154,12 @@ async def test_chaos_every_acknowledged_object_survives(cluster: EmbeddedCluster
                 except natsobj.ObjectNotFoundError:
                     return None
 
-            for name in sorted(ledger.changes):
+            for name in sorted(ledger.history):
                 data = await retry(functools.partial(final, name))
-                if ledger.unsure.get(name):
-                    assert data in ledger.allowed(name), name
+                if ledger.settled(name):
+                    assert data == ledger.allowed(name)[0], name  # acknowledged: exactly it
                 else:
-                    assert data == ledger.acked.get(name), name  # acknowledged: exactly it
+                    assert data in ledger.allowed(name), name
                 stats["objects verified at the end"] += 1
                 stats["bytes verified at the end"] += len(data or b"")
 
