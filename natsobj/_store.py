@@ -192,7 +192,10 @@ class ObjectStore:
         Guarantees: readers see the old object or the new one, whole, never a mix; the meta
         is written only after every chunk is acknowledged; the replaced object's chunks are
         purged after the new meta is acknowledged. If the put fails or is cancelled, its
-        chunks are purged and the old object stays as it was.
+        chunks are purged and the old object stays as it was; only when the new meta was
+        sent and its answer lost (a timeout, a dropped connection) is the outcome open:
+        either object may be current, whole, and the chunks are kept (``sweep_orphans``
+        reclaims them if the new meta never landed).
 
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
@@ -525,7 +528,13 @@ class ObjectStore:
         target: ObjectStore, info: ObjectInfo, start: int = 0, end: int | None = None
     ) -> ChunkReader:
         return ChunkReader(
-            target._js, target.bucket, info, direct=target._direct, start=start, end=end
+            target._js,
+            target.bucket,
+            info,
+            direct=target._direct,
+            start=start,
+            end=end,
+            replicated=target._consistent_meta,
         )
 
     async def get_string(self, name: str, encoding: str = "utf-8", **options: Any) -> str:
@@ -548,6 +557,8 @@ class ObjectStore:
         size of every chunk written.
         """
         path = Path(path)
+        if "\x00" in str(path):
+            raise InvalidArgumentError(f"a path cannot contain NUL: {str(path)!r}", name=name)
         async with self.get(name, **options) as result:
             if progress is not None:
                 progress(result.info, 0)

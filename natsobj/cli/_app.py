@@ -840,7 +840,8 @@ def put(
 def _local_path(name: str, root: Path) -> Path:
     """Where object ``name`` goes under ``root``; names that would escape it are refused."""
     parts = [part for part in PurePosixPath(name.lstrip("/")).parts]
-    if not parts or any(part in ("..", ".") for part in name.lstrip("/").split("/")):
+    unsafe = any(part in ("..", ".") for part in name.lstrip("/").split("/"))
+    if not parts or unsafe or "\x00" in name:
         raise CliError(
             f"object name {name!r} is not a safe local path: get it alone with -o FILE",
             ExitCode.BAD_INPUT,
@@ -973,7 +974,7 @@ async def _get_targets(
 ) -> list[tuple[ObjectInfo, Path]]:
     if prefix is None and len(names) == 1:
         info = await store.get_info(names[0])
-        base = PurePosixPath(names[0]).name or names[0]
+        base = _local_path(PurePosixPath(names[0]).name or names[0], Path(".")).name
         if output is None:
             return [(info, Path(base))]
         path = Path(output)
