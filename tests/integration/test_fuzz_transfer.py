@@ -23,7 +23,7 @@ FUZZ = settings(
 
 async def _blocks(data: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
     previous = 0
-    for cut in sorted({min(c, len(data)) for c in cuts}) + [len(data)]:
+    for cut in [*sorted({min(c, len(data)) for c in cuts}), len(data)]:
         yield data[previous:cut]
         previous = cut
 
