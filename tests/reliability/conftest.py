@@ -10,6 +10,7 @@ import pytest
 
 import natsobj
 from natsobj import EmbeddedCluster, ObjectStore
+from tests.conftest import unique_bucket
 
 MiB = 1024 * 1024
 T = TypeVar("T")
@@ -20,6 +21,27 @@ async def cluster(anyio_backend: object) -> AsyncIterator[EmbeddedCluster]:
     """A fresh 3-node cluster for a test that kills nodes."""
     async with EmbeddedCluster(3, startup_timeout=60) as running:
         yield running
+
+
+# "no suitable peers for placement": right after a cluster starts, the meta leader may not
+# know every peer yet.
+ERR_NO_SUITABLE_PEERS = 10005
+
+
+async def create_replicated(manager: natsobj.ObjectStoreManager) -> ObjectStore:
+    """A fresh R3 bucket, healthy."""
+    bucket = unique_bucket()
+    with anyio.fail_after(60):
+        while True:
+            try:
+                store = await manager.create_object_store(bucket, replicas=3)
+                break
+            except natsobj.JetStreamAPIError as exc:
+                if exc.err_code != ERR_NO_SUITABLE_PEERS:
+                    raise
+                await anyio.sleep(0.3)
+    await wait_healthy(store)
+    return store
 
 
 async def stream_leader(store: ObjectStore) -> str:

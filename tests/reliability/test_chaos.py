@@ -19,8 +19,15 @@ import pytest
 
 import natsobj
 from natsobj import EmbeddedCluster
-from tests.conftest import chunk_counts, unique_bucket
-from tests.reliability.conftest import MiB, node_index, retry, stream_leader, wait_healthy
+from tests.conftest import chunk_counts
+from tests.reliability.conftest import (
+    MiB,
+    create_replicated,
+    node_index,
+    retry,
+    stream_leader,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -67,8 +74,7 @@ async def test_chaos_every_acknowledged_object_survives(cluster: EmbeddedCluster
     async with natsobj.connect(
         cluster.urls, timeout=2, reconnect_time_wait=0.2, max_reconnect_attempts=-1
     ) as manager:
-        store = await manager.create_object_store(unique_bucket(), replicas=3)
-        await wait_healthy(store)
+        store = await create_replicated(manager)
         deadline = anyio.current_time() + SECONDS
 
         async def writer(index: int) -> None:

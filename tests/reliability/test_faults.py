@@ -21,7 +21,14 @@ import pytest
 import natsobj
 from natsobj import EmbeddedCluster, ObjectStore
 from tests.conftest import chunk_counts, unique_bucket
-from tests.reliability.conftest import MiB, node_index, retry, stream_leader, wait_healthy
+from tests.reliability.conftest import (
+    MiB,
+    create_replicated,
+    node_index,
+    retry,
+    stream_leader,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -58,8 +65,7 @@ async def _put_outcome(store: ObjectStore, name: str, data: bytes, old: bytes) -
 @pytest.mark.parametrize("victim", ["leader", "client node"])
 async def test_node_killed_mid_put(cluster: EmbeddedCluster, victim: str) -> None:
     async with natsobj.connect(cluster.urls, timeout=2, reconnect_time_wait=0.2) as manager:
-        store = await manager.create_object_store(unique_bucket(), replicas=3)
-        await wait_healthy(store)
+        store = await create_replicated(manager)
         old = os.urandom(100_000)
         await store.put("obj", old)
         data = os.urandom(24 * MiB)
@@ -95,8 +101,7 @@ async def test_node_killed_mid_put(cluster: EmbeddedCluster, victim: str) -> Non
 @pytest.mark.parametrize("victim", ["leader", "client node"])
 async def test_node_killed_mid_get(cluster: EmbeddedCluster, victim: str) -> None:
     async with natsobj.connect(cluster.urls, timeout=2, reconnect_time_wait=0.2) as manager:
-        store = await manager.create_object_store(unique_bucket(), replicas=3)
-        await wait_healthy(store)
+        store = await create_replicated(manager)
         data = os.urandom(24 * MiB)
         await store.put("obj", data, chunk_size=BLOCK)
         leader = node_index(cluster, await stream_leader(store))
