@@ -308,10 +308,12 @@ class JetStream:
             return
         _, _, denied = error.partition(' to "')
         denied = denied.rstrip('"').removesuffix(".>")
-        wanted = [s.lower() for s in subjects if s]
-        if denied and any(s == denied or s.startswith(f"{denied}.") for s in wanted):
+        refused = [
+            s for s in subjects if s and (s.lower() == denied or s.lower().startswith(f"{denied}."))
+        ]
+        if denied and refused:
             raise PermissionDeniedError(
-                f"Permissions Violation: this connection may not use {denied}",
+                f"Permissions Violation: this connection may not use {refused[0]}",
                 bucket=bucket,
                 name=name,
             )

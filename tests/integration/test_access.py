@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import ssl
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -299,3 +300,14 @@ async def test_tls(tmp_path: Path) -> None:
         with pytest.raises(natsobj.ServerUnavailableError):
             async with natsobj.connect(url, tls=untrusted, timeout=2):
                 pass
+
+
+async def test_permissions_example_runs() -> None:
+    example = Path(__file__).parents[2] / "examples" / "bucket_permissions.py"
+    with anyio.fail_after(60):
+        done = await anyio.run_process([sys.executable, str(example)], check=False)
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert "reader: got b'revenue up'" in out
+    assert "reader: put refused: Permissions Violation" in out
+    assert "new bucket refused: Permissions Violation" in out
