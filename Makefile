@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 NODE_PEER := tests/interop/js
 NODE_INSTALLED := $(NODE_PEER)/node_modules/.package-lock.json
 
-.PHONY: install demo test check lint typecheck unit integration interop bench clean
+.PHONY: install demo test check lint typecheck unit integration interop reliability soak bench clean
 
 install: $(INSTALLED)
 
@@ -43,6 +43,16 @@ interop: $(INSTALLED) $(NODE_INSTALLED)
 
 test: $(INSTALLED) $(NODE_INSTALLED) check
 	$(BIN)/pytest
+
+# Cluster, fault, race and chaos tests (part of `make test`; the chaos run lasts 30 s).
+reliability: $(INSTALLED)
+	$(BIN)/pytest tests/reliability
+
+# The chaos test for SOAK_SECONDS (default 600), figures in soak-report.json. Not in CI.
+SOAK_SECONDS ?= 600
+soak: $(INSTALLED)
+	NATSOBJ_CHAOS_SECONDS=$(SOAK_SECONDS) NATSOBJ_CHAOS_REPORT=soak-report.json \
+		$(BIN)/pytest tests/reliability/test_chaos.py -p no:cacheprovider --timeout=0 -s
 
 # The full benchmark suite (about 15 minutes on 2 cores); writes BENCHMARKS.md.
 bench: $(INSTALLED) $(NODE_INSTALLED)

@@ -13,6 +13,7 @@ from ._errors import (
     BadObjectMetaError,
     BucketError,
     BucketExistsError,
+    BucketFullError,
     BucketNotFoundError,
     BucketSealedError,
     DigestMismatchError,
@@ -47,7 +48,9 @@ from ._models import (
     ObjectStoreStatus,
     Placement,
 )
+from ._permissions import BucketPermissions, bucket_permissions
 from ._store import ObjectResult, ObjectStore
+from ._sweep import OrphanChunks, SweepReport
 from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,
@@ -63,7 +66,9 @@ __all__ = [
     "BadObjectMetaError",
     "BucketError",
     "BucketExistsError",
+    "BucketFullError",
     "BucketNotFoundError",
+    "BucketPermissions",
     "BucketSealedError",
     "DigestMismatchError",
     "EmbeddedCluster",
@@ -95,14 +100,17 @@ __all__ = [
     "ObjectStoreStatus",
     "ObjectStoreTimeoutError",
     "ObjectWatcher",
+    "OrphanChunks",
     "PermissionDeniedError",
     "Placement",
     "ServerBinaryNotFoundError",
     "ServerError",
     "ServerStartupError",
     "ServerUnavailableError",
+    "SweepReport",
     "UpdateMetaDeletedError",
     "__version__",
+    "bucket_permissions",
     "connect",
 ]
 

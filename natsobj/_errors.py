@@ -8,7 +8,8 @@ escape, they are chained as ``__cause__``::
     │   ├── BucketNotFoundError            (also LookupError)
     │   ├── BucketExistsError              bucket exists with a different config
     │   ├── InvalidBucketNameError         (also ValueError)
-    │   └── BucketSealedError
+    │   ├── BucketSealedError
+    │   └── BucketFullError                max_bytes (or the account's storage) used up
     ├── ObjectError
     │   ├── ObjectNotFoundError            (also FileNotFoundError)
     │   ├── ObjectExistsError              (also FileExistsError)
@@ -40,6 +41,7 @@ __all__ = [
     "BadObjectMetaError",
     "BucketError",
     "BucketExistsError",
+    "BucketFullError",
     "BucketNotFoundError",
     "BucketSealedError",
     "DigestMismatchError",
@@ -98,6 +100,11 @@ class InvalidBucketNameError(BucketError, ValueError):
 
 class BucketSealedError(BucketError):
     """The bucket is sealed: no puts, deletes or meta updates."""
+
+
+class BucketFullError(BucketError):
+    """The bucket's ``max_bytes`` (or the account's storage limit) leaves no room for the
+    write; a put that hits it stores nothing."""
 
 
 class ObjectError(ObjectStoreError):
@@ -202,6 +209,8 @@ class JetStreamAPIError(ServerError):
 ERR_STREAM_NOT_FOUND = 10059
 ERR_STREAM_NAME_IN_USE = 10058
 ERR_STREAM_SEALED = 10109
+# A compare-and-set publish lost: the subject changed since it was read.
+ERR_WRONG_LAST_SEQUENCE = 10071
 
 
 @contextmanager
@@ -220,6 +229,10 @@ def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> It
     except (TimeoutError, nats.errors.TimeoutError) as exc:
         raise ObjectStoreTimeoutError(
             "the NATS server did not answer in time", bucket=bucket, name=name
+        ) from exc
+    except nats.errors.MaxPayloadError as exc:
+        raise InvalidArgumentError(
+            f"message larger than the server's max_payload: {exc}", bucket=bucket, name=name
         ) from exc
     except nats.errors.NoRespondersError as exc:
         raise NoRespondersError(

@@ -24,6 +24,7 @@ from ._errors import (
     ERR_STREAM_NOT_FOUND,
     ERR_STREAM_SEALED,
     BucketExistsError,
+    BucketFullError,
     BucketNotFoundError,
     BucketSealedError,
     JetStreamAPIError,
@@ -34,6 +35,7 @@ from ._errors import (
     ServerUnavailableError,
     map_nats_errors,
 )
+from ._wire import STREAM_PREFIX
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
@@ -70,6 +72,10 @@ class StoredMsg:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+# How the server words a write refused for lack of room (stream max_bytes; account limits).
+_STORAGE_LIMITS = ("maximum bytes exceeded", "resource limits exceeded for account")
+
+
 def api_error(
     error: Mapping[str, Any], *, bucket: str | None = None, name: str | None = None
 ) -> ObjectStoreError:
@@ -81,6 +87,10 @@ def api_error(
         return BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket, name=name)
     if err_code == ERR_STREAM_SEALED or "sealed" in description:
         return BucketSealedError(f"bucket {bucket!r} is sealed", bucket=bucket, name=name)
+    if any(limit in description for limit in _STORAGE_LIMITS):
+        return BucketFullError(
+            f"bucket {bucket!r} is full: {description}", bucket=bucket, name=name
+        )
     if err_code == ERR_STREAM_NAME_IN_USE:
         return BucketExistsError(
             f"bucket {bucket!r} already exists with a different configuration"
@@ -286,7 +296,11 @@ class JetStream:
                     reply=f"{inbox.prefix}.r",
                     headers=dict(headers) if headers else None,
                 )
-                msg = await inbox.get(timeout or self.timeout)
+                try:
+                    msg = await inbox.get(timeout or self.timeout)
+                except TimeoutError:
+                    self.raise_if_denied(subject, inbox.prefix, bucket=bucket, name=name)
+                    raise
             finally:
                 self.mux.drop(inbox.prefix)
         if _status(msg) == "503" and not msg.data:
@@ -294,6 +308,31 @@ class JetStream:
                 f"no responders for {subject}: is JetStream enabled?", bucket=bucket, name=name
             )
         return msg
+
+    def raise_if_denied(
+        self, *subjects: str, bucket: str | None = None, name: str | None = None
+    ) -> None:
+        """Raise PermissionDeniedError if the server refused a publish to, or a
+        subscription on, one of ``subjects`` (or a reply inbox under them).
+
+        The server answers a denied publish with an asynchronous ``-ERR`` and nothing else,
+        so the request times out; nats-py keeps that error as the connection's last.
+        """
+        # nats-py lower-cases the whole -ERR line, subject included.
+        error = str(self.nc.last_error or "").lower()
+        if "permissions violation" not in error:
+            return
+        _, _, denied = error.partition(' to "')
+        denied = denied.rstrip('"').removesuffix(".>")
+        refused = [
+            s for s in subjects if s and (s.lower() == denied or s.lower().startswith(f"{denied}."))
+        ]
+        if denied and refused:
+            raise PermissionDeniedError(
+                f"Permissions Violation: this connection may not use {refused[0]}",
+                bucket=bucket,
+                name=name,
+            )
 
     async def api(
         self,
@@ -351,11 +390,7 @@ class JetStream:
         try:
             msg = await self.request(subject, payload, headers=headers, bucket=bucket, name=name)
         except NoRespondersError as exc:
-            raise BucketNotFoundError(
-                f"bucket {bucket!r} not found (no stream takes {subject})",
-                bucket=bucket,
-                name=name,
-            ) from exc
+            raise await self.unanswered(bucket, name=name) from exc
         # The first message of an atomic batch is answered with an empty body.
         ack = json.loads(msg.data) if msg.data else {}
         if "error" in ack:
@@ -376,8 +411,7 @@ class JetStream:
                     f"{self.prefix}.DIRECT.GET.{stream}.{subject}", bucket=bucket
                 )
             except NoRespondersError as exc:
-                # Every replica of a stream with allow_direct answers; none means no stream.
-                raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket) from exc
+                raise await self.unanswered(bucket) from exc
             status = _status(msg)
             if status == "404":
                 return None
@@ -403,6 +437,28 @@ class JetStream:
             time=raw.get("time", ""),
             data=base64.b64decode(raw.get("data", "")),
             headers=_parse_header_block(base64.b64decode(raw["hdrs"])) if raw.get("hdrs") else {},
+        )
+
+    async def unanswered(
+        self, bucket: str | None, *, name: str | None = None
+    ) -> BucketNotFoundError | ServerUnavailableError:
+        """The error for a request to a bucket's stream that nobody answered (status 503).
+
+        Either the bucket is gone, or on a cluster its stream is between leaders (its
+        replicas stop serving until one is elected): the stream info tells which.
+        """
+        try:
+            if bucket is not None:
+                await self.stream_info(f"{STREAM_PREFIX}{bucket}", bucket=bucket)
+        except BucketNotFoundError as exc:
+            return exc
+        except ObjectStoreError:
+            pass  # no answer about the stream either: it is unavailable, maybe not gone
+        return ServerUnavailableError(
+            f"bucket {bucket!r} did not answer: its stream has no leader right now"
+            " (a cluster electing one); try again",
+            bucket=bucket,
+            name=name,
         )
 
     def batch_limiter(self, stream: str) -> anyio.CapacityLimiter:
@@ -490,6 +546,9 @@ class JetStream:
         batched = True
         budget = self.read_budget
         held = 0  # read budget held by the run in flight, given back when it has arrived
+        # Matching messages after the last one received, across runs: a run that starts
+        # or goes on with a lower count lost messages on the way.
+        left: int | None = None
 
         def give_back(msg: Msg | None = None) -> None:
             nonlocal held
@@ -520,6 +579,9 @@ class JetStream:
                 try:
                     msg = await inbox.get(self.timeout)
                 except TimeoutError as exc:
+                    self.raise_if_denied(
+                        f"{self.prefix}.DIRECT.GET.{stream}", inbox.prefix, bucket=bucket
+                    )
                     failures += 1
                     if failures > retries:
                         raise ObjectStoreTimeoutError(
@@ -533,6 +595,12 @@ class JetStream:
                 status = _status(msg)
                 if status == "204":  # end of a run
                     last = _header(msg, "Nats-Last-Sequence")
+                    if last and int(last) >= run_seq:
+                        # The server sent messages that never arrived (dropped as a slow
+                        # consumer): ask again from the last one received.
+                        await self._lost(failures := failures + 1, retries, bucket)
+                        await ask()
+                        continue
                     if _header(msg, "Nats-Num-Pending", "0") == "0" or not last:
                         return
                     run_seq = int(last) + 1
@@ -541,18 +609,34 @@ class JetStream:
                 if status == "404":
                     return
                 if status == "503":
-                    raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket)
+                    # No replica answered: a deleted bucket, or a stream between leaders.
+                    error = await self.unanswered(bucket)
+                    failures += 1
+                    if isinstance(error, BucketNotFoundError) or failures > retries:
+                        raise error
+                    await anyio.sleep(0.5 * failures)
+                    await ask()
+                    continue
                 if status is not None:
                     raise JetStreamAPIError(
                         f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
                         code=int(status),
                         bucket=bucket,
                     )
+                pending = _header(msg, "Nats-Num-Pending")
+                if batched and not pending:
+                    batched = False  # a server before 2.11 answers one message per request
+                if batched:
+                    if left is not None and int(pending) < left - 1:
+                        # Messages in between were lost (the count only drops one by one,
+                        # or less when more are stored): ask again after the last received.
+                        await self._lost(failures := failures + 1, retries, bucket)
+                        await ask()
+                        continue
+                    left = int(pending)
                 failures = 0
                 stored = stored_from_direct(msg)
                 run_seq = stored.seq + 1  # where to resume if this run stalls
-                if batched and not _header(msg, "Nats-Num-Pending"):
-                    batched = False  # a server before 2.11 answers one message per request
                 if not batched:
                     await ask()
                 yield stored
@@ -636,12 +720,7 @@ class JetStream:
                     if stored.seq > next_seq:
                         # Every sequence is on the subject, so one went missing on the
                         # way (dropped as a slow consumer): ask again from it.
-                        failures += 1
-                        if failures > retries:
-                            raise ObjectStoreTimeoutError(
-                                f"messages kept getting lost on the way ({retries} retries)",
-                                bucket=bucket,
-                            )
+                        await self._lost(failures := failures + 1, retries, bucket)
                         await restart()
                         continue
                     next_seq = stored.seq + 1
@@ -658,6 +737,9 @@ class JetStream:
                 try:
                     msg = await inbox.get(self.timeout)
                 except TimeoutError as exc:
+                    self.raise_if_denied(
+                        f"{self.prefix}.DIRECT.GET.{stream}", inbox.prefix, bucket=bucket
+                    )
                     failures += 1
                     if failures > retries:
                         raise ObjectStoreTimeoutError(
@@ -674,7 +756,13 @@ class JetStream:
                     run.ended = True
                     run.exhausted = status == "404" or _header(msg, "Nats-Num-Pending") == "0"
                 elif status == "503":
-                    raise BucketNotFoundError(f"bucket {bucket!r} not found", bucket=bucket)
+                    # No replica answered: a deleted bucket, or a stream between leaders.
+                    error = await self.unanswered(bucket)
+                    failures += 1
+                    if isinstance(error, BucketNotFoundError) or failures > retries:
+                        raise error
+                    await anyio.sleep(0.5 * failures)
+                    await restart()
                 elif status is not None:
                     raise JetStreamAPIError(
                         f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
@@ -686,6 +774,15 @@ class JetStream:
                     run.messages.append(stored_from_direct(msg))
         finally:
             drop_runs()
+
+    @staticmethod
+    async def _lost(failures: int, retries: int, bucket: str | None) -> None:
+        """Raise once messages were lost ``retries`` times in a row; else pause a little."""
+        if failures > retries:
+            raise ServerUnavailableError(
+                f"messages kept getting lost on the way ({retries} retries)", bucket=bucket
+            )
+        await anyio.sleep(0.1 * failures)
 
     async def _next_msgs_from_leader(
         self, stream: str, subject: str, seq: int, bucket: str | None
@@ -724,6 +821,7 @@ class AckWindow:
         self._max_bytes = max_bytes
         self._bucket = bucket
         self._inbox = ""
+        self._subject = ""  # the last one published to, named if the server refuses it
         self._next_token = 0
         self._pending: dict[int, tuple[int, float]] = {}  # token -> (size, deadline)
         self._pending_bytes = 0
@@ -749,9 +847,7 @@ class AckWindow:
         self._js.write_budget.release(entry[0])
         status = _status(msg)
         if status == "503":
-            self._fail(
-                BucketNotFoundError(f"bucket {self._bucket!r} not found", bucket=self._bucket)
-            )
+            self._fail(NoRespondersError("no stream answered", bucket=self._bucket))
         elif status is not None:
             self._fail(JetStreamAPIError(f"publish failed with status {status}", code=int(status)))
         else:
@@ -768,9 +864,12 @@ class AckWindow:
         if self._error is None:
             self._error = error
 
-    def _check(self) -> None:
-        if self._error is not None:
-            raise self._error
+    async def _check(self) -> None:
+        if self._error is None:
+            return
+        if isinstance(self._error, NoRespondersError):
+            self._error = await self._js.unanswered(self._bucket)
+        raise self._error
 
     async def _wait_progress(self) -> None:
         deadline = min(d for _, d in self._pending.values())
@@ -779,6 +878,7 @@ class AckWindow:
             await self._progress.wait()
             return
         if any(d <= anyio.current_time() for _, d in self._pending.values()):
+            self._js.raise_if_denied(self._subject, self._inbox, bucket=self._bucket)
             raise ObjectStoreTimeoutError(
                 f"the server did not acknowledge a publish within {self._js.timeout} s",
                 bucket=self._bucket,
@@ -788,10 +888,10 @@ class AckWindow:
         self, subject: str, payload: Payload, headers: Mapping[str, str] | None = None
     ) -> int:
         """Send one message into the window; returns its token."""
-        self._check()
+        await self._check()
         while self._pending and self._pending_bytes + len(payload) > self._max_bytes:
             await self._wait_progress()
-            self._check()
+            await self._check()
         if not self._inbox:
             with map_nats_errors(bucket=self._bucket):
                 self._inbox = await self._js.mux.route(self._on_ack)
@@ -800,6 +900,7 @@ class AckWindow:
         token = self._next_token
         self._pending[token] = (size, anyio.current_time() + self._js.timeout)
         self._pending_bytes += size
+        self._subject = subject
         with map_nats_errors(bucket=self._bucket):
             await self._js.nc.publish(
                 subject,
@@ -812,9 +913,9 @@ class AckWindow:
     async def drain(self) -> None:
         """Wait until every message sent is acknowledged; raise the first error."""
         while self._pending:
-            self._check()
+            await self._check()
             await self._wait_progress()
-        self._check()
+        await self._check()
 
     async def settle(self) -> None:
         """Wait until every message sent is answered or overdue, ignoring errors."""

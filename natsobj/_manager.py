@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -211,8 +212,10 @@ async def connect(
     Raises:
         ServerUnavailableError: no server answered, or it has no JetStream.
     """
-    import nats
+    import nats.aio.client
 
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise InvalidArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}")
     options.setdefault("connect_timeout", timeout)
     if isinstance(servers, str):
         # "nats://a:4222,nats://b:4222" as nats.go and the nats CLI accept it.
@@ -233,10 +236,18 @@ async def connect(
             if len(failures) >= count:
                 raise _FirstConnectFailed from exc
 
+    nc = nats.aio.client.Client()
     try:
         with anyio.fail_after(count * (options["connect_timeout"] + 1) + 1):
-            nc = await nats.connect(servers, error_cb=error_cb, **options)
+            await nc.connect(servers, error_cb=error_cb, **options)
     except Exception as exc:
+        # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
+        with (
+            anyio.CancelScope(shield=True),
+            anyio.move_on_after(timeout),
+            contextlib.suppress(Exception),
+        ):
+            await nc.close()
         cause = failures[-1] if failures else exc
         reason = str(cause) or type(cause).__name__
         raise ServerUnavailableError(

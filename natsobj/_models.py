@@ -71,8 +71,10 @@ def _headers(value: Any) -> dict[str, list[str]]:
     for key, values in value.items():
         if isinstance(values, str):
             out[str(key)] = [values]
-        else:
+        elif isinstance(values, list | tuple):
             out[str(key)] = [str(v) for v in values]
+        else:  # pydantic reports ValueError, not the TypeError iterating would raise
+            raise ValueError(f"header {key!r} must be a list of values, got {values!r}")
     return out
 
 

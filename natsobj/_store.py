@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._errors import (
+    ERR_WRONG_LAST_SEQUENCE,
     BadObjectMetaError,
     InvalidArgumentError,
+    JetStreamAPIError,
     LinkIsBucketError,
     LinkNotAllowedError,
     NoLinkToDeletedError,
@@ -26,11 +29,14 @@ from ._errors import (
 )
 from ._jsapi import JetStream, StoredMsg
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
+from ._sweep import DEFAULT_SWEEP_GRACE, SweepReport, sweep_orphans
 from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
 from ._watch import ObjectWatcher
 from ._wire import (
     DEFAULT_CHUNK_SIZE,
+    EXPECTED_SUBJECT_SEQUENCE_HEADER,
     MAX_ATOMIC_CHUNKS,
+    MAX_META_ATTEMPTS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -75,14 +81,31 @@ class ObjectStore:
 
     # -- meta ---------------------------------------------------------------------------
 
-    async def _last_meta(self, name: str) -> ObjectInfo | None:
-        msg = await self._js.last_msg(
+    async def _last_meta_msg(self, name: str) -> StoredMsg | None:
+        return await self._js.last_msg(
             self.stream,
             meta_subject(self.bucket, name),
             direct=self._direct and not self._consistent_meta,
             bucket=self.bucket,
         )
+
+    async def _last_meta(self, name: str) -> ObjectInfo | None:
+        msg = await self._last_meta_msg(name)
         return None if msg is None else self._parse(msg, name=name)
+
+    async def _current(self, name: str, *, strict: bool = False) -> tuple[ObjectInfo | None, int]:
+        """The meta ``name`` has now and its stream sequence (0: none), the base of a
+        compare-and-set write. An unreadable meta (another client's) is None unless
+        ``strict``, which raises BadObjectMetaError."""
+        msg = await self._last_meta_msg(name)
+        if msg is None:
+            return None, 0
+        try:
+            return self._parse(msg, name=name), msg.seq
+        except BadObjectMetaError:
+            if strict:
+                raise
+            return None, msg.seq
 
     def _parse(self, msg: StoredMsg, *, name: str | None = None) -> ObjectInfo:
         try:
@@ -116,11 +139,30 @@ class ObjectStore:
         except ObjectNotFoundError:
             return None
 
-    async def _publish_meta(self, info: ObjectInfo) -> ObjectInfo:
+    def _check_meta_fits(self, info: ObjectInfo) -> None:
+        """Refuse a meta too big for one message before anything is written."""
+        # Room for what a put adds (NUID, size, chunks, digest) and the headers.
+        needed = len(info.to_payload()) + 512
+        limit = int(self._js.nc.max_payload or 0)
+        if limit and needed > limit:
+            raise InvalidArgumentError(
+                f"the meta of {info.name!r} (description, headers, metadata: {needed} bytes)"
+                f" does not fit the server's max_payload of {limit} bytes",
+                bucket=self.bucket,
+                name=info.name,
+            )
+
+    async def _publish_meta(self, info: ObjectInfo, *, expected: int | None = None) -> ObjectInfo:
+        """Publish ``info`` as the object's meta; with ``expected``, only if the meta is
+        still at that stream sequence (else JetStreamAPIError with err_code 10071)."""
+        self._check_meta_fits(info)
+        headers = {ROLLUP_HEADER: ROLLUP_SUBJECT}
+        if expected is not None:
+            headers[EXPECTED_SUBJECT_SEQUENCE_HEADER] = str(expected)
         ack = await self._js.publish(
             meta_subject(self.bucket, info.name),
             info.to_payload(),
-            headers={ROLLUP_HEADER: ROLLUP_SUBJECT},
+            headers=headers,
             bucket=self.bucket,
             name=info.name,
         )
@@ -151,7 +193,10 @@ class ObjectStore:
         Guarantees: readers see the old object or the new one, whole, never a mix; the meta
         is written only after every chunk is acknowledged; the replaced object's chunks are
         purged after the new meta is acknowledged. If the put fails or is cancelled, its
-        chunks are purged and the old object stays as it was.
+        chunks are purged and the old object stays as it was; only when the new meta was
+        sent and its answer lost (a timeout, a dropped connection) is the outcome open:
+        either object may be current, whole, and the chunks are kept (``sweep_orphans``
+        reclaims them if the new meta never landed).
 
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
@@ -174,6 +219,7 @@ class ObjectStore:
                 "options": options.model_copy(update={"max_chunk_size": size}),
             }
         )
+        self._check_meta_fits(template)
         writer = Writer(
             self._js,
             self.bucket,
@@ -181,28 +227,59 @@ class ObjectStore:
             batched=self._batched and _from_memory_or_file(data),
         )
         if max_inflight_bytes is not None:
-            writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
-        # The current object is looked up while the chunks upload; the meta waits for the
-        # answer, so what we find is always the object we replace.
-        found: list[ObjectInfo | None] = []
+            if isinstance(max_inflight_bytes, bool) or not isinstance(max_inflight_bytes, int):
+                raise InvalidArgumentError(
+                    f"max_inflight_bytes must be an int, got {max_inflight_bytes!r}"
+                )
+            if max_inflight_bytes <= 0:
+                raise InvalidArgumentError(
+                    f"max_inflight_bytes must be positive, got {max_inflight_bytes}"
+                )
+            writer.max_inflight_bytes = max(max_inflight_bytes, size)
+        # The meta is a compare-and-set on the meta it replaces, so what it replaces is
+        # known exactly and its chunks purged, however many writers race on the name. The
+        # first look runs while the chunks upload; a writer that loses looks again.
+        replaced: list[ObjectInfo | None] = [None]
+        first_look: list[tuple[ObjectInfo | None, int]] = []
         looked = anyio.Event()
+        looks = 0
 
         async def look_up_existing() -> None:
-            try:
-                found.append(await self._find(meta.name))
-            except BadObjectMetaError:
-                found.append(None)  # unreadable meta of another client: the put replaces it
+            first_look.append(await self._current(meta.name))
             looked.set()
 
-        with unwrap_single_error():
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(look_up_existing)
-                if writer.atomic:
-                    async with self._js.batch_limiter(self.stream):
-                        info = await writer.write(template, data, size, before_commit=looked.wait)
-                else:
-                    info = await writer.write(template, data, size, before_commit=looked.wait)
-        existing = found[0]
+        async def expect_current() -> dict[str, str]:
+            nonlocal looks
+            looks += 1
+            if looks == 1:
+                await looked.wait()
+                current, seq = first_look[0]
+            else:
+                current, seq = await self._current(meta.name)
+            replaced[0] = current
+            return {EXPECTED_SUBJECT_SEQUENCE_HEADER: str(seq)}
+
+        for attempt in range(1, MAX_META_ATTEMPTS + 1):
+            try:
+                with unwrap_single_error():
+                    async with anyio.create_task_group() as tg:
+                        if attempt == 1:
+                            tg.start_soon(look_up_existing)
+                        if writer.atomic:
+                            async with self._js.batch_limiter(self.stream):
+                                info = await writer.write(
+                                    template, data, size, before_commit=expect_current
+                                )
+                        else:
+                            info = await writer.write(
+                                template, data, size, before_commit=expect_current
+                            )
+                break
+            except JetStreamAPIError as exc:
+                # An atomic batch that lost the race was stored not at all: send it again.
+                if not _lost_race(exc, attempt):
+                    raise
+        existing = replaced[0]
         if existing is not None and not existing.deleted and existing.nuid != info.nuid:
             # The new object is committed; a failed purge only leaves reclaimable orphans.
             with contextlib.suppress(ObjectStoreError):
@@ -252,7 +329,7 @@ class ObjectStore:
             meta = meta.model_copy(update={"name": name})
         try:
             handle = await anyio.open_file(path, "rb")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
             raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from exc
         async with handle:
             source = handle if progress is None else _ReportedReads(handle, progress)
@@ -273,33 +350,44 @@ class ObjectStore:
         if not isinstance(meta, ObjectMeta):
             raise InvalidArgumentError("update_meta takes an ObjectMeta")
         validate_object_name(meta.name)
-        current = await self._find(name)
-        if current is None or current.deleted:
-            raise UpdateMetaDeletedError(
-                f"cannot update the meta of missing or deleted object {name!r}",
-                bucket=self.bucket,
-                name=name,
-            )
-        if meta.name != name:
-            target = await self._find(meta.name)
-            if target is not None and not target.deleted:
-                raise ObjectExistsError(
-                    f"an object named {meta.name!r} already exists",
+        for attempt in range(1, MAX_META_ATTEMPTS + 1):
+            current, seq = await self._current(name, strict=True)
+            if current is None or current.deleted:
+                raise UpdateMetaDeletedError(
+                    f"cannot update the meta of missing or deleted object {name!r}",
                     bucket=self.bucket,
-                    name=meta.name,
+                    name=name,
                 )
-        updated = current.model_copy(
-            update={
-                "name": meta.name,
-                "description": meta.description,
-                "headers": meta.headers,
-                "metadata": meta.metadata,
-            }
-        )
-        info = await self._publish_meta(updated)
-        if meta.name != name:
-            await self._js.purge(self.stream, meta_subject(self.bucket, name), bucket=self.bucket)
-        return info
+            if meta.name != name:
+                target, seq = await self._current(meta.name, strict=True)
+                if target is not None and not target.deleted:
+                    raise ObjectExistsError(
+                        f"an object named {meta.name!r} already exists",
+                        bucket=self.bucket,
+                        name=meta.name,
+                    )
+            updated = current.model_copy(
+                update={
+                    "name": meta.name,
+                    "description": meta.description,
+                    "headers": meta.headers,
+                    "metadata": meta.metadata,
+                }
+            )
+            # Compare-and-set: a put that replaced the object meanwhile (and purged the
+            # chunks this meta points to) is never overwritten by it.
+            try:
+                info = await self._publish_meta(updated, expected=seq)
+            except JetStreamAPIError as exc:
+                if _lost_race(exc, attempt):
+                    continue
+                raise
+            if meta.name != name:
+                await self._js.purge(
+                    self.stream, meta_subject(self.bucket, name), bucket=self.bucket
+                )
+            return info
+        raise AssertionError("unreachable")  # _lost_race is False on the last attempt
 
     async def delete(self, name: str) -> ObjectInfo:
         """Delete an object: a tombstone meta, then the chunks are purged.
@@ -309,19 +397,33 @@ class ObjectStore:
         Raises:
             ObjectNotFoundError: there never was such an object.
         """
-        try:
-            current = await self.get_info(name, show_deleted=True)
-        except BadObjectMetaError:
-            # Unreadable meta of another client: replace it with a bare tombstone.
-            current = ObjectInfo(name=name, bucket=self.bucket)
-        if current.deleted:
-            return current
-        tombstone = current.model_copy(
-            update={"deleted": True, "size": 0, "chunks": 0, "digest": ""}
-        )
-        info = await self._publish_meta(tombstone)
-        await self._purge_chunks(current)
-        return info
+        validate_object_name(name)
+        for attempt in range(1, MAX_META_ATTEMPTS + 1):
+            current, seq = await self._current(name)
+            if not seq:
+                raise ObjectNotFoundError(
+                    f"object {name!r} not found in bucket {self.bucket!r}",
+                    bucket=self.bucket,
+                    name=name,
+                )
+            if current is None:
+                # Unreadable meta of another client: replace it with a bare tombstone.
+                current = ObjectInfo(name=name, bucket=self.bucket)
+            if current.deleted:
+                return current
+            tombstone = current.model_copy(
+                update={"deleted": True, "size": 0, "chunks": 0, "digest": ""}
+            )
+            # Compare-and-set: a put that lands meanwhile is not hidden with its chunks kept.
+            try:
+                info = await self._publish_meta(tombstone, expected=seq)
+            except JetStreamAPIError as exc:
+                if _lost_race(exc, attempt):
+                    continue
+                raise
+            await self._purge_chunks(current)
+            return info
+        raise AssertionError("unreachable")  # _lost_race is False on the last attempt
 
     async def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
         """Add ``name`` as a link to the object ``target`` (in this or another bucket).
@@ -439,7 +541,13 @@ class ObjectStore:
         target: ObjectStore, info: ObjectInfo, start: int = 0, end: int | None = None
     ) -> ChunkReader:
         return ChunkReader(
-            target._js, target.bucket, info, direct=target._direct, start=start, end=end
+            target._js,
+            target.bucket,
+            info,
+            direct=target._direct,
+            start=start,
+            end=end,
+            replicated=target._consistent_meta,
         )
 
     async def get_string(self, name: str, encoding: str = "utf-8", **options: Any) -> str:
@@ -462,6 +570,8 @@ class ObjectStore:
         size of every chunk written.
         """
         path = Path(path)
+        if "\x00" in str(path):
+            raise InvalidArgumentError(f"a path cannot contain NUL: {str(path)!r}", name=name)
         async with self.get(name, **options) as result:
             if progress is not None:
                 progress(result.info, 0)
@@ -500,20 +610,10 @@ class ObjectStore:
         Reads the meta messages with batched Direct Get (no consumer). Entries that are not
         valid object meta (written by broken clients) are skipped. An empty bucket gives [].
         """
-        latest: dict[str, StoredMsg] = {}
-        async for msg in self._js.next_msgs(
-            self.stream,
-            meta_subject_filter(self.bucket),
-            start_seq=0,
-            batch=_LIST_RUN,
-            max_bytes=8 * 1024 * 1024,
-            direct=self._direct,
-            bucket=self.bucket,
-        ):
-            latest.pop(msg.subject, None)  # keep the newest, in its own position
-            latest[msg.subject] = msg
+        if prefix is not None and not isinstance(prefix, str):
+            raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
         infos: list[ObjectInfo] = []
-        for msg in latest.values():
+        for msg in (await self._latest_metas()).values():
             if not msg.data:
                 continue  # delete markers and other empty messages
             try:
@@ -526,6 +626,42 @@ class ObjectStore:
                 continue
             infos.append(info)
         return infos
+
+    async def _latest_metas(self) -> dict[str, StoredMsg]:
+        """The newest meta message of every subject, in the order they were last written
+        (one batched Direct Get scan, no consumer)."""
+        latest: dict[str, StoredMsg] = {}
+        async for msg in self._js.next_msgs(
+            self.stream,
+            meta_subject_filter(self.bucket),
+            start_seq=0,
+            batch=_LIST_RUN,
+            max_bytes=8 * 1024 * 1024,
+            direct=self._direct,
+            bucket=self.bucket,
+        ):
+            latest.pop(msg.subject, None)  # keep the newest, in its own position
+            latest[msg.subject] = msg
+        return latest
+
+    async def sweep_orphans(
+        self, *, grace: float | timedelta = DEFAULT_SWEEP_GRACE, dry_run: bool = False
+    ) -> SweepReport:
+        """Find and purge chunks that no live meta references; report what was found.
+
+        Orphans are left by writers that crashed between their chunks and their meta (any
+        client), by purges that failed, and by metas that expired before their chunks.
+        Safe while writers are active: only chunk subjects whose newest chunk is older than
+        ``grace`` (seconds or a timedelta) are touched, the metas are read again before
+        purging, and a purge never reaches past the chunks examined. Reads stream info and
+        the metas, never the chunks (except the first and last chunk of each orphan, for
+        its size). ``dry_run`` reports without purging.
+
+        Raises:
+            InvalidArgumentError: ``grace`` is negative or not a duration.
+            BucketNotFoundError, PermissionDeniedError, ServerError.
+        """
+        return await sweep_orphans(self, grace=grace, dry_run=dry_run)
 
     def watch(
         self,
@@ -637,6 +773,11 @@ class _ReportedReads:
         if block:
             self._progress(len(block))
         return block
+
+
+def _lost_race(error: JetStreamAPIError, attempt: int) -> bool:
+    """Whether a compare-and-set meta write lost to another writer and may be tried again."""
+    return error.err_code == ERR_WRONG_LAST_SEQUENCE and attempt < MAX_META_ATTEMPTS
 
 
 async def _empty() -> AsyncIterator[bytes]:

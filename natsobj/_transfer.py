@@ -3,7 +3,8 @@
 Writes: chunks go out pipelined through an ``AckWindow`` (bounded unacknowledged bytes);
 the meta message is published only after every chunk is acknowledged, so it is the commit
 point. On any failure or cancellation the put's own chunks are purged (shielded), unless
-the meta did land, in which case the object is whole and kept.
+the meta was sent and not answered: then it may still be stored, and the chunks are kept
+(the orphan sweep reclaims them if it never is).
 
 Reads: chunks come from batched Direct Get (no consumer), at most two runs buffered, each
 chunk with its own deadline; size, chunk count and SHA-256 digest are checked at the end.
@@ -11,11 +12,19 @@ chunk with its own deadline; size, chunk count and SHA-256 digest are checked at
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import queue
 import threading
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Mapping,
+)
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeAlias, cast
@@ -24,10 +33,14 @@ import anyio
 from nats.nuid import NUID
 
 from ._errors import (
+    ERR_WRONG_LAST_SEQUENCE,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
+    JetStreamAPIError,
     ObjectStoreError,
+    ObjectStoreTimeoutError,
+    ServerUnavailableError,
     unwrap_single_error,
 )
 from ._jsapi import AckWindow, FastIngest, JetStream, Payload
@@ -36,6 +49,7 @@ from ._wire import (
     BATCH_COMMIT_HEADER,
     BATCH_ID_HEADER,
     BATCH_SEQUENCE_HEADER,
+    MAX_META_ATTEMPTS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -205,22 +219,28 @@ class Writer:
         data: PutData,
         chunk_size: int,
         *,
-        before_commit: Callable[[], Awaitable[Any]] | None = None,
+        before_commit: Callable[[], Awaitable[Mapping[str, str] | None]] | None = None,
     ) -> ObjectInfo:
         """Store ``data`` under ``template.name``; return the committed ObjectInfo.
 
         Cancellation and failure: the new chunks are purged and nothing becomes visible,
-        unless the meta was already stored, in which case the object is complete. With
+        unless the meta was sent and never answered: it may then be stored (the object is
+        complete) or not (its chunks are orphans for the sweep), so the chunks stay. With
         ``atomic`` the chunks and the meta are one atomic batch: the server stores all of
         them or none. ``before_commit`` is awaited after the chunks are stored and before
-        the meta is published.
+        the meta is published; the headers it returns go on the meta. When they make the
+        meta a compare-and-set that loses to another writer, ``before_commit`` is asked
+        again and the meta retried (the chunks stay); an atomic batch fails whole instead,
+        with the JetStreamAPIError (err_code 10071) for the caller to retry.
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
         batch_id = new_nuid() if self.atomic else None
         digest = StreamingHash()
         size = chunks = 0
-        meta_sent = False
+        # Set while the meta is on its way with no answer yet: it may be stored even if the
+        # publish fails (a timeout, a lost connection, a stream changing leaders).
+        meta_in_doubt = False
         info = template.model_copy(update={"bucket": self.bucket, "nuid": nuid})
 
         def headers(sequence: int, **extra: str) -> dict[str, str] | None:
@@ -268,45 +288,55 @@ class Writer:
                         "digest": encode_digest(await digest.digest()),
                     }
                 )
-                if before_commit is not None:
-                    await before_commit()
-                meta_sent = True
-                rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT}
-                ack = await self.js.publish(
-                    meta_subject(self.bucket, info.name),
-                    info.to_payload(),
-                    headers=(
-                        headers(chunks + 1, **{BATCH_COMMIT_HEADER: "1"}, **rollup)
-                        if chunks
-                        else rollup
-                    ),
-                    bucket=self.bucket,
-                    name=info.name,
-                )
+                for attempt in range(1, MAX_META_ATTEMPTS + 1):
+                    expected = await before_commit() if before_commit is not None else None
+                    meta_in_doubt = True
+                    meta_headers = {ROLLUP_HEADER: ROLLUP_SUBJECT, **(expected or {})}
+                    try:
+                        ack = await self.js.publish(
+                            meta_subject(self.bucket, info.name),
+                            info.to_payload(),
+                            headers=(
+                                headers(chunks + 1, **{BATCH_COMMIT_HEADER: "1"}, **meta_headers)
+                                if chunks
+                                else meta_headers
+                            ),
+                            bucket=self.bucket,
+                            name=info.name,
+                        )
+                        break
+                    except ObjectStoreError as exc:
+                        # An answer (an error) means the meta was not stored; no answer
+                        # leaves it in doubt.
+                        meta_in_doubt = isinstance(
+                            exc, ObjectStoreTimeoutError | ServerUnavailableError
+                        )
+                        lost_race = (
+                            isinstance(exc, JetStreamAPIError)
+                            and exc.err_code == ERR_WRONG_LAST_SEQUENCE
+                        )
+                        if not lost_race or batch_id is not None or attempt == MAX_META_ATTEMPTS:
+                            raise
             except BaseException:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
                     await digest.close()
-                    await self._abandon(w, info, subject, meta_sent)
+                    await self._abandon(w, subject, keep=meta_in_doubt)
                 raise
         return info.model_copy(update={"revision": int(ack.get("seq", 0))})
 
-    async def _abandon(
-        self, window: AckWindow | FastIngest, info: ObjectInfo, subject: str, meta_sent: bool
-    ) -> None:
+    async def _abandon(self, window: AckWindow | FastIngest, subject: str, *, keep: bool) -> None:
+        """Purge a failed put's chunks, unless its meta may yet be stored (``keep``).
+
+        A meta in doubt is never checked and purged: on a replicated bucket a meta not
+        visible now may still be committed by the next leader, and would then point at
+        purged chunks. Such chunks are left to ``ObjectStore.sweep_orphans``.
+        """
+        if keep:
+            return
         # Let chunks still in flight land first, or the purge could miss them.
         await window.settle()
-        try:
-            if meta_sent and await self._meta_committed(info):
-                return
+        with contextlib.suppress(ObjectStoreError):  # what is left, the orphan sweep reclaims
             await self.js.purge(stream_name(self.bucket), subject, bucket=self.bucket)
-        except ObjectStoreError:
-            pass  # the orphan sweep reclaims what we could not purge
-
-    async def _meta_committed(self, info: ObjectInfo) -> bool:
-        last = await self.js.last_msg(
-            stream_name(self.bucket), meta_subject(self.bucket, info.name), direct=False
-        )
-        return last is not None and info.nuid.encode() in last.data
 
 
 async def _chain(
@@ -339,6 +369,8 @@ class ChunkReader:
     start: int = 0
     end: int | None = None
     run_bytes: int = DEFAULT_READ_RUN_BYTES
+    # A replicated bucket: chunks a Direct Get replica lacks are asked of the leader.
+    replicated: bool = False
 
     def _error(self, cls: type[ObjectStoreError], detail: str) -> ObjectStoreError:
         return cls(
@@ -373,31 +405,43 @@ class ChunkReader:
         start_seq, last_seq, offset, index = await self._locate(stream, subject, batch)
         digest = StreamingHash() if self.whole else None
         received = 0
-        msgs = self.js.next_msgs(
-            stream,
-            subject,
-            start_seq=start_seq,
-            batch=batch,
-            max_bytes=self.run_bytes,
-            direct=self.direct,
-            bucket=self.bucket,
-            last_seq=last_seq,
-        )
-        async with aclosing(msgs), _closing(digest):
-            async for msg in msgs:
-                data = msg.data
-                if not data:
-                    continue  # nats.net writes an empty trailing chunk; it is not counted
-                index += 1
-                if digest is not None:
-                    digest.update(data)
-                received += len(data)
-                chunk_start, offset = offset, offset + len(data)
-                if offset > info.size:
-                    raise self._error(IncompleteObjectError, "more bytes stored than its size")
-                lo, hi = max(self.start - chunk_start, 0), min(end - chunk_start, len(data))
-                if lo < hi:
-                    yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
+        # On a replicated bucket a replica serving Direct Get may not have the newest
+        # chunks yet (Direct Get is not read-after-write): what it lacks comes from the
+        # stream leader, which has every acknowledged chunk.
+        sources = (self.direct, False) if self.direct and self.replicated else (self.direct,)
+        async with _closing(digest):
+            for direct in sources:
+                msgs = self.js.next_msgs(
+                    stream,
+                    subject,
+                    start_seq=start_seq,
+                    batch=batch,
+                    max_bytes=self.run_bytes,
+                    direct=direct,
+                    bucket=self.bucket,
+                    last_seq=last_seq if direct else None,
+                )
+                async with aclosing(msgs):
+                    async for msg in msgs:
+                        start_seq = msg.seq + 1
+                        data = msg.data
+                        if not data:
+                            continue  # nats.net writes an empty trailing chunk, not counted
+                        index += 1
+                        if digest is not None:
+                            digest.update(data)
+                        received += len(data)
+                        chunk_start, offset = offset, offset + len(data)
+                        if offset > info.size:
+                            raise self._error(
+                                IncompleteObjectError, "more bytes stored than its size"
+                            )
+                        lo = max(self.start - chunk_start, 0)
+                        hi = min(end - chunk_start, len(data))
+                        if lo < hi:
+                            yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
+                        if offset >= end:
+                            break
                 if offset >= end:
                     break
         if digest is not None:

@@ -30,6 +30,10 @@ ROLLUP_SUBJECT = "sub"
 BATCH_ID_HEADER = "Nats-Batch-Id"
 BATCH_SEQUENCE_HEADER = "Nats-Batch-Sequence"
 BATCH_COMMIT_HEADER = "Nats-Batch-Commit"
+# Compare-and-set: the meta is stored only if its subject is still at this sequence.
+EXPECTED_SUBJECT_SEQUENCE_HEADER = "Nats-Expected-Last-Subject-Sequence"
+# Attempts of a compare-and-set meta write that keeps losing to other writers.
+MAX_META_ATTEMPTS = 100
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
@@ -39,6 +43,11 @@ BACKING_STORE = "JetStream"
 SERVER_METADATA_PREFIX = "_nats."
 
 _BUCKET_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+# The server's limit on stream names is 255 characters, "OBJ_" included.
+MAX_BUCKET_NAME = 255 - len(STREAM_PREFIX)
+# Encoded into subjects (4/3 longer) next to the bucket name twice, they must fit the
+# server's 4 KiB control line; a longer one would make the server drop the connection.
+MAX_OBJECT_NAME_BYTES = 2048
 # Go's json.Marshal escapes these even inside strings; we do the same to match its bytes.
 _GO_ESCAPES = {
     "<": "\\u003c",
@@ -57,6 +66,10 @@ def validate_bucket_name(bucket: object) -> str:
             f"invalid bucket name {bucket!r}: use only A-Z, a-z, 0-9, '_' and '-'",
             bucket=bucket if isinstance(bucket, str) else None,
         )
+    if len(bucket) > MAX_BUCKET_NAME:
+        raise InvalidBucketNameError(
+            f"bucket name too long ({len(bucket)} characters, at most {MAX_BUCKET_NAME})"
+        )
     return bucket
 
 
@@ -64,7 +77,9 @@ def validate_object_name(name: object) -> str:
     """Return ``name`` if it is a usable object name, else raise InvalidObjectNameError.
 
     ADR-20 leaves names unrestricted (they are base64-encoded into the subject); only
-    an empty name, a non-string, or a string that is not valid Unicode is refused.
+    an empty name, a non-string, a string that is not valid Unicode, or one longer than
+    MAX_OBJECT_NAME_BYTES of UTF-8 (its subjects would not fit the server's limit) is
+    refused.
     """
     if not isinstance(name, str) or not name:
         raise InvalidObjectNameError(
@@ -72,9 +87,14 @@ def validate_object_name(name: object) -> str:
             name=name if isinstance(name, str) else None,
         )
     try:
-        name.encode("utf-8")
+        size = len(name.encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise InvalidObjectNameError(f"object name is not valid Unicode: {name!r}") from exc
+    if size > MAX_OBJECT_NAME_BYTES:
+        raise InvalidObjectNameError(
+            f"object name too long ({size} bytes of UTF-8, at most {MAX_OBJECT_NAME_BYTES})",
+            name=name[:100],
+        )
     return name
 
 

@@ -750,6 +750,9 @@ class EmbeddedCluster:
             ``None``: each node uses a temporary directory, removed on exit.
         binary: The ``nats-server`` to run; see ``find_nats_server``.
         extra_args: More command-line arguments for every node.
+        config: More configuration text for every node (limits, accounts, ...).
+        server_tags: Tags per node, in node order (``[["az:1"], ["az:2"], ...]``), for
+            bucket placement by tags.
         startup_timeout: Seconds each node may take to start, and the cluster to elect a
             JetStream meta leader.
         stop_timeout: Seconds a node may take to stop after SIGTERM before SIGKILL.
@@ -764,17 +767,23 @@ class EmbeddedCluster:
         store_dir: str | os.PathLike[str] | None = None,
         binary: str | os.PathLike[str] | None = None,
         extra_args: Sequence[str] = (),
+        config: str = "",
+        server_tags: Sequence[Sequence[str]] | None = None,
         startup_timeout: float = 30.0,
         stop_timeout: float = 5.0,
     ) -> None:
         if size < 1:
             raise ValueError(f"a cluster needs at least 1 node, not {size}")
+        if server_tags is not None and len(server_tags) != size:
+            raise ValueError(f"server_tags needs one list of tags per node ({size})")
         self._size = size
         self._name = name
         self._host = host
         self._store_root = Path(store_dir) if store_dir is not None else None
         self._binary = find_nats_server(binary)
         self._extra_args = list(extra_args)
+        self._config = config
+        self._server_tags = [list(tags) for tags in server_tags] if server_tags else None
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
         self._servers: list[EmbeddedServer] = []
@@ -816,6 +825,7 @@ class EmbeddedCluster:
         routes = ", ".join(
             f'"nats-route://{host}:{port}"' for i, port in enumerate(route_ports) if i != index
         )
+        tags = f"server_tags: {json.dumps(self._server_tags[index])}\n" if self._server_tags else ""
         return (
             "# written by natsobj.server.EmbeddedCluster\n"
             "cluster {\n"
@@ -823,6 +833,7 @@ class EmbeddedCluster:
             f'  listen: "{host}:{route_ports[index]}"\n'
             f"  routes: [{routes}]\n"
             "}\n"
+            f"{tags}{self._config}\n"
         )
 
     async def __aenter__(self) -> Self:

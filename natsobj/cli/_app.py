@@ -30,6 +30,7 @@ from ._output import (
     bucket_json,
     emit_json,
     emit_json_line,
+    human_duration,
     human_size,
     human_time,
     object_json,
@@ -840,7 +841,8 @@ def put(
 def _local_path(name: str, root: Path) -> Path:
     """Where object ``name`` goes under ``root``; names that would escape it are refused."""
     parts = [part for part in PurePosixPath(name.lstrip("/")).parts]
-    if not parts or any(part in ("..", ".") for part in name.lstrip("/").split("/")):
+    unsafe = any(part in ("..", ".") for part in name.lstrip("/").split("/"))
+    if not parts or unsafe or "\x00" in name:
         raise CliError(
             f"object name {name!r} is not a safe local path: get it alone with -o FILE",
             ExitCode.BAD_INPUT,
@@ -973,7 +975,7 @@ async def _get_targets(
 ) -> list[tuple[ObjectInfo, Path]]:
     if prefix is None and len(names) == 1:
         info = await store.get_info(names[0])
-        base = PurePosixPath(names[0]).name or names[0]
+        base = _local_path(PurePosixPath(names[0]).name or names[0], Path(".")).name
         if output is None:
             return [(info, Path(base))]
         path = Path(output)
@@ -1315,3 +1317,56 @@ def _print_event(info: ObjectInfo) -> None:
         detail = ""
     click.echo(f"{human_time(info.mtime)}  {event.upper():<6}  {info.name}  {detail}".rstrip())
     sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+@cli.command(short_help="Find and purge orphan chunks.")
+@_bucket_argument
+@click.option("--dry-run", is_flag=True, help="Report what would be purged; purge nothing.")
+@click.option(
+    "--grace",
+    type=DURATION,
+    default="1h",
+    show_default=True,
+    help="Leave chunks younger than this alone (puts in progress), e.g. 10m, 2h.",
+)
+@json_option
+@global_options()
+@pass_settings
+def sweep(settings: Settings, bucket: str, dry_run: bool, grace: float, as_json: bool) -> None:
+    """Purge chunks that no object in BUCKET references (left by crashed writers).
+
+    Safe while others write: chunks written within --grace are never touched.
+    """
+
+    async def go() -> None:
+        async with open_store(settings, bucket) as store:
+            report = await store.sweep_orphans(grace=grace, dry_run=dry_run)
+        if as_json:
+            emit_json(
+                {
+                    **report.model_dump(mode="json", exclude={"grace"}),
+                    "grace": report.grace.total_seconds(),
+                    "messages": report.messages,
+                    "bytes": report.bytes,
+                }
+            )
+            return
+        if settings.quiet:
+            return
+        verb = "would purge" if dry_run else "purged"
+        for orphan in report.orphans:
+            click.echo(
+                f"{verb} {orphan.nuid}  {orphan.messages} chunks  {human_size(orphan.bytes)}"
+                f"  last written {human_time(orphan.newest)}"
+            )
+        click.echo(
+            f"{bucket}: {len(report.orphans)} orphan(s), {report.messages} chunks,"
+            f" {human_size(report.bytes)} {verb if report.orphans else 'to purge'};"
+            f" {report.live_objects} live objects, {report.recent} recent unreferenced"
+            f" (younger than {human_duration(report.grace)})"
+        )
+
+    run(go)

@@ -10,6 +10,7 @@ import pytest
 import natsobj
 import natsobj._errors
 import natsobj._models
+import natsobj._permissions
 import natsobj.server
 
 CONTRACT_NAMES = [
@@ -105,6 +106,8 @@ def test_design_contract_names_are_exported(name: str) -> None:
 def test_private_modules_names_are_reexported() -> None:
     assert set(natsobj._errors.__all__) <= set(natsobj.__all__)
     assert set(natsobj._models.__all__) <= set(natsobj.__all__)
+    assert set(natsobj._permissions.__all__) <= set(natsobj.__all__)
+    assert {"OrphanChunks", "SweepReport"} <= set(natsobj.__all__)
 
 
 def test_connect_is_callable() -> None:
