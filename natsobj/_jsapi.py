@@ -986,9 +986,7 @@ class FastIngest:
             answer = {"error": {"description": f"unreadable answer {msg.data[:100]!r}"}}
         status = _status(msg)
         if status == "503":
-            self._fail(
-                BucketNotFoundError(f"bucket {self._bucket!r} not found", bucket=self._bucket)
-            )
+            self._fail(NoRespondersError("no stream answered", bucket=self._bucket))
         elif status is not None:
             self._fail(JetStreamAPIError(f"publish failed with status {status}", code=int(status)))
         elif "error" in answer:
@@ -1007,6 +1005,13 @@ class FastIngest:
         if self._error is None:
             self._error = error
 
+    async def _check(self) -> None:
+        if self._error is None:
+            return
+        if isinstance(self._error, NoRespondersError):
+            self._error = await self._js.unanswered(self._bucket)
+        raise self._error
+
     async def _wait(self, done: Callable[[], bool]) -> None:
         """Wait until ``done()`` or an error; time out if the server goes quiet."""
         while self._error is None and not done():
@@ -1015,19 +1020,18 @@ class FastIngest:
                 with anyio.fail_after(self._js.timeout):
                     await self._progress.wait()
             except TimeoutError as exc:
+                self._js.raise_if_denied(self._subject, self._route, bucket=self._bucket)
                 raise ObjectStoreTimeoutError(
                     f"the server did not acknowledge a batch within {self._js.timeout} s",
                     bucket=self._bucket,
                 ) from exc
-        if self._error is not None:
-            raise self._error
+        await self._check()
 
     async def publish(
         self, subject: str, payload: Payload, headers: Mapping[str, str] | None = None
     ) -> int:
         """Send one message of the batch; returns its batch sequence."""
-        if self._error is not None:
-            raise self._error
+        await self._check()
         if not self._route:
             with map_nats_errors(bucket=self._bucket):
                 self._route = await self._js.mux.route(self._on_reply)
@@ -1050,8 +1054,7 @@ class FastIngest:
 
     async def drain(self) -> None:
         """End the batch and wait until the server has stored every message sent."""
-        if self._error is not None:
-            raise self._error
+        await self._check()
         if not self._seq:
             return
         with map_nats_errors(bucket=self._bucket):
