@@ -20,10 +20,12 @@ from ._errors import (
     InvalidArgumentError,
     InvalidBucketNameError,
     InvalidObjectNameError,
+    InvalidScopeError,
     JetStreamAPIError,
     LinkError,
     LinkIsBucketError,
     LinkNotAllowedError,
+    ManyOperationsError,
     NoLinkToDeletedError,
     NoLinkToLinkError,
     NoRespondersError,
@@ -35,9 +37,12 @@ from ._errors import (
     PermissionDeniedError,
     ServerError,
     ServerUnavailableError,
+    UnsupportedFeatureError,
     UpdateMetaDeletedError,
 )
+from ._expiration import ExpirationPolicy
 from ._manager import ObjectStoreManager, connect
+from ._many import Many, OperationResult, OperationResults
 from ._models import (
     ObjectInfo,
     ObjectLink,
@@ -48,6 +53,7 @@ from ._models import (
     Placement,
 )
 from ._store import ObjectResult, ObjectStore
+from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
 from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,
@@ -69,14 +75,19 @@ __all__ = [
     "EmbeddedCluster",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "ExpirationPolicy",
+    "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
     "InvalidObjectNameError",
+    "InvalidScopeError",
     "JetStreamAPIError",
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "Many",
+    "ManyOperationsError",
     "NoLinkToDeletedError",
     "NoLinkToLinkError",
     "NoRespondersError",
@@ -86,6 +97,7 @@ __all__ = [
     "ObjectLink",
     "ObjectMeta",
     "ObjectMetaOptions",
+    "ObjectMetadata",
     "ObjectNotFoundError",
     "ObjectResult",
     "ObjectStore",
@@ -95,13 +107,19 @@ __all__ = [
     "ObjectStoreStatus",
     "ObjectStoreTimeoutError",
     "ObjectWatcher",
+    "OperationResult",
+    "OperationResults",
     "PermissionDeniedError",
     "Placement",
+    "Scope",
     "ServerBinaryNotFoundError",
     "ServerError",
     "ServerStartupError",
     "ServerUnavailableError",
+    "Session",
+    "UnsupportedFeatureError",
     "UpdateMetaDeletedError",
+    "Usecase",
     "__version__",
     "connect",
 ]

@@ -15,6 +15,7 @@ from ._errors import (
     BucketNotFoundError,
     InvalidArgumentError,
     ServerUnavailableError,
+    UnsupportedFeatureError,
     map_nats_errors,
 )
 from ._jsapi import JetStream
@@ -65,8 +66,12 @@ class ObjectStoreManager:
         compression: bool = False,
         metadata: Mapping[str, str] | None = None,
         atomic_puts: bool = False,
+        message_ttl: bool = False,
     ) -> ObjectStore:
         """Create a bucket, or open it if it exists with exactly this configuration.
+
+        ``message_ttl`` allows per-object TTLs (``put(ttl=...)``); it needs nats-server
+        2.11+ and can never be turned off again.
 
         Raises:
             InvalidBucketNameError: the name has characters other than ``A-Za-z0-9_-``.
@@ -85,6 +90,7 @@ class ObjectStoreManager:
                 compression=compression,
                 metadata=metadata,
                 atomic_puts=atomic_puts,
+                message_ttl=message_ttl,
             )
         self._check_server_supports(config)
         info = await self.js.api(
@@ -98,6 +104,12 @@ class ObjectStoreManager:
         if config.atomic_puts and not self.js.server_at_least(2, 12):
             raise InvalidArgumentError(
                 "atomic_puts needs nats-server 2.12 or newer "
+                f"(connected to {self.nc.connected_server_version})",
+                bucket=config.bucket,
+            )
+        if config.message_ttl and not self.js.server_at_least(2, 11):
+            raise UnsupportedFeatureError(
+                "message_ttl needs nats-server 2.11 or newer "
                 f"(connected to {self.nc.connected_server_version})",
                 bucket=config.bucket,
             )
@@ -175,6 +187,7 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
         replicas=config.replicas,
         compression=config.compression,
         atomic_puts=config.atomic_puts,
+        message_ttl=config.message_ttl,
         placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
         metadata=config.metadata,
     )

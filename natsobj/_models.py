@@ -255,6 +255,8 @@ class ObjectStoreConfig(_Model):
     compression: bool = False
     metadata: dict[str, str] | None = None
     atomic_puts: bool = False
+    # Per-object TTLs (``ObjectStore.put(ttl=...)``): server 2.11+, irreversible.
+    message_ttl: bool = False
 
     @field_validator("bucket", mode="before")
     @classmethod
@@ -297,6 +299,7 @@ class ObjectStoreStatus(_Model):
     metadata: dict[str, str] = Field(default_factory=dict)
     compressed: bool = False
     atomic_puts: bool = False
+    message_ttl: bool = False
     stream_info: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @classmethod
@@ -319,6 +322,7 @@ class ObjectStoreStatus(_Model):
             metadata=metadata,
             compressed=config.get("compression", "none") not in ("none", "", None),
             atomic_puts=bool(config.get("allow_atomic", False)),
+            message_ttl=bool(config.get("allow_msg_ttl", False)),
             stream_info=stream_info,
         )
 

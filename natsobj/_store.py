@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -21,9 +22,11 @@ from ._errors import (
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
+    UnsupportedFeatureError,
     UpdateMetaDeletedError,
     unwrap_single_error,
 )
+from ._expiration import CHUNK_TTL_MARGIN, duration
 from ._jsapi import JetStream, StoredMsg
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
 from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
@@ -37,6 +40,7 @@ from ._wire import (
     meta_subject,
     meta_subject_filter,
     stream_name,
+    ttl_header,
     validate_chunk_size,
     validate_object_name,
 )
@@ -66,6 +70,7 @@ class ObjectStore:
         config = stream_info.get("config", {})
         self._direct = bool(config.get("allow_direct", False))
         self._atomic = bool(config.get("allow_atomic", False))
+        self._message_ttl = bool(config.get("allow_msg_ttl", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
 
@@ -81,7 +86,9 @@ class ObjectStore:
             direct=self._direct and not self._consistent_meta,
             bucket=self.bucket,
         )
-        return None if msg is None else self._parse(msg, name=name)
+        if msg is None or not msg.data:
+            return None  # nothing, or the marker the server leaves when a TTL removed it
+        return self._parse(msg, name=name)
 
     def _parse(self, msg: StoredMsg, *, name: str | None = None) -> ObjectInfo:
         try:
@@ -140,6 +147,8 @@ class ObjectStore:
         *,
         chunk_size: int | None = None,
         max_inflight_bytes: int | None = None,
+        ttl: float | timedelta | None = None,
+        renewable: bool = False,
     ) -> ObjectInfo:
         """Store an object, replacing any object of the same name.
 
@@ -152,9 +161,16 @@ class ObjectStore:
         purged after the new meta is acknowledged. If the put fails or is cancelled, its
         chunks are purged and the old object stays as it was.
 
+        ``ttl`` (seconds or a timedelta, at least 1 s; buckets created with
+        ``message_ttl``) makes the server remove the object by itself: the meta goes after
+        ``ttl`` (watchers see a deletion), the chunks a few seconds later. With
+        ``renewable`` only the meta carries the TTL, so republishing it extends the
+        object's life; its chunks are then left to the orphan sweep once the meta is gone.
+
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
-            BucketSealedError, BucketNotFoundError, ServerError.
+            BucketSealedError, BucketNotFoundError, UnsupportedFeatureError (``ttl`` on a
+            bucket without message TTLs), ServerError.
         """
         if not isinstance(meta, ObjectMeta):
             meta = ObjectMeta(name=validate_object_name(meta))
@@ -174,6 +190,8 @@ class ObjectStore:
             }
         )
         writer = Writer(self._js, self.bucket, atomic=self._fits_atomic_batch(data, size))
+        if ttl is not None:
+            writer.chunk_ttl, writer.meta_ttl = self._message_ttls(ttl, renewable, meta.name)
         if max_inflight_bytes is not None:
             writer.max_inflight_bytes = max(int(max_inflight_bytes), size)
         # The current object is looked up while the chunks upload; the meta waits for the
@@ -202,6 +220,23 @@ class ObjectStore:
             with contextlib.suppress(ObjectStoreError):
                 await self._purge_chunks(existing)
         return info
+
+    def _message_ttls(
+        self, ttl: float | timedelta, renewable: bool, name: str
+    ) -> tuple[str | None, str]:
+        """``Nats-TTL`` values for the chunks (None: no TTL) and the meta of a put."""
+        lifetime = duration(ttl, "ttl")
+        if not self._message_ttl:
+            raise UnsupportedFeatureError(
+                f"bucket {self.bucket!r} was created without message_ttl, so objects in it "
+                "cannot expire (the flag is irreversible: natsobj never sets it on its own)",
+                bucket=self.bucket,
+                name=name,
+            )
+        meta_ttl = ttl_header(lifetime.total_seconds())
+        if renewable:
+            return None, meta_ttl
+        return ttl_header((lifetime + CHUNK_TTL_MARGIN).total_seconds()), meta_ttl
 
     def _fits_atomic_batch(self, data: PutData, chunk_size: int) -> bool:
         """Whether a put can be one atomic batch: the bucket allows it and the size is

@@ -38,6 +38,7 @@ from ._wire import (
     BATCH_SEQUENCE_HEADER,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
+    TTL_HEADER,
     chunk_subject,
     decode_digest,
     encode_digest,
@@ -195,6 +196,9 @@ class Writer:
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     # Set when the bucket allows atomic batches (server 2.12+) and the object fits in one.
     atomic: bool = False
+    # Nats-TTL values (``ttl_header``) for the chunks and the meta; None: no TTL.
+    chunk_ttl: str | None = None
+    meta_ttl: str | None = None
 
     async def write(
         self,
@@ -219,6 +223,8 @@ class Writer:
         size = chunks = 0
         meta_sent = False
         info = template.model_copy(update={"bucket": self.bucket, "nuid": nuid})
+        chunk_ttl = {TTL_HEADER: self.chunk_ttl} if self.chunk_ttl else {}
+        meta_ttl = {TTL_HEADER: self.meta_ttl} if self.meta_ttl else {}
 
         def headers(sequence: int, **extra: str) -> dict[str, str] | None:
             if batch_id is None:
@@ -240,15 +246,19 @@ class Writer:
                         # One chunk: a plain acknowledged publish beats a window. A batch
                         # must wait for the answer to its first message anyway.
                         await self.js.publish(
-                            subject, first, headers=headers(1), bucket=self.bucket, name=info.name
+                            subject,
+                            first,
+                            headers=headers(1, **chunk_ttl),
+                            bucket=self.bucket,
+                            name=info.name,
                         )
                     else:
-                        await w.publish(subject, first)
+                        await w.publish(subject, first, headers(1, **chunk_ttl))
                     async for chunk in _chain((second,), source):
                         digest.update(chunk)
                         size += len(chunk)
                         chunks += 1
-                        await w.publish(subject, chunk, headers(chunks))
+                        await w.publish(subject, chunk, headers(chunks, **chunk_ttl))
                     await w.drain()
                 info = info.model_copy(
                     update={
@@ -260,7 +270,7 @@ class Writer:
                 if before_commit is not None:
                     await before_commit()
                 meta_sent = True
-                rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT}
+                rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT, **meta_ttl}
                 ack = await self.js.publish(
                     meta_subject(self.bucket, info.name),
                     info.to_payload(),
