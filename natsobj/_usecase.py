@@ -89,8 +89,10 @@ _CONTENT_TYPE = re.compile(r"^[\w!#$&^.+-]+/[\w!#$&^.+-]+(\s*;.*)?$")
 
 def _component(value: object, what: str) -> str:
     """A scope key or value as text, if it cannot break the path."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidScopeError(f"scope {what} must be a str or int, got {value!r}")
+    allowed = str if what == "key" else str | int
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        kinds = "a str" if what == "key" else "a str or int"
+        raise InvalidScopeError(f"scope {what} must be {kinds}, got {value!r}")
     text = str(value)
     if not text or len(text) > MAX_COMPONENT_CHARS or not _COMPONENT.fullmatch(text):
         raise InvalidScopeError(
@@ -469,7 +471,7 @@ class Session:
     async def run_put(self, request: PutRequest) -> ObjectMetadata:
         """Run a validated put; the stored object's metadata."""
         bucket = await self.bucket()
-        compression = request.compression or bucket.compression
+        compression = request.compression or self.usecase.compression or bucket.compression
         policy = request.expiration_policy or self.usecase.expiration_policy
         policy = policy or bucket.expiration_policy
         if policy.duration is not None and not self.manager.js.server_at_least(2, 11):

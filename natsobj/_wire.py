@@ -99,10 +99,9 @@ def validate_chunk_size(chunk_size: object) -> int:
 def ttl_header(seconds: float) -> str:
     """The ``Nats-TTL`` value for a TTL of ``seconds``: whole seconds, rounded up, so a
     message never leaves before its time (Go duration syntax, as the server parses it)."""
-    whole = -int(-seconds // 1)
-    if whole < MIN_MESSAGE_TTL_SECONDS:
+    if seconds < MIN_MESSAGE_TTL_SECONDS:
         raise InvalidArgumentError(f"a message TTL must be at least 1 s, got {seconds} s")
-    return f"{whole}s"
+    return f"{-int(-seconds // 1)}s"
 
 
 def stream_name(bucket: str) -> str:
