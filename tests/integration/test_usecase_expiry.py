@@ -13,8 +13,7 @@ import pytest
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
 from natsobj._wire import chunk_subject, meta_subject
-
-from ..conftest import chunk_counts
+from tests.conftest import chunk_counts
 
 pytestmark = pytest.mark.anyio
 
