@@ -17,7 +17,12 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._errors import InvalidArgumentError, ManyOperationsError, ObjectStoreError
+from ._errors import (
+    InvalidArgumentError,
+    ManyOperationsError,
+    ObjectStoreError,
+    unwrap_single_error,
+)
 from ._transfer import PutData
 
 if TYPE_CHECKING:
@@ -201,7 +206,8 @@ class OperationResults:
         if task_group is None:
             return None
         task_group.cancel_scope.cancel()
-        return await task_group.__aexit__(exc_type, exc, tb)
+        with unwrap_single_error():
+            return await task_group.__aexit__(exc_type, exc, tb)
 
     def __aiter__(self) -> OperationResults:
         return self
