@@ -11,14 +11,15 @@ none, so no name of one scope is a name, or a listing prefix, of another.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import anyio
 
@@ -347,6 +348,26 @@ async def open_usecase(manager: ObjectStoreManager, usecase: Usecase) -> Usecase
     return bucket
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _forgets_deleted_bucket(
+    method: Callable[Concatenate[Session, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Session, P], Coroutine[Any, Any, T]]:
+    """Drop the opened bucket when it turns out deleted, so the next call recreates it."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Session, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(self, *args, **kwargs)
+        except BucketNotFoundError:
+            _BUCKETS.get(self.manager, {}).pop(self.usecase.name, None)
+            raise
+
+    return wrapper
+
+
 @dataclass(frozen=True)
 class PutRequest:
     """A validated put, ready to run (``Session.put`` and ``Many.put``)."""
@@ -468,6 +489,7 @@ class Session:
         await self.run_put(request)
         return request.key
 
+    @_forgets_deleted_bucket
     async def run_put(self, request: PutRequest) -> ObjectMetadata:
         """Run a validated put; the stored object's metadata."""
         bucket = await self.bucket()
@@ -509,6 +531,7 @@ class Session:
 
     # -- reads ----------------------------------------------------------------------------
 
+    @_forgets_deleted_bucket
     async def _live(self, key: str) -> tuple[ObjectStore, ObjectMetadata]:
         """The store holding ``key``'s bytes and its metadata, if it has not expired; a
         time-to-idle deadline is moved when due."""
@@ -608,6 +631,7 @@ class Session:
         _, meta = await self._live(validate_key(key))
         return meta
 
+    @_forgets_deleted_bucket
     async def list(self) -> list[ObjectMetadata]:
         """Every live object of this scope (not of scopes below it), oldest change first.
 
@@ -624,6 +648,7 @@ class Session:
                 out.append(meta)
         return out
 
+    @_forgets_deleted_bucket
     async def delete(self, key: str) -> None:
         """Delete ``key`` in this scope; deleting a missing key is not an error."""
         bucket = await self.bucket()

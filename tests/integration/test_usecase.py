@@ -257,3 +257,16 @@ async def test_plain_store_readers_see_usecase_objects(
     store = await manager.object_store(usecase.name)
     assert await store.get_bytes("org.7/project.8/objects/a/b") == b"plain"
     assert session.object_name("a/b") == "org.7/project.8/objects/a/b"
+
+
+async def test_a_deleted_usecase_bucket_is_recreated(
+    manager: natsobj.ObjectStoreManager, usecase: Usecase
+) -> None:
+    session = usecase.scope().session(manager)
+    await session.put(b"first life", key="k")
+    await manager.delete_object_store(usecase.name)
+    with pytest.raises(natsobj.BucketNotFoundError):
+        await session.get_bytes("k")
+    await session.put(b"second life", key="k")  # the bucket comes back, with its defaults
+    assert await session.get_bytes("k") == b"second life"
+    assert (await (await manager.object_store(usecase.name)).status()).message_ttl
