@@ -3,9 +3,10 @@
 A usecase is a bucket (stream ``OBJ_<usecase>``) whose defaults (compression, expiration
 policy) live in the stream's metadata, so every client sees them. A scope is an ordered
 path of ``key=value`` components; scope and key map to the object name
-``<k1>.<v1>/<k2>.<v2>/objects/<key>`` (``objects/<key>`` for the empty scope). Components
-never contain ``/`` or ``.`` and always contain ``.``, while the marker ``objects`` has
-none, so no name of one scope is a name, or a listing prefix, of another.
+``<k1>.<v1>/<k2>.<v2>/objects/<key>`` (``objects/<key>`` for the empty scope). Scope keys
+and values never contain ``/`` or ``.``, so every scope element has exactly one ``.`` and
+the marker ``objects`` none: the name decodes one way only, and no scope's names, or
+listing prefix, fall inside another's.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from ._errors import (
     UnsupportedFeatureError,
 )
 from ._expiration import ExpirationPolicy, expired
+from ._manager import ObjectStoreManager
 from ._models import ObjectInfo, ObjectMeta
 from ._store import ObjectStore
 from ._transfer import PutData
@@ -56,7 +58,6 @@ from ._wire import (
 )
 
 if TYPE_CHECKING:
-    from ._manager import ObjectStoreManager
     from ._many import Many
 
 __all__ = ["GetResponse", "ObjectMetadata", "Scope", "Session", "Usecase"]
@@ -399,6 +400,12 @@ class Session:
     """
 
     def __init__(self, manager: ObjectStoreManager, scope: Scope):
+        if not isinstance(manager, ObjectStoreManager):
+            raise InvalidArgumentError(
+                f"a session needs an ObjectStoreManager (natsobj.connect), got {manager!r}"
+            )
+        if not isinstance(scope, Scope):
+            raise InvalidArgumentError(f"a session needs a Scope, got {scope!r}")
         self.manager = manager
         self.scope = scope
         self.usecase = scope.usecase

@@ -226,6 +226,10 @@ async def test_bad_put_arguments(
 async def test_bad_contents_and_read_arguments(
     manager: natsobj.ObjectStoreManager, usecase: Usecase
 ) -> None:
+    with pytest.raises(natsobj.InvalidArgumentError, match="ObjectStoreManager"):
+        usecase.scope().session(manager.nc)  # type: ignore[arg-type]
+    with pytest.raises(natsobj.InvalidArgumentError, match="Scope"):
+        natsobj.Session(manager, usecase)  # type: ignore[arg-type]
     session = usecase.scope().session(manager)
     with pytest.raises(natsobj.InvalidArgumentError):
         await session.put(None)  # type: ignore[arg-type]
