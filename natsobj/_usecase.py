@@ -16,7 +16,7 @@ import functools
 import re
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -443,8 +443,14 @@ class Session:
         filename: str | None = None,
     ) -> PutRequest:
         """Validate a put's arguments (see ``put``); a missing key is generated."""
-        if contents is None:
-            raise InvalidArgumentError("put needs contents (bytes, str, a file or a stream)")
+        readable = callable(getattr(contents, "read", None))
+        if not readable and not isinstance(
+            contents, bytes | bytearray | memoryview | str | AsyncIterable
+        ):
+            raise InvalidArgumentError(
+                "put needs bytes, str, a binary file or an async iterable of bytes, "
+                f"got {type(contents).__name__}"
+            )
         return PutRequest(
             key=str(uuid.uuid4()) if key is None else validate_key(key),
             contents=contents,

@@ -237,6 +237,7 @@ async def test_bad_contents_and_read_arguments(
         await session.put(12345, key="n", compression="none")  # type: ignore[arg-type]
     with pytest.raises(natsobj.InvalidArgumentError):
         await session.put(12345, key="n")  # type: ignore[arg-type]
+    assert usecase.name not in await manager.object_store_names()  # refused before sending
     for bad_key in ("", None, 5):
         with pytest.raises(natsobj.InvalidArgumentError):
             session.get(bad_key)  # type: ignore[arg-type]
