@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIMEOUT", "ObjectStoreManager", "connect"]
 
 DEFAULT_TIMEOUT = 5.0
+# Operations of a ``Session.many()`` batch in flight at once, unless the batch says otherwise.
+DEFAULT_MANY_CONCURRENCY = 5
 logger = logging.getLogger("natsobj")
 
 
@@ -42,14 +44,25 @@ class ObjectStoreManager:
     """Creates, opens, lists and deletes buckets over one nats-py connection.
 
     ``timeout`` bounds every request to the server (and every chunk of a transfer), in
-    seconds. The manager does not own ``nc``; ``natsobj.connect`` makes one that does.
+    seconds; ``many_concurrency`` is the default for ``Session.many()`` batches. The manager
+    does not own ``nc``; ``natsobj.connect`` makes one that does.
     """
 
     def __init__(
-        self, nc: NatsClient, *, timeout: float = DEFAULT_TIMEOUT, api_prefix: str = "$JS.API"
+        self,
+        nc: NatsClient,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        api_prefix: str = "$JS.API",
+        many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     ):
         if timeout <= 0:
             raise InvalidArgumentError(f"timeout must be positive, got {timeout!r}")
+        if isinstance(many_concurrency, bool) or not isinstance(many_concurrency, int):
+            raise InvalidArgumentError(f"many_concurrency must be an int, got {many_concurrency!r}")
+        if many_concurrency < 1:
+            raise InvalidArgumentError(f"many_concurrency must be positive, got {many_concurrency}")
+        self.many_concurrency = many_concurrency
         self.nc = nc
         self.js = JetStream(nc, timeout=timeout, api_prefix=api_prefix)
 
@@ -206,12 +219,16 @@ async def connect(
     servers: str | Sequence[str] = "nats://127.0.0.1:4222",
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     **options: Any,
 ) -> AsyncIterator[ObjectStoreManager]:
     """Connect to NATS and yield an ObjectStoreManager; the connection is drained on exit.
 
-    Takes what ``nats.connect`` takes (``user``/``password``, ``token``, ``nkeys_seed``,
-    ``user_credentials``, ``tls``, ...). ``timeout`` bounds each request, in seconds.
+    The one place to configure a client: takes what ``nats.connect`` takes (``user``/
+    ``password``, ``token``, ``nkeys_seed``, ``user_credentials``, ``tls``,
+    ``connect_timeout`` (default ``timeout``), reconnect options, ...). ``timeout`` bounds
+    each request, in seconds; ``many_concurrency`` is how many operations of a
+    ``Session.many()`` batch run at once by default.
 
     Raises:
         ServerUnavailableError: no server answered, or it has no JetStream.
@@ -250,7 +267,7 @@ async def connect(
         ) from cause
     connected = True
     try:
-        manager = ObjectStoreManager(nc, timeout=timeout)
+        manager = ObjectStoreManager(nc, timeout=timeout, many_concurrency=many_concurrency)
         await manager.js.account_info()
         yield manager
     finally:

@@ -668,10 +668,13 @@ class Session:
         with contextlib.suppress(ObjectNotFoundError):
             await bucket.store.delete(self.object_name(key))
 
-    def many(self, *, max_concurrency: int = 5) -> Many:
-        """A batch of puts, gets, heads and deletes run ``max_concurrency`` at a time."""
+    def many(self, *, max_concurrency: int | None = None) -> Many:
+        """A batch of puts, gets, heads and deletes run ``max_concurrency`` at a time
+        (by default the connection's ``many_concurrency``, 5 unless set in ``connect``)."""
         from ._many import Many
 
+        if max_concurrency is None:
+            max_concurrency = self.manager.many_concurrency
         return Many(self, max_concurrency=max_concurrency)
 
 

@@ -135,3 +135,17 @@ async def test_bad_input_is_refused_when_queued(session: natsobj.Session) -> Non
         with pytest.raises(natsobj.InvalidArgumentError):
             bad()
     assert len(many) == 0
+
+
+async def test_default_concurrency_is_set_on_the_connection(
+    server: natsobj.EmbeddedServer,
+) -> None:
+    async with natsobj.connect(server.url, many_concurrency=2) as manager:
+        session = Usecase("configured").scope().session(manager)
+        assert manager.many_concurrency == 2
+        assert session.many().max_concurrency == 2
+        assert session.many(max_concurrency=7).max_concurrency == 7
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(natsobj.InvalidArgumentError):
+            async with natsobj.connect(server.url, many_concurrency=bad):  # type: ignore[arg-type]
+                pass
