@@ -1,12 +1,14 @@
 """The Many API: a batch of puts, gets, heads and deletes with bounded concurrency.
 
-Operations are validated as they are queued; ``send()`` runs them ``max_concurrency`` at
-a time in one task group and streams each result as it completes, tagged with its
-operation, key and position.
+Operations are validated as they are queued; ``send()`` first reads the metas of every get
+and head in batched Direct Gets (a thousand in one request), then runs the operations
+``max_concurrency`` at a time in one task group and streams each result as it completes,
+tagged with its operation, key and position.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from ._transfer import PutData
 if TYPE_CHECKING:
     from ._compression import Compression
     from ._expiration import ExpirationPolicy
+    from ._models import ObjectInfo
     from ._usecase import ObjectMetadata, Session
 
 __all__ = ["Many", "OperationResult", "OperationResults"]
@@ -57,7 +60,15 @@ class OperationResult:
         return self.error is None
 
 
-_Run = Callable[[], Awaitable[OperationResult]]
+# A queued operation: given the prefetched meta of its key (or None), its result.
+_Run = Callable[["ObjectInfo | None"], Awaitable[OperationResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    key: str
+    run: _Run
+    wants_meta: bool
 
 
 class Many:
@@ -76,24 +87,29 @@ class Many:
             )
         self._session = session
         self.max_concurrency = max_concurrency
-        self._queued: list[_Run] = []
+        self._queued: list[_Queued] = []
 
     def __len__(self) -> int:
         return len(self._queued)
 
-    def _queue(self, operation: Operation, key: str, run: Callable[[], Awaitable[object]]) -> Many:
+    def _queue(
+        self,
+        operation: Operation,
+        key: str,
+        run: Callable[[ObjectInfo | None], Awaitable[object]],
+    ) -> Many:
         index = len(self._queued)
 
-        async def tagged() -> OperationResult:
+        async def tagged(prefetched: ObjectInfo | None) -> OperationResult:
             try:
-                value = await run()
+                value = await run(prefetched)
             except ObjectStoreError as exc:
                 return OperationResult(operation, key, index, error=exc)
             if isinstance(value, tuple):
                 return OperationResult(operation, key, index, metadata=value[0], payload=value[1])
             return OperationResult(operation, key, index, metadata=value)  # type: ignore[arg-type]
 
-        self._queued.append(tagged)
+        self._queued.append(_Queued(key, tagged, wants_meta=operation in ("get", "head")))
         return self
 
     def put(
@@ -119,7 +135,7 @@ class Many:
             origin=origin,
             filename=filename,
         )
-        return self._queue("put", request.key, lambda: self._session.run_put(request))
+        return self._queue("put", request.key, lambda _: self._session.run_put(request))
 
     def get(
         self,
@@ -132,10 +148,10 @@ class Many:
         session = self._session
         request = session.get_request(key, decompress=decompress, accept_encoding=accept_encoding)
 
-        async def run() -> tuple[ObjectMetadata, bytes]:
+        async def run(prefetched: ObjectInfo | None) -> tuple[ObjectMetadata, bytes]:
             from ._usecase import GetResponse
 
-            async with GetResponse(session, request) as response:
+            async with GetResponse(session, request, prefetched) as response:
                 return response.metadata, await response.read()
 
         return self._queue("get", request.key, run)
@@ -144,19 +160,23 @@ class Many:
         """Queue a head."""
         session = self._session
         session.object_name(key)  # validates the key now
-        return self._queue("head", key, lambda: session.head(key))
+
+        async def run(prefetched: ObjectInfo | None) -> ObjectMetadata:
+            return (await session._live(key, prefetched))[1]
+
+        return self._queue("head", key, run)
 
     def delete(self, key: str) -> Many:
         """Queue a delete (of a missing key too: that is not an error)."""
         session = self._session
         session.object_name(key)
-        return self._queue("delete", key, lambda: session.delete(key))
+        return self._queue("delete", key, lambda _: session.delete(key))
 
     def send(self) -> OperationResults:
         """Run the queued operations: ``async with many.send() as results``, then
         ``async for result in results`` (in completion order) or
         ``await results.error_for_failures()``. Leaving the block cancels what is left."""
-        return OperationResults(list(self._queued), self.max_concurrency)
+        return OperationResults(self._session, list(self._queued), self.max_concurrency)
 
     async def error_for_failures(self) -> None:
         """Send, wait for every operation, and raise if any failed.
@@ -171,9 +191,11 @@ class Many:
 class OperationResults:
     """The results of a sent batch, as they complete (see ``Many.send``)."""
 
-    def __init__(self, runs: list[_Run], max_concurrency: int):
-        self._runs = deque(runs)
-        self._workers = min(max_concurrency, len(runs))
+    def __init__(self, session: Session, queued: list[_Queued], max_concurrency: int):
+        self._session = session
+        self._queued = deque(queued)
+        self._workers = min(max_concurrency, len(queued))
+        self._prefetched: dict[str, ObjectInfo] = {}
         self._task_group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[OperationResult] | None = None
 
@@ -183,16 +205,26 @@ class OperationResults:
         )
         self._task_group = anyio.create_task_group()
         await self._task_group.__aenter__()
-        async with send:
-            for _ in range(self._workers):
-                self._task_group.start_soon(self._work, send.clone())
+        self._task_group.start_soon(self._run_all, send)
         return self
+
+    async def _run_all(self, send: MemoryObjectSendStream[OperationResult]) -> None:
+        async with send:
+            keys = {q.key for q in self._queued if q.wants_meta}
+            if keys:
+                # A failure here is not fatal: each operation then looks its key up itself.
+                with contextlib.suppress(ObjectStoreError):
+                    self._prefetched = await self._session.prefetch(keys)
+            async with anyio.create_task_group() as workers:
+                for _ in range(self._workers):
+                    workers.start_soon(self._work, send.clone())
 
     async def _work(self, send: MemoryObjectSendStream[OperationResult]) -> None:
         async with send:
-            while self._runs:
-                run = self._runs.popleft()
-                await send.send(await run())
+            while self._queued:
+                queued = self._queued.popleft()
+                prefetched = self._prefetched.get(queued.key) if queued.wants_meta else None
+                await send.send(await queued.run(prefetched))
 
     async def __aexit__(
         self,

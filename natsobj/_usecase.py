@@ -16,7 +16,14 @@ import functools
 import re
 import uuid
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -33,6 +40,7 @@ from ._compression import (
     zstd,
 )
 from ._errors import (
+    BadObjectMetaError,
     BucketExistsError,
     BucketNotFoundError,
     InvalidArgumentError,
@@ -42,6 +50,7 @@ from ._errors import (
     UnsupportedFeatureError,
 )
 from ._expiration import ExpirationPolicy, expired
+from ._jsapi import MULTI_LAST_SUBJECTS
 from ._manager import ObjectStoreManager
 from ._models import ObjectInfo, ObjectMeta
 from ._store import ObjectStore
@@ -545,14 +554,19 @@ class Session:
     # -- reads ----------------------------------------------------------------------------
 
     @_forgets_deleted_bucket
-    async def _live(self, key: str) -> tuple[ObjectStore, ObjectMetadata]:
+    async def _live(
+        self, key: str, prefetched: ObjectInfo | None = None
+    ) -> tuple[ObjectStore, ObjectMetadata]:
         """The store holding ``key``'s bytes and its metadata, if it has not expired; a
-        time-to-idle deadline is moved when due."""
+        time-to-idle deadline is moved when due. A ``prefetched`` meta saves the lookup."""
         bucket = await self.bucket()
-        try:
-            target, info = await bucket.store._resolve(self.object_name(key))
-        except ObjectNotFoundError:
-            raise self._not_found(key) from None
+        if prefetched is not None and not prefetched.is_link and not prefetched.deleted:
+            target, info = bucket.store, prefetched
+        else:
+            try:
+                target, info = await bucket.store._resolve(self.object_name(key))
+            except ObjectNotFoundError:
+                raise self._not_found(key) from None
         meta = ObjectMetadata.from_info(key, info)
         now = datetime.now(UTC)
         if expired(meta.time_expires, now):
@@ -592,6 +606,32 @@ class Session:
             raise
         renewed = renewed.model_copy(update={"revision": int(ack.get("seq", 0))})
         return ObjectMetadata.from_info(meta.key, renewed)
+
+    @_forgets_deleted_bucket
+    async def prefetch(self, keys: Iterable[str]) -> dict[str, ObjectInfo]:
+        """The current metas of ``keys``, by key, in batched Direct Gets of up to 1024
+        (server 2.11+; a few milliseconds for a thousand keys instead of a round trip
+        each). Keys missing from the answer (no object, or not fetched) are absent."""
+        bucket = await self.bucket()
+        store, js = bucket.store, self.manager.js
+        if not store._direct or store._consistent_meta or not js.server_at_least(2, 11):
+            return {}
+        names = {self.object_name(key): key for key in keys}
+        subjects = [meta_subject(store.bucket, name) for name in names]
+        found: dict[str, ObjectInfo] = {}
+        for start in range(0, len(subjects), MULTI_LAST_SUBJECTS):
+            run = subjects[start : start + MULTI_LAST_SUBJECTS]
+            for msg in (await js.last_msgs(store.stream, run, bucket=store.bucket)).values():
+                if not msg.data:
+                    continue  # the marker of an expired object
+                try:
+                    info = store._parse(msg)
+                except BadObjectMetaError:
+                    continue
+                key = names.get(info.name)
+                if key is not None:
+                    found[key] = info
+        return found
 
     def get_request(
         self, key: str, *, decompress: bool = True, accept_encoding: object = None
@@ -681,9 +721,10 @@ class Session:
 class GetResponse:
     """A streaming get (see ``Session.get``): ``metadata``, ``encoding`` and the bytes."""
 
-    def __init__(self, session: Session, request: GetRequest):
+    def __init__(self, session: Session, request: GetRequest, prefetched: ObjectInfo | None = None):
         self._session = session
         self._request = request
+        self._prefetched = prefetched
         self._metadata: ObjectMetadata | None = None
         self.encoding: Compression = "none"
         self._chunks: AsyncIterator[bytes] | None = None
@@ -697,7 +738,7 @@ class GetResponse:
 
     async def __aenter__(self) -> GetResponse:
         request = self._request
-        store, meta = await self._session._live(request.key)
+        store, meta = await self._session._live(request.key, self._prefetched)
         chunks: AsyncIterator[bytes] = store._reader(store, meta.info).chunks()
         self._sources.append(chunks)
         if meta.compression == "zstd":

@@ -149,3 +149,24 @@ async def test_default_concurrency_is_set_on_the_connection(
         with pytest.raises(natsobj.InvalidArgumentError):
             async with natsobj.connect(server.url, many_concurrency=bad):  # type: ignore[arg-type]
                 pass
+
+
+async def test_prefetch_reads_metas_in_batches(session: natsobj.Session) -> None:
+    many = session.many(max_concurrency=32)
+    keys = [f"k{i}" for i in range(1030)]  # more than one multi_last request (1024)
+    for key in keys:
+        many.put(key.encode(), key=key, compression="none")
+    await many.error_for_failures()
+    await session.delete("k0")
+    found = await session.prefetch([*keys, "missing"])
+    assert set(found) == set(keys)  # "missing" has no meta
+    assert found["k0"].deleted  # its tombstone
+    assert found["k1029"].name == session.object_name("k1029")
+    assert found["k5"].size == 2
+    # A batch answers from the prefetched metas; the deleted key is not found.
+    many = session.many().get("k0").get("k7").head("k1029")
+    async with many.send() as results:
+        outcome = {r.operation + r.key: r async for r in results}
+    assert isinstance(outcome["getk0"].error, natsobj.ObjectNotFoundError)
+    assert outcome["getk7"].payload == b"k7"
+    assert outcome["headk1029"].ok
