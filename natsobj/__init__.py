@@ -9,6 +9,7 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._compression import Compression
 from ._errors import (
     BadObjectMetaError,
     BucketError,
@@ -71,6 +72,7 @@ __all__ = [
     "BucketExistsError",
     "BucketNotFoundError",
     "BucketSealedError",
+    "Compression",
     "DigestMismatchError",
     "EmbeddedCluster",
     "EmbeddedServer",
