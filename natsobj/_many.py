@@ -233,13 +233,15 @@ class OperationResults:
         tb: TracebackType | None,
     ) -> bool | None:
         task_group, self._task_group = self._task_group, None
-        if self._receive is not None:
-            self._receive.close()
         if task_group is None:
             return None
-        task_group.cancel_scope.cancel()
-        with unwrap_single_error():
-            return await task_group.__aexit__(exc_type, exc, tb)
+        task_group.cancel_scope.cancel()  # what is left is not wanted any more
+        try:
+            with unwrap_single_error():
+                return await task_group.__aexit__(exc_type, exc, tb)
+        finally:
+            if self._receive is not None:
+                self._receive.close()
 
     def __aiter__(self) -> OperationResults:
         return self
