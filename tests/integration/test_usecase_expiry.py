@@ -53,17 +53,18 @@ async def test_time_to_live_hides_then_the_server_removes(
     manager: natsobj.ObjectStoreManager, usecase: Usecase
 ) -> None:
     session = usecase.for_project(1, 2).session(manager)
-    # 1.2 s: the deadline passes 0.8 s before the server's whole-second TTL (2 s) does.
-    await session.put(b"short lived", key="k", expiration_policy=ExpirationPolicy.time_to_live(1.2))
+    # 2.1 s: the deadline passes 0.9 s before the server's whole-second TTL (3 s) does.
+    policy = ExpirationPolicy.time_to_live(2.1)
+    await session.put(b"short lived", key="k", expiration_policy=policy)
     head = await session.head("k")
-    assert head.expiration_policy == ExpirationPolicy.time_to_live(1.2)
+    assert head.expiration_policy == policy
     assert head.time_expires is not None
     assert head.time_created is not None
-    assert head.time_expires - head.time_created == ExpirationPolicy.time_to_live(1.2).duration
+    assert head.time_expires - head.time_created == policy.duration
     store = await manager.object_store(usecase.name)
     meta_ttl, chunk_ttl = await ttl_headers(store, head.info)
-    assert meta_ttl == "2s"
-    assert chunk_ttl == "7s"  # chunks outlive their meta
+    assert meta_ttl == "3s"
+    assert chunk_ttl == "8s"  # chunks outlive their meta
 
     async with store.watch(updates_only=True) as watcher:
         await anyio.sleep(max((head.time_expires - datetime.now(UTC)).total_seconds(), 0) + 0.1)
@@ -89,17 +90,17 @@ async def test_time_to_idle_lives_while_read_then_expires(
     manager: natsobj.ObjectStoreManager, usecase: Usecase
 ) -> None:
     session = usecase.scope().session(manager)
-    policy = ExpirationPolicy.time_to_idle(2)
+    policy = ExpirationPolicy.time_to_idle(3)
     await session.put(b"cache entry", key="c", expiration_policy=policy)
     store = await manager.object_store(usecase.name)
     first = await session.head("c")
     meta_ttl, chunk_ttl = await ttl_headers(store, first.info)
-    assert (meta_ttl, chunk_ttl) == ("2s", "")  # chunks of TTI objects carry no TTL
+    assert (meta_ttl, chunk_ttl) == ("3s", "")  # chunks of TTI objects carry no TTL
     nuid = first.info.nuid
 
-    # Read for twice the TTI: every read past the debounce moves the deadline.
+    # Read for longer than the TTI: every read past the debounce (0.75 s) moves the deadline.
     started = anyio.current_time()
-    while anyio.current_time() - started < 4:
+    while anyio.current_time() - started < 4.5:
         await anyio.sleep(0.6)
         assert await session.get_bytes("c") == b"cache entry"
     renewed = await session.head("c")
@@ -109,7 +110,7 @@ async def test_time_to_idle_lives_while_read_then_expires(
     assert renewed.info.nuid == nuid  # the data was not rewritten
 
     # Reads stop: it expires, the server removes the meta; the chunks wait for the sweep.
-    await anyio.sleep(2.1)
+    await anyio.sleep(3.1)
     with pytest.raises(natsobj.ObjectNotFoundError):
         await session.get_bytes("c")
     await wait_until_removed(store, renewed.info.name)
