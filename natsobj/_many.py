@@ -25,6 +25,7 @@ from ._errors import (
     ObjectStoreError,
     unwrap_single_error,
 )
+from ._manager import DEFAULT_MANY_CONCURRENCY
 from ._transfer import PutData
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class OperationResult:
 
 # A queued operation: given the prefetched meta of its key (or None), its result.
 _Run = Callable[["ObjectInfo | None"], Awaitable[OperationResult]]
+# What an operation gives back: the object's metadata and a get's payload.
+_Outcome = tuple["ObjectMetadata | None", bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,7 @@ class Many:
     returns the batch, so calls chain.
     """
 
-    def __init__(self, session: Session, *, max_concurrency: int = 5):
+    def __init__(self, session: Session, *, max_concurrency: int = DEFAULT_MANY_CONCURRENCY):
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
             raise InvalidArgumentError(f"max_concurrency must be an int, got {max_concurrency!r}")
         if not 1 <= max_concurrency <= MAX_CONCURRENCY:
@@ -96,18 +99,16 @@ class Many:
         self,
         operation: Operation,
         key: str,
-        run: Callable[[ObjectInfo | None], Awaitable[object]],
+        run: Callable[[ObjectInfo | None], Awaitable[_Outcome]],
     ) -> Many:
         index = len(self._queued)
 
         async def tagged(prefetched: ObjectInfo | None) -> OperationResult:
             try:
-                value = await run(prefetched)
+                metadata, payload = await run(prefetched)
             except ObjectStoreError as exc:
                 return OperationResult(operation, key, index, error=exc)
-            if isinstance(value, tuple):
-                return OperationResult(operation, key, index, metadata=value[0], payload=value[1])
-            return OperationResult(operation, key, index, metadata=value)  # type: ignore[arg-type]
+            return OperationResult(operation, key, index, metadata=metadata, payload=payload)
 
         self._queued.append(_Queued(key, tagged, wants_meta=operation in ("get", "head")))
         return self
@@ -135,7 +136,11 @@ class Many:
             origin=origin,
             filename=filename,
         )
-        return self._queue("put", request.key, lambda _: self._session.run_put(request))
+
+        async def run(_: ObjectInfo | None) -> _Outcome:
+            return await self._session.run_put(request), None
+
+        return self._queue("put", request.key, run)
 
     def get(
         self,
@@ -148,7 +153,7 @@ class Many:
         session = self._session
         request = session.get_request(key, decompress=decompress, accept_encoding=accept_encoding)
 
-        async def run(prefetched: ObjectInfo | None) -> tuple[ObjectMetadata, bytes]:
+        async def run(prefetched: ObjectInfo | None) -> _Outcome:
             from ._usecase import GetResponse
 
             async with GetResponse(session, request, prefetched) as response:
@@ -161,8 +166,8 @@ class Many:
         session = self._session
         session.object_name(key)  # validates the key now
 
-        async def run(prefetched: ObjectInfo | None) -> ObjectMetadata:
-            return (await session._live(key, prefetched))[1]
+        async def run(prefetched: ObjectInfo | None) -> _Outcome:
+            return (await session._live(key, prefetched))[1], None
 
         return self._queue("head", key, run)
 
@@ -170,7 +175,12 @@ class Many:
         """Queue a delete (of a missing key too: that is not an error)."""
         session = self._session
         session.object_name(key)
-        return self._queue("delete", key, lambda _: session.delete(key))
+
+        async def run(_: ObjectInfo | None) -> _Outcome:
+            await session.delete(key)
+            return None, None
+
+        return self._queue("delete", key, run)
 
     def send(self) -> OperationResults:
         """Run the queued operations: ``async with many.send() as results``, then
