@@ -9,6 +9,7 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._compression import Compression
 from ._errors import (
     BadObjectMetaError,
     BucketError,
@@ -21,10 +22,12 @@ from ._errors import (
     InvalidArgumentError,
     InvalidBucketNameError,
     InvalidObjectNameError,
+    InvalidScopeError,
     JetStreamAPIError,
     LinkError,
     LinkIsBucketError,
     LinkNotAllowedError,
+    ManyOperationsError,
     NoLinkToDeletedError,
     NoLinkToLinkError,
     NoRespondersError,
@@ -36,9 +39,12 @@ from ._errors import (
     PermissionDeniedError,
     ServerError,
     ServerUnavailableError,
+    UnsupportedFeatureError,
     UpdateMetaDeletedError,
 )
+from ._expiration import ExpirationPolicy
 from ._manager import ObjectStoreManager, connect
+from ._many import Many, OperationResult, OperationResults
 from ._models import (
     ObjectInfo,
     ObjectLink,
@@ -51,6 +57,7 @@ from ._models import (
 from ._permissions import BucketPermissions, bucket_permissions
 from ._store import ObjectResult, ObjectStore
 from ._sweep import OrphanChunks, SweepReport
+from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
 from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,
@@ -70,18 +77,24 @@ __all__ = [
     "BucketNotFoundError",
     "BucketPermissions",
     "BucketSealedError",
+    "Compression",
     "DigestMismatchError",
     "EmbeddedCluster",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "ExpirationPolicy",
+    "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
     "InvalidObjectNameError",
+    "InvalidScopeError",
     "JetStreamAPIError",
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "Many",
+    "ManyOperationsError",
     "NoLinkToDeletedError",
     "NoLinkToLinkError",
     "NoRespondersError",
@@ -91,6 +104,7 @@ __all__ = [
     "ObjectLink",
     "ObjectMeta",
     "ObjectMetaOptions",
+    "ObjectMetadata",
     "ObjectNotFoundError",
     "ObjectResult",
     "ObjectStore",
@@ -100,15 +114,21 @@ __all__ = [
     "ObjectStoreStatus",
     "ObjectStoreTimeoutError",
     "ObjectWatcher",
+    "OperationResult",
+    "OperationResults",
     "OrphanChunks",
     "PermissionDeniedError",
     "Placement",
+    "Scope",
     "ServerBinaryNotFoundError",
     "ServerError",
     "ServerStartupError",
     "ServerUnavailableError",
+    "Session",
     "SweepReport",
+    "UnsupportedFeatureError",
     "UpdateMetaDeletedError",
+    "Usecase",
     "__version__",
     "bucket_permissions",
     "connect",

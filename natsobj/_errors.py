@@ -24,6 +24,9 @@ escape, they are chained as ``__cause__``::
     │   │   └── LinkIsBucketError          get of a link to a whole bucket
     │   └── UpdateMetaDeletedError
     ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
+    │   └── InvalidScopeError              a usecase scope component that breaks the path
+    ├── UnsupportedFeatureError            the server, bucket or install lacks a feature
+    ├── ManyOperationsError                ``error_for_failures``: every failed operation
     └── ServerError
         ├── ServerUnavailableError         (also ConnectionError) no connection / no JetStream
         │   └── NoRespondersError          nobody answered: no JetStream, or no such stream
@@ -34,8 +37,9 @@ escape, they are chained as ``__cause__``::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = [
     "BadObjectMetaError",
@@ -49,10 +53,12 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidBucketNameError",
     "InvalidObjectNameError",
+    "InvalidScopeError",
     "JetStreamAPIError",
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "ManyOperationsError",
     "NoLinkToDeletedError",
     "NoLinkToLinkError",
     "NoRespondersError",
@@ -64,6 +70,7 @@ __all__ = [
     "PermissionDeniedError",
     "ServerError",
     "ServerUnavailableError",
+    "UnsupportedFeatureError",
     "UpdateMetaDeletedError",
 ]
 
@@ -161,6 +168,28 @@ class UpdateMetaDeletedError(ObjectError):
 
 class InvalidArgumentError(ObjectStoreError, ValueError, TypeError):
     """An argument has a type or value natsobj cannot use."""
+
+
+class InvalidScopeError(InvalidArgumentError):
+    """A scope component is empty, too long, or has a character outside
+    ``A-Z a-z 0-9 _ - ( ) $ ! + '`` (``/``, ``.`` and ``=`` would break the path)."""
+
+
+class UnsupportedFeatureError(ObjectStoreError):
+    """The operation needs something missing here: a newer nats-server, a bucket created
+    with the feature (message TTLs), or an optional package (``zstandard``)."""
+
+
+class ManyOperationsError(ObjectStoreError):
+    """Some operations of a ``Session.many()`` batch failed.
+
+    Attributes:
+        failures: the failed ``OperationResult``s, each with its operation, key and error.
+    """
+
+    def __init__(self, message: str, failures: Sequence[Any]):
+        super().__init__(message)
+        self.failures = list(failures)
 
 
 class ServerError(ObjectStoreError):

@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import json
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
@@ -59,6 +59,10 @@ ATOMIC_BATCHES_PER_STREAM = 32
 READ_AHEAD_RUNS = 2
 _HEADER_ALLOWANCE = 512  # bytes per message the server adds to a run's size (headers)
 DESCRIPTION = "Description"
+# The server answers a multi_last Direct Get for at most this many subjects.
+MULTI_LAST_SUBJECTS = 1024
+# Bytes asked for in one batched Direct Get of many subjects' last messages.
+DEFAULT_RUN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,6 +464,46 @@ class JetStream:
             bucket=bucket,
             name=name,
         )
+
+    async def last_msgs(
+        self, stream: str, subjects: Sequence[str], *, bucket: str | None = None
+    ) -> dict[str, StoredMsg]:
+        """The last message of each of ``subjects`` (at most MULTI_LAST_SUBJECTS) that has
+        one, by subject, in one batched Direct Get (server 2.11+, ``allow_direct``).
+
+        Subjects missing from the answer have no message, or did not fit in one run of
+        DEFAULT_RUN_BYTES: callers look those up one by one.
+        """
+        if not 0 < len(subjects) <= MULTI_LAST_SUBJECTS:
+            raise ValueError(f"1 to {MULTI_LAST_SUBJECTS} subjects per request")
+        inbox = _Inbox()
+        found: dict[str, StoredMsg] = {}
+        held = await self.read_budget.acquire(DEFAULT_RUN_BYTES)
+        try:
+            with map_nats_errors(bucket=bucket):
+                inbox.prefix = await self.mux.route(inbox.put)
+                request = {"multi_last": list(subjects), "batch": len(subjects), "max_bytes": held}
+                await self.nc.publish(
+                    f"{self.prefix}.DIRECT.GET.{stream}",
+                    json.dumps(request).encode(),
+                    reply=f"{inbox.prefix}.r",
+                )
+                while True:
+                    msg = await inbox.get(self.timeout)
+                    status = _status(msg)
+                    if status in ("204", "404"):  # end of the run; none of them exist
+                        return found
+                    if status is not None:
+                        raise JetStreamAPIError(
+                            f"direct get failed: {status} {_header(msg, DESCRIPTION)}",
+                            code=int(status),
+                            bucket=bucket,
+                        )
+                    stored = stored_from_direct(msg)
+                    found[stored.subject] = stored
+        finally:
+            self.mux.drop(inbox.prefix)
+            self.read_budget.release(held)
 
     def batch_limiter(self, stream: str) -> anyio.CapacityLimiter:
         """Bounds this connection's atomic batches in flight on one stream (the server

@@ -16,6 +16,7 @@ from ._errors import (
     BucketNotFoundError,
     InvalidArgumentError,
     ServerUnavailableError,
+    UnsupportedFeatureError,
     map_nats_errors,
 )
 from ._jsapi import JetStream
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIMEOUT", "ObjectStoreManager", "connect"]
 
 DEFAULT_TIMEOUT = 5.0
+# Operations of a ``Session.many()`` batch in flight at once, unless the batch says otherwise.
+DEFAULT_MANY_CONCURRENCY = 5
 logger = logging.getLogger("natsobj")
 
 
@@ -42,14 +45,25 @@ class ObjectStoreManager:
     """Creates, opens, lists and deletes buckets over one nats-py connection.
 
     ``timeout`` bounds every request to the server (and every chunk of a transfer), in
-    seconds. The manager does not own ``nc``; ``natsobj.connect`` makes one that does.
+    seconds; ``many_concurrency`` is the default for ``Session.many()`` batches. The manager
+    does not own ``nc``; ``natsobj.connect`` makes one that does.
     """
 
     def __init__(
-        self, nc: NatsClient, *, timeout: float = DEFAULT_TIMEOUT, api_prefix: str = "$JS.API"
+        self,
+        nc: NatsClient,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        api_prefix: str = "$JS.API",
+        many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     ):
         if timeout <= 0:
             raise InvalidArgumentError(f"timeout must be positive, got {timeout!r}")
+        if isinstance(many_concurrency, bool) or not isinstance(many_concurrency, int):
+            raise InvalidArgumentError(f"many_concurrency must be an int, got {many_concurrency!r}")
+        if many_concurrency < 1:
+            raise InvalidArgumentError(f"many_concurrency must be positive, got {many_concurrency}")
+        self.many_concurrency = many_concurrency
         self.nc = nc
         self.js = JetStream(nc, timeout=timeout, api_prefix=api_prefix)
 
@@ -67,8 +81,12 @@ class ObjectStoreManager:
         metadata: Mapping[str, str] | None = None,
         atomic_puts: bool = False,
         batched_puts: bool = False,
+        message_ttl: bool = False,
     ) -> ObjectStore:
         """Create a bucket, or open it if it exists with exactly this configuration.
+
+        ``message_ttl`` allows per-object TTLs (``put(ttl=...)``); it needs nats-server
+        2.11+ and can never be turned off again.
 
         Raises:
             InvalidBucketNameError: the name has characters other than ``A-Za-z0-9_-``.
@@ -88,6 +106,7 @@ class ObjectStoreManager:
                 metadata=metadata,
                 atomic_puts=atomic_puts,
                 batched_puts=batched_puts,
+                message_ttl=message_ttl,
             )
         self._check_server_supports(config)
         info = await self.js.api(
@@ -108,6 +127,12 @@ class ObjectStoreManager:
                     f"(connected to {self.nc.connected_server_version})",
                     bucket=config.bucket,
                 )
+        if config.message_ttl and not self.js.server_at_least(2, 11):
+            raise UnsupportedFeatureError(
+                "message_ttl needs nats-server 2.11 or newer "
+                f"(connected to {self.nc.connected_server_version})",
+                bucket=config.bucket,
+            )
 
     async def update_object_store(self, config: ObjectStoreConfig) -> ObjectStore:
         """Change an existing bucket's description, ttl, max_bytes, replicas, compression,
@@ -184,6 +209,7 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
         compression=config.compression,
         atomic_puts=config.atomic_puts,
         batched_puts=config.batched_puts,
+        message_ttl=config.message_ttl,
         placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
         metadata=config.metadata,
     )
@@ -202,12 +228,16 @@ async def connect(
     servers: str | Sequence[str] = "nats://127.0.0.1:4222",
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     **options: Any,
 ) -> AsyncIterator[ObjectStoreManager]:
     """Connect to NATS and yield an ObjectStoreManager; the connection is drained on exit.
 
-    Takes what ``nats.connect`` takes (``user``/``password``, ``token``, ``nkeys_seed``,
-    ``user_credentials``, ``tls``, ...). ``timeout`` bounds each request, in seconds.
+    The one place to configure a client: takes what ``nats.connect`` takes (``user``/
+    ``password``, ``token``, ``nkeys_seed``, ``user_credentials``, ``tls``,
+    ``connect_timeout`` (default ``timeout``), reconnect options, ...). ``timeout`` bounds
+    each request, in seconds; ``many_concurrency`` is how many operations of a
+    ``Session.many()`` batch run at once by default.
 
     Raises:
         ServerUnavailableError: no server answered, or it has no JetStream.
@@ -256,7 +286,7 @@ async def connect(
         ) from cause
     connected = True
     try:
-        manager = ObjectStoreManager(nc, timeout=timeout)
+        manager = ObjectStoreManager(nc, timeout=timeout, many_concurrency=many_concurrency)
         await manager.js.account_info()
         yield manager
     finally:

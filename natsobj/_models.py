@@ -258,6 +258,8 @@ class ObjectStoreConfig(_Model):
     metadata: dict[str, str] | None = None
     atomic_puts: bool = False
     batched_puts: bool = False
+    # Per-object TTLs (``ObjectStore.put(ttl=...)``): server 2.11+, irreversible.
+    message_ttl: bool = False
 
     @field_validator("bucket", mode="before")
     @classmethod
@@ -301,6 +303,7 @@ class ObjectStoreStatus(_Model):
     compressed: bool = False
     atomic_puts: bool = False
     batched_puts: bool = False
+    message_ttl: bool = False
     stream_info: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @classmethod
@@ -324,6 +327,7 @@ class ObjectStoreStatus(_Model):
             compressed=config.get("compression", "none") not in ("none", "", None),
             atomic_puts=bool(config.get("allow_atomic", False)),
             batched_puts=bool(config.get("allow_batched", False)),
+            message_ttl=bool(config.get("allow_msg_ttl", False)),
             stream_info=stream_info,
         )
 

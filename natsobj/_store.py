@@ -24,9 +24,11 @@ from ._errors import (
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
+    UnsupportedFeatureError,
     UpdateMetaDeletedError,
     unwrap_single_error,
 )
+from ._expiration import CHUNK_TTL_MARGIN, duration
 from ._jsapi import JetStream, StoredMsg
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
 from ._sweep import DEFAULT_SWEEP_GRACE, SweepReport, sweep_orphans
@@ -43,6 +45,7 @@ from ._wire import (
     meta_subject,
     meta_subject_filter,
     stream_name,
+    ttl_header,
     validate_chunk_size,
     validate_object_name,
 )
@@ -73,6 +76,7 @@ class ObjectStore:
         self._direct = bool(config.get("allow_direct", False))
         self._atomic = bool(config.get("allow_atomic", False))
         self._batched = bool(config.get("allow_batched", False))
+        self._message_ttl = bool(config.get("allow_msg_ttl", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
 
@@ -91,7 +95,9 @@ class ObjectStore:
 
     async def _last_meta(self, name: str) -> ObjectInfo | None:
         msg = await self._last_meta_msg(name)
-        return None if msg is None else self._parse(msg, name=name)
+        if msg is None or not msg.data:
+            return None  # nothing, or the marker the server leaves when a TTL removed it
+        return self._parse(msg, name=name)
 
     async def _current(self, name: str, *, strict: bool = False) -> tuple[ObjectInfo | None, int]:
         """The meta ``name`` has now and its stream sequence (0: none), the base of a
@@ -100,6 +106,8 @@ class ObjectStore:
         msg = await self._last_meta_msg(name)
         if msg is None:
             return None, 0
+        if not msg.data:
+            return None, msg.seq  # the marker the server leaves when a TTL removed it
         try:
             return self._parse(msg, name=name), msg.seq
         except BadObjectMetaError:
@@ -183,6 +191,8 @@ class ObjectStore:
         *,
         chunk_size: int | None = None,
         max_inflight_bytes: int | None = None,
+        ttl: float | timedelta | None = None,
+        renewable: bool = False,
     ) -> ObjectInfo:
         """Store an object, replacing any object of the same name.
 
@@ -198,9 +208,16 @@ class ObjectStore:
         either object may be current, whole, and the chunks are kept (``sweep_orphans``
         reclaims them if the new meta never landed).
 
+        ``ttl`` (seconds or a timedelta, at least 1 s; buckets created with
+        ``message_ttl``) makes the server remove the object by itself: the meta goes after
+        ``ttl`` (watchers see a deletion), the chunks a few seconds later. With
+        ``renewable`` only the meta carries the TTL, so republishing it extends the
+        object's life; its chunks are then left to the orphan sweep once the meta is gone.
+
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
-            BucketSealedError, BucketNotFoundError, ServerError.
+            BucketSealedError, BucketNotFoundError, UnsupportedFeatureError (``ttl`` on a
+            bucket without message TTLs), ServerError.
         """
         if not isinstance(meta, ObjectMeta):
             meta = ObjectMeta(name=validate_object_name(meta))
@@ -226,6 +243,8 @@ class ObjectStore:
             atomic=self._fits_atomic_batch(data, size),
             batched=self._batched and _from_memory_or_file(data),
         )
+        if ttl is not None:
+            writer.chunk_ttl, writer.meta_ttl = self._message_ttls(ttl, renewable, meta.name)
         if max_inflight_bytes is not None:
             if isinstance(max_inflight_bytes, bool) or not isinstance(max_inflight_bytes, int):
                 raise InvalidArgumentError(
@@ -285,6 +304,23 @@ class ObjectStore:
             with contextlib.suppress(ObjectStoreError):
                 await self._purge_chunks(existing)
         return info
+
+    def _message_ttls(
+        self, ttl: float | timedelta, renewable: bool, name: str
+    ) -> tuple[str | None, str]:
+        """``Nats-TTL`` values for the chunks (None: no TTL) and the meta of a put."""
+        lifetime = duration(ttl, "ttl")
+        if not self._message_ttl:
+            raise UnsupportedFeatureError(
+                f"bucket {self.bucket!r} was created without message_ttl, so objects in it "
+                "cannot expire (the flag is irreversible: natsobj never sets it on its own)",
+                bucket=self.bucket,
+                name=name,
+            )
+        meta_ttl = ttl_header(lifetime.total_seconds())
+        if renewable:
+            return None, meta_ttl
+        return ttl_header((lifetime + CHUNK_TTL_MARGIN).total_seconds()), meta_ttl
 
     def _fits_atomic_batch(self, data: PutData, chunk_size: int) -> bool:
         """Whether a put can be one atomic batch: the bucket allows it and the size is

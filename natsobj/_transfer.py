@@ -52,6 +52,7 @@ from ._wire import (
     MAX_META_ATTEMPTS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
+    TTL_HEADER,
     chunk_subject,
     decode_digest,
     encode_digest,
@@ -212,6 +213,9 @@ class Writer:
     # Set when the bucket allows fast-ingest batches (server 2.14+) and the data comes
     # from memory or a file (a stalled source would outlast the server's batch timeout).
     batched: bool = False
+    # Nats-TTL values (``ttl_header``) for the chunks and the meta; None: no TTL.
+    chunk_ttl: str | None = None
+    meta_ttl: str | None = None
 
     async def write(
         self,
@@ -242,6 +246,8 @@ class Writer:
         # publish fails (a timeout, a lost connection, a stream changing leaders).
         meta_in_doubt = False
         info = template.model_copy(update={"bucket": self.bucket, "nuid": nuid})
+        chunk_ttl = {TTL_HEADER: self.chunk_ttl} if self.chunk_ttl else {}
+        meta_ttl = {TTL_HEADER: self.meta_ttl} if self.meta_ttl else {}
 
         def headers(sequence: int, **extra: str) -> dict[str, str] | None:
             if batch_id is None:
@@ -271,15 +277,19 @@ class Writer:
                         # One chunk: a plain acknowledged publish beats a window. A batch
                         # must wait for the answer to its first message anyway.
                         await self.js.publish(
-                            subject, first, headers=headers(1), bucket=self.bucket, name=info.name
+                            subject,
+                            first,
+                            headers=headers(1, **chunk_ttl),
+                            bucket=self.bucket,
+                            name=info.name,
                         )
                     else:
-                        await w.publish(subject, first)
+                        await w.publish(subject, first, headers(1, **chunk_ttl))
                     async for chunk in _chain((second,), source):
                         digest.update(chunk)
                         size += len(chunk)
                         chunks += 1
-                        await w.publish(subject, chunk, headers(chunks))
+                        await w.publish(subject, chunk, headers(chunks, **chunk_ttl))
                     await w.drain()
                 info = info.model_copy(
                     update={
@@ -291,7 +301,7 @@ class Writer:
                 for attempt in range(1, MAX_META_ATTEMPTS + 1):
                     expected = await before_commit() if before_commit is not None else None
                     meta_in_doubt = True
-                    meta_headers = {ROLLUP_HEADER: ROLLUP_SUBJECT, **(expected or {})}
+                    meta_headers = {ROLLUP_HEADER: ROLLUP_SUBJECT, **meta_ttl, **(expected or {})}
                     try:
                         ack = await self.js.publish(
                             meta_subject(self.bucket, info.name),

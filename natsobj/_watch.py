@@ -9,8 +9,8 @@ from nats.js.api import DeliverPolicy
 
 from ._errors import BadObjectMetaError, map_nats_errors
 from ._jsapi import unsubscribe
-from ._models import ObjectInfo
-from ._wire import meta_subject_filter
+from ._models import ObjectInfo, _name_from_subject
+from ._wire import MARKER_REASON_HEADER, meta_subject_filter
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
@@ -105,9 +105,9 @@ class ObjectWatcher:
             return info
 
     def _parse(self, msg: Msg) -> ObjectInfo | None:
-        if not msg.data:
-            return None  # delete markers
         meta = msg.metadata
+        if not msg.data:
+            return self._expired(msg)
         try:
             info = ObjectInfo.from_message(
                 msg.data, subject=msg.subject, sequence=meta.sequence.stream
@@ -115,3 +115,19 @@ class ObjectWatcher:
         except BadObjectMetaError:
             return None
         return info.model_copy(update={"mtime": meta.timestamp})
+
+    def _expired(self, msg: Msg) -> ObjectInfo | None:
+        """The deletion a server delete marker stands for: a message TTL (or max_age)
+        removed the object's meta. Other empty messages are skipped."""
+        if not (msg.headers or {}).get(MARKER_REASON_HEADER):
+            return None
+        name = _name_from_subject(msg.subject)
+        if name is None:
+            return None
+        return ObjectInfo(
+            name=name,
+            bucket=self._store.bucket,
+            deleted=True,
+            mtime=msg.metadata.timestamp,
+            revision=msg.metadata.sequence.stream,
+        )

@@ -34,6 +34,13 @@ BATCH_COMMIT_HEADER = "Nats-Batch-Commit"
 EXPECTED_SUBJECT_SEQUENCE_HEADER = "Nats-Expected-Last-Subject-Sequence"
 # Attempts of a compare-and-set meta write that keeps losing to other writers.
 MAX_META_ATTEMPTS = 100
+# Per-message TTL (server 2.11+, streams with allow_msg_ttl); the server's minimum is 1 s.
+TTL_HEADER = "Nats-TTL"
+MIN_MESSAGE_TTL_SECONDS = 1
+# How long the marker the server leaves when a TTL removes a subject's last message
+# stays. It is also a floor on every message's TTL, so it is the 1 s minimum.
+DELETE_MARKER_TTL_NS = 1_000_000_000
+MARKER_REASON_HEADER = "Nats-Marker-Reason"
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
@@ -107,6 +114,14 @@ def validate_chunk_size(chunk_size: object) -> int:
             f"chunk_size must be between 1 and {MAX_CHUNK_SIZE} bytes, got {chunk_size}"
         )
     return chunk_size
+
+
+def ttl_header(seconds: float) -> str:
+    """The ``Nats-TTL`` value for a TTL of ``seconds``: whole seconds, rounded up, so a
+    message never leaves before its time (Go duration syntax, as the server parses it)."""
+    if seconds < MIN_MESSAGE_TTL_SECONDS:
+        raise InvalidArgumentError(f"a message TTL must be at least 1 s, got {seconds} s")
+    return f"{-int(-seconds // 1)}s"
 
 
 def stream_name(bucket: str) -> str:
@@ -268,6 +283,7 @@ def stream_config(
     compression: bool,
     atomic_puts: bool = False,
     batched_puts: bool = False,
+    message_ttl: bool = False,
     placement: Mapping[str, Any] | None,
     metadata: Mapping[str, str] | None,
 ) -> dict[str, Any]:
@@ -296,6 +312,11 @@ def stream_config(
         config["allow_atomic"] = True  # server 2.12+
     if batched_puts:
         config["allow_batched"] = True  # server 2.14+
+    if message_ttl:
+        # Server 2.11+; once set it can never be unset. The markers let watchers see an
+        # expiry as a deletion.
+        config["allow_msg_ttl"] = True
+        config["subject_delete_marker_ttl"] = DELETE_MARKER_TTL_NS
     if placement:
         config["placement"] = dict(placement)
     if metadata:

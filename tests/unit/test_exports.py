@@ -8,9 +8,13 @@ import inspect
 import pytest
 
 import natsobj
+import natsobj._compression
 import natsobj._errors
+import natsobj._expiration
+import natsobj._many
 import natsobj._models
 import natsobj._permissions
+import natsobj._usecase
 import natsobj.server
 
 CONTRACT_NAMES = [
@@ -108,6 +112,14 @@ def test_private_modules_names_are_reexported() -> None:
     assert set(natsobj._models.__all__) <= set(natsobj.__all__)
     assert set(natsobj._permissions.__all__) <= set(natsobj.__all__)
     assert {"OrphanChunks", "SweepReport"} <= set(natsobj.__all__)
+    for module in (natsobj._compression, natsobj._expiration, natsobj._many, natsobj._usecase):
+        assert set(module.__all__) <= set(natsobj.__all__), module.__name__
+
+
+def test_usecase_names_are_exported() -> None:
+    for name in ("Usecase", "Scope", "Session", "ExpirationPolicy", "GetResponse", "Many"):
+        assert inspect.isclass(getattr(natsobj, name)), name
+    assert issubclass(natsobj.InvalidScopeError, natsobj.InvalidArgumentError)
 
 
 def test_connect_is_callable() -> None:

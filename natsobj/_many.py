@@ -1,0 +1,279 @@
+"""The Many API: a batch of puts, gets, heads and deletes with bounded concurrency.
+
+Operations are validated as they are queued; ``send()`` first reads the metas of every get
+and head in batched Direct Gets (a thousand in one request), then runs the operations
+``max_concurrency`` at a time in one task group and streams each result as it completes,
+tagged with its operation, key and position.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._errors import (
+    InvalidArgumentError,
+    ManyOperationsError,
+    ObjectStoreError,
+    unwrap_single_error,
+)
+from ._manager import DEFAULT_MANY_CONCURRENCY
+from ._transfer import PutData
+
+if TYPE_CHECKING:
+    from ._compression import Compression
+    from ._expiration import ExpirationPolicy
+    from ._models import ObjectInfo
+    from ._usecase import ObjectMetadata, Session
+
+__all__ = ["Many", "OperationResult", "OperationResults"]
+
+Operation = Literal["put", "get", "head", "delete"]
+MAX_CONCURRENCY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OperationResult:
+    """The outcome of one queued operation.
+
+    ``index`` is its position in the batch; ``metadata`` is set for a successful put, get
+    or head; ``payload`` holds a get's bytes; ``error`` is set when it failed (an
+    ``ObjectNotFoundError`` for a get or head of a missing key).
+    """
+
+    operation: Operation
+    key: str
+    index: int
+    metadata: ObjectMetadata | None = None
+    payload: bytes | None = None
+    error: ObjectStoreError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# A queued operation: given the prefetched meta of its key (or None), its result.
+_Run = Callable[["ObjectInfo | None"], Awaitable[OperationResult]]
+# What an operation gives back: the object's metadata and a get's payload.
+_Outcome = tuple["ObjectMetadata | None", bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    key: str
+    run: _Run
+    wants_meta: bool
+
+
+class Many:
+    """Operations queued on a session (``session.many()``), sent together.
+
+    Each queueing method validates its arguments at once (bad input raises there) and
+    returns the batch, so calls chain.
+    """
+
+    def __init__(self, session: Session, *, max_concurrency: int = DEFAULT_MANY_CONCURRENCY):
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+            raise InvalidArgumentError(f"max_concurrency must be an int, got {max_concurrency!r}")
+        if not 1 <= max_concurrency <= MAX_CONCURRENCY:
+            raise InvalidArgumentError(
+                f"max_concurrency must be 1 to {MAX_CONCURRENCY}, got {max_concurrency}"
+            )
+        self._session = session
+        self.max_concurrency = max_concurrency
+        self._queued: list[_Queued] = []
+
+    def __len__(self) -> int:
+        return len(self._queued)
+
+    def _queue(
+        self,
+        operation: Operation,
+        key: str,
+        run: Callable[[ObjectInfo | None], Awaitable[_Outcome]],
+    ) -> Many:
+        index = len(self._queued)
+
+        async def tagged(prefetched: ObjectInfo | None) -> OperationResult:
+            try:
+                metadata, payload = await run(prefetched)
+            except ObjectStoreError as exc:
+                return OperationResult(operation, key, index, error=exc)
+            return OperationResult(operation, key, index, metadata=metadata, payload=payload)
+
+        self._queued.append(_Queued(key, tagged, wants_meta=operation in ("get", "head")))
+        return self
+
+    def put(
+        self,
+        contents: PutData,
+        key: str | None = None,
+        *,
+        compression: Compression | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        expiration_policy: ExpirationPolicy | None = None,
+        origin: str | None = None,
+        filename: str | None = None,
+    ) -> Many:
+        """Queue a put (arguments as ``Session.put``; a missing key is generated now)."""
+        request = self._session.put_request(
+            contents,
+            key,
+            compression=compression,
+            content_type=content_type,
+            metadata=metadata,
+            expiration_policy=expiration_policy,
+            origin=origin,
+            filename=filename,
+        )
+
+        async def run(_: ObjectInfo | None) -> _Outcome:
+            return await self._session.run_put(request), None
+
+        return self._queue("put", request.key, run)
+
+    def get(
+        self,
+        key: str,
+        *,
+        decompress: bool = True,
+        accept_encoding: str | list[str] | None = None,
+    ) -> Many:
+        """Queue a get; its result carries the metadata and the whole payload."""
+        session = self._session
+        request = session.get_request(key, decompress=decompress, accept_encoding=accept_encoding)
+
+        async def run(prefetched: ObjectInfo | None) -> _Outcome:
+            from ._usecase import GetResponse
+
+            async with GetResponse(session, request, prefetched) as response:
+                return response.metadata, await response.read()
+
+        return self._queue("get", request.key, run)
+
+    def head(self, key: str) -> Many:
+        """Queue a head."""
+        session = self._session
+        session.object_name(key)  # validates the key now
+
+        async def run(prefetched: ObjectInfo | None) -> _Outcome:
+            return (await session._live(key, prefetched))[1], None
+
+        return self._queue("head", key, run)
+
+    def delete(self, key: str) -> Many:
+        """Queue a delete (of a missing key too: that is not an error)."""
+        session = self._session
+        session.object_name(key)
+
+        async def run(_: ObjectInfo | None) -> _Outcome:
+            await session.delete(key)
+            return None, None
+
+        return self._queue("delete", key, run)
+
+    def send(self) -> OperationResults:
+        """Run the queued operations: ``async with many.send() as results``, then
+        ``async for result in results`` (in completion order) or
+        ``await results.error_for_failures()``. Leaving the block cancels what is left."""
+        return OperationResults(self._session, list(self._queued), self.max_concurrency)
+
+    async def error_for_failures(self) -> None:
+        """Send, wait for every operation, and raise if any failed.
+
+        Raises:
+            ManyOperationsError: carrying every failed result.
+        """
+        async with self.send() as results:
+            await results.error_for_failures()
+
+
+class OperationResults:
+    """The results of a sent batch, as they complete (see ``Many.send``)."""
+
+    def __init__(self, session: Session, queued: list[_Queued], max_concurrency: int):
+        self._session = session
+        self._queued = deque(queued)
+        self._workers = min(max_concurrency, len(queued))
+        self._prefetched: dict[str, ObjectInfo] = {}
+        self._task_group: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[OperationResult] | None = None
+
+    async def __aenter__(self) -> OperationResults:
+        send, self._receive = anyio.create_memory_object_stream[OperationResult](
+            max(self._workers, 1)
+        )
+        self._task_group = anyio.create_task_group()
+        await self._task_group.__aenter__()
+        self._task_group.start_soon(self._run_all, send)
+        return self
+
+    async def _run_all(self, send: MemoryObjectSendStream[OperationResult]) -> None:
+        async with send:
+            keys = {q.key for q in self._queued if q.wants_meta}
+            if keys:
+                # A failure here is not fatal: each operation then looks its key up itself.
+                with contextlib.suppress(ObjectStoreError):
+                    self._prefetched = await self._session.prefetch(keys)
+            async with anyio.create_task_group() as workers:
+                for _ in range(self._workers):
+                    workers.start_soon(self._work, send.clone())
+
+    async def _work(self, send: MemoryObjectSendStream[OperationResult]) -> None:
+        async with send:
+            while self._queued:
+                queued = self._queued.popleft()
+                prefetched = self._prefetched.get(queued.key) if queued.wants_meta else None
+                await send.send(await queued.run(prefetched))
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        task_group, self._task_group = self._task_group, None
+        if task_group is None:
+            return None
+        task_group.cancel_scope.cancel()  # what is left is not wanted any more
+        try:
+            with unwrap_single_error():
+                return await task_group.__aexit__(exc_type, exc, tb)
+        finally:
+            if self._receive is not None:
+                self._receive.close()
+
+    def __aiter__(self) -> OperationResults:
+        return self
+
+    async def __anext__(self) -> OperationResult:
+        if self._receive is None:
+            raise RuntimeError("use the results inside 'async with many.send()'")
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def error_for_failures(self) -> None:
+        """Wait for every remaining result; raise one error carrying every failure.
+
+        Raises:
+            ManyOperationsError: ``failures`` lists the failed results in completion order.
+        """
+        failures = [result async for result in self if not result.ok]
+        if failures:
+            detail = "; ".join(f"{r.operation} {r.key!r}: {r.error}" for r in failures[:5])
+            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+            raise ManyOperationsError(
+                f"{len(failures)} of the batch's operations failed: {detail}{more}", failures
+            )
