@@ -590,9 +590,10 @@ class JetStream:
         batched = True
         budget = self.read_budget
         held = 0  # read budget held by the run in flight, given back when it has arrived
-        # Matching messages after the last one received, across runs: a run that starts
-        # or goes on with a lower count lost messages on the way.
-        left: int | None = None
+        # Sequence of the last message received from the run in flight (0: none yet).
+        # Each message of a batch names its predecessor in Nats-Last-Sequence (0 for the
+        # first), so a message lost on the way (a slow consumer's) breaks the chain.
+        run_last = 0
 
         def give_back(msg: Msg | None = None) -> None:
             nonlocal held
@@ -603,8 +604,9 @@ class JetStream:
         inbox.on_status = give_back
 
         async def ask() -> None:
-            nonlocal run, held
+            nonlocal run, held, run_last
             give_back()
+            run_last = 0
             request: dict[str, Any] = {"seq": run_seq, "next_by_subj": subject}
             if batched:
                 held = await budget.acquire(max_bytes)
@@ -667,19 +669,17 @@ class JetStream:
                         code=int(status),
                         bucket=bucket,
                     )
-                pending = _header(msg, "Nats-Num-Pending")
-                if batched and not pending:
+                if batched and not _header(msg, "Nats-Num-Pending"):
                     batched = False  # a server before 2.11 answers one message per request
-                if batched:
-                    if left is not None and int(pending) < left - 1:
-                        # Messages in between were lost (the count only drops one by one,
-                        # or less when more are stored): ask again after the last received.
-                        await self._lost(failures := failures + 1, retries, bucket)
-                        await ask()
-                        continue
-                    left = int(pending)
+                previous = _header(msg, "Nats-Last-Sequence")
+                if batched and previous and int(previous) != run_last:
+                    # Messages before this one were lost: ask again after the last received.
+                    await self._lost(failures := failures + 1, retries, bucket)
+                    await ask()
+                    continue
                 failures = 0
                 stored = stored_from_direct(msg)
+                run_last = stored.seq
                 run_seq = stored.seq + 1  # where to resume if this run stalls
                 if not batched:
                     await ask()
