@@ -634,6 +634,7 @@ class JetStream:
                             f"no answer from the server within {self.timeout} s, {retries} retries",
                             bucket=bucket,
                         ) from exc
+                    max_bytes = _smaller_run(max_bytes)
                     await ask()
                     continue
                 if msg.subject != f"{inbox.prefix}.{run}":
@@ -645,6 +646,7 @@ class JetStream:
                         # The server sent messages that never arrived (dropped as a slow
                         # consumer): ask again from the last one received.
                         await self._lost(failures := failures + 1, retries, bucket)
+                        max_bytes = _smaller_run(max_bytes)
                         await ask()
                         continue
                     if _header(msg, "Nats-Num-Pending", "0") == "0" or not last:
@@ -675,6 +677,7 @@ class JetStream:
                 if batched and previous and int(previous) != run_last:
                     # Messages before this one were lost: ask again after the last received.
                     await self._lost(failures := failures + 1, retries, bucket)
+                    max_bytes = _smaller_run(max_bytes)
                     await ask()
                     continue
                 failures = 0
@@ -849,6 +852,13 @@ class JetStream:
             )
             seq = stored.seq + 1
             yield stored
+
+
+def _smaller_run(max_bytes: int) -> int:
+    """The run size after a run was lost: a server with a small ``max_pending`` drops a
+    client it cannot deliver a large run to, so ask for less (a run holds at least one
+    message whatever its size)."""
+    return max(max_bytes // 4, 1)
 
 
 class AckWindow:

@@ -21,7 +21,9 @@ TAGS = [["az:a"], ["az:b"], ["az:c"]]
 @pytest.fixture(scope="module")
 async def tagged_cluster(anyio_backend: object) -> AsyncIterator[EmbeddedCluster]:
     """One cluster for the tests here that kill nothing; nodes tagged az:a, az:b, az:c."""
-    async with EmbeddedCluster(3, name="tagged", server_tags=TAGS, startup_timeout=60) as c:
+    async with EmbeddedCluster(
+        3, name="tagged", server_tags=TAGS, config="max_payload: 2MB\n", startup_timeout=60
+    ) as c:
         yield c
 
 
@@ -34,6 +36,7 @@ async def test_r3_bucket_every_operation_through_every_node(
         natsobj.connect(urls[1]) as m2,
         natsobj.connect(urls[2]) as m3,
     ):
+        assert m3.nc.max_payload == 2 * MiB  # the extra config reached every node
         bucket = unique_bucket()
         store1 = await m1.create_object_store(bucket, replicas=3, description="replicated")
         await wait_healthy(store1)
