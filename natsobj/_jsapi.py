@@ -11,8 +11,8 @@ import contextlib
 import itertools
 import json
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -251,6 +251,10 @@ class _Inbox:
             with anyio.fail_after(timeout):
                 await self._arrived.wait()
         return self._messages.popleft()
+
+
+class _PlanAbandoned(Exception):
+    """Planned runs stop: messages were lost or the server went quiet."""
 
 
 @dataclass
@@ -555,22 +559,45 @@ class JetStream:
             async for msg in self._next_msgs_from_leader(stream, subject, start_seq, bucket):
                 yield msg
             return
-        inbox = _Inbox()
-        with map_nats_errors(bucket=bucket):
-            inbox.prefix = await self.mux.route(inbox.put)
-        try:
-            runs = (
-                self._direct_runs(
-                    inbox, stream, subject, start_seq, batch, max_bytes, bucket, retries
-                )
-                if last_seq is None
-                else self._planned_runs(
-                    inbox, stream, subject, start_seq, last_seq, batch, max_bytes, bucket, retries
-                )
+        if last_seq is not None:
+            try:
+                async with self._routed_inbox(bucket) as inbox:
+                    planned = self._planned_runs(
+                        inbox,
+                        stream,
+                        subject,
+                        start_seq,
+                        last_seq,
+                        batch,
+                        max_bytes,
+                        bucket,
+                        retries,
+                    )
+                    async with aclosing(planned):
+                        async for msg in planned:
+                            start_seq = msg.seq + 1
+                            yield msg
+                return
+            except _PlanAbandoned:
+                # Messages got lost or the server went quiet: go on run by run, which
+                # shrinks its runs until they get through.
+                max_bytes = _smaller_run(max_bytes)
+        async with self._routed_inbox(bucket) as inbox:
+            runs = self._direct_runs(
+                inbox, stream, subject, start_seq, batch, max_bytes, bucket, retries
             )
             async with aclosing(runs):
                 async for msg in runs:
                     yield msg
+
+    @asynccontextmanager
+    async def _routed_inbox(self, bucket: str | None) -> AsyncIterator[_Inbox]:
+        """An inbox of its own on the mux (late answers to an earlier one never reach it)."""
+        inbox = _Inbox()
+        with map_nats_errors(bucket=bucket):
+            inbox.prefix = await self.mux.route(inbox.put)
+        try:
+            yield inbox
         finally:
             self.mux.drop(inbox.prefix)
 
@@ -766,10 +793,8 @@ class JetStream:
                         continue  # already yielded before a restart
                     if stored.seq > next_seq:
                         # Every sequence is on the subject, so one went missing on the
-                        # way (dropped as a slow consumer): ask again from it.
-                        await self._lost(failures := failures + 1, retries, bucket)
-                        await restart()
-                        continue
+                        # way (dropped as a slow consumer).
+                        raise _PlanAbandoned
                     next_seq = stored.seq + 1
                     yield stored
                     continue
@@ -787,14 +812,7 @@ class JetStream:
                     self.raise_if_denied(
                         f"{self.prefix}.DIRECT.GET.{stream}", inbox.prefix, bucket=bucket
                     )
-                    failures += 1
-                    if failures > retries:
-                        raise ObjectStoreTimeoutError(
-                            f"no answer from the server within {self.timeout} s, {retries} retries",
-                            bucket=bucket,
-                        ) from exc
-                    await restart()
-                    continue
+                    raise _PlanAbandoned from exc
                 run = by_token.get(msg.subject.rsplit(".", 1)[-1])
                 if run is None:
                     continue  # a late answer to a run given up on

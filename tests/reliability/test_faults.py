@@ -253,7 +253,11 @@ async def test_max_bytes_hit_mid_put(manager: natsobj.ObjectStoreManager, atomic
 # --------------------------------------------------------------------------- slow consumer
 
 
-async def test_slow_consumer_is_cut_off_and_the_get_still_completes(tmp_path: Path) -> None:
+# 8 MiB is one Direct Get run; 24 MiB takes runs asked for ahead, by sequence.
+@pytest.mark.parametrize("size", [8 * MiB, 24 * MiB])
+async def test_slow_consumer_is_cut_off_and_the_get_still_completes(
+    tmp_path: Path, size: int
+) -> None:
     # A reader that blocks its event loop stops reading the socket; with a small
     # max_pending the server drops the connection as a slow consumer, and the messages it
     # had queued for it are lost.
@@ -263,7 +267,7 @@ async def test_slow_consumer_is_cut_off_and_the_get_still_completes(tmp_path: Pa
         natsobj.connect(server.url, timeout=2, reconnect_time_wait=0.1) as manager,
     ):
         store = await manager.create_object_store("slow")
-        data = os.urandom(8 * MiB)
+        data = os.urandom(size)
         await store.put("obj", data, chunk_size=128 * 1024)
         reconnects = manager.nc.stats["reconnects"]
         digest = hashlib.sha256()
