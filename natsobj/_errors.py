@@ -8,7 +8,8 @@ escape, they are chained as ``__cause__``::
     │   ├── BucketNotFoundError            (also LookupError)
     │   ├── BucketExistsError              bucket exists with a different config
     │   ├── InvalidBucketNameError         (also ValueError)
-    │   └── BucketSealedError
+    │   ├── BucketSealedError
+    │   └── BucketNotEmptyError            delete refused: the bucket still has objects
     ├── ObjectError
     │   ├── ObjectNotFoundError            (also FileNotFoundError)
     │   ├── ObjectExistsError              (also FileExistsError)
@@ -21,7 +22,10 @@ escape, they are chained as ``__cause__``::
     │   │   ├── NoLinkToLinkError
     │   │   ├── LinkNotAllowedError        a put whose meta carries a link
     │   │   └── LinkIsBucketError          get of a link to a whole bucket
-    │   └── UpdateMetaDeletedError
+    │   ├── UpdateMetaDeletedError
+    │   ├── ObjectTooLargeError            over the bucket's file_size_limit
+    │   ├── InvalidMimeTypeError           content type not in allowed_mime_types
+    │   └── PreconditionFailedError        the object is not at the expected revision
     ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
     └── ServerError
         ├── ServerUnavailableError         (also ConnectionError) no connection / no JetStream
@@ -40,12 +44,14 @@ __all__ = [
     "BadObjectMetaError",
     "BucketError",
     "BucketExistsError",
+    "BucketNotEmptyError",
     "BucketNotFoundError",
     "BucketSealedError",
     "DigestMismatchError",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
+    "InvalidMimeTypeError",
     "InvalidObjectNameError",
     "JetStreamAPIError",
     "LinkError",
@@ -59,7 +65,9 @@ __all__ = [
     "ObjectNotFoundError",
     "ObjectStoreError",
     "ObjectStoreTimeoutError",
+    "ObjectTooLargeError",
     "PermissionDeniedError",
+    "PreconditionFailedError",
     "ServerError",
     "ServerUnavailableError",
     "UpdateMetaDeletedError",
@@ -98,6 +106,10 @@ class InvalidBucketNameError(BucketError, ValueError):
 
 class BucketSealedError(BucketError):
     """The bucket is sealed: no puts, deletes or meta updates."""
+
+
+class BucketNotEmptyError(BucketError):
+    """The bucket still holds objects; empty it first, or delete it with ``force=True``."""
 
 
 class ObjectError(ObjectStoreError):
@@ -152,6 +164,30 @@ class UpdateMetaDeletedError(ObjectError):
     """The meta of a missing or deleted object cannot be updated."""
 
 
+class ObjectTooLargeError(ObjectError):
+    """The object is larger than the bucket's ``file_size_limit`` (Supabase ``EntityTooLarge``).
+
+    Attributes:
+        limit: the bucket's limit in bytes.
+    """
+
+    def __init__(
+        self, message: str, *, limit: int, bucket: str | None = None, name: str | None = None
+    ):
+        super().__init__(message, bucket=bucket, name=name)
+        self.limit = limit
+
+
+class InvalidMimeTypeError(ObjectError):
+    """The content type is not in the bucket's ``allowed_mime_types``
+    (Supabase ``InvalidMimeType``)."""
+
+
+class PreconditionFailedError(ObjectError):
+    """The object is not at the revision the operation was conditional on: another writer
+    changed it first (a lost compare-and-set)."""
+
+
 class InvalidArgumentError(ObjectStoreError, ValueError, TypeError):
     """An argument has a type or value natsobj cannot use."""
 
@@ -202,6 +238,7 @@ class JetStreamAPIError(ServerError):
 ERR_STREAM_NOT_FOUND = 10059
 ERR_STREAM_NAME_IN_USE = 10058
 ERR_STREAM_SEALED = 10109
+ERR_WRONG_LAST_SEQUENCE = 10071
 
 
 @contextmanager

@@ -32,10 +32,12 @@ from ._errors import (
 )
 from ._jsapi import AckWindow, JetStream, Payload
 from ._models import ObjectInfo
+from ._policy import check_size_limit
 from ._wire import (
     BATCH_COMMIT_HEADER,
     BATCH_ID_HEADER,
     BATCH_SEQUENCE_HEADER,
+    EXPECTED_SUBJECT_SEQUENCE_HEADER,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     chunk_subject,
@@ -195,6 +197,8 @@ class Writer:
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     # Set when the bucket allows atomic batches (server 2.12+) and the object fits in one.
     atomic: bool = False
+    # The bucket's file_size_limit: the put fails as soon as its bytes go over it.
+    max_size: int | None = None
 
     async def write(
         self,
@@ -202,7 +206,8 @@ class Writer:
         data: PutData,
         chunk_size: int,
         *,
-        before_commit: Callable[[], Awaitable[Any]] | None = None,
+        before_commit: Callable[[ObjectInfo], Awaitable[tuple[ObjectInfo, int | None]]]
+        | None = None,
     ) -> ObjectInfo:
         """Store ``data`` under ``template.name``; return the committed ObjectInfo.
 
@@ -210,7 +215,10 @@ class Writer:
         unless the meta was already stored, in which case the object is complete. With
         ``atomic`` the chunks and the meta are one atomic batch: the server stores all of
         them or none. ``before_commit`` is awaited after the chunks are stored and before
-        the meta is published.
+        the meta is published: it returns the info to publish and, unless None, the meta
+        subject's expected last sequence (a compare-and-set: 0 for "no meta yet").
+        A chunk that would take the object over ``max_size`` is not sent: the put fails
+        with ObjectTooLargeError and its chunks are purged.
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
@@ -233,6 +241,7 @@ class Writer:
             try:
                 first = await anext(source, None)
                 if first is not None:
+                    check_size_limit(self.max_size, len(first), bucket=self.bucket, name=info.name)
                     digest.update(first)
                     size, chunks = len(first), 1
                     second = await anext(source, None)
@@ -245,6 +254,9 @@ class Writer:
                     else:
                         await w.publish(subject, first)
                     async for chunk in _chain((second,), source):
+                        check_size_limit(
+                            self.max_size, size + len(chunk), bucket=self.bucket, name=info.name
+                        )
                         digest.update(chunk)
                         size += len(chunk)
                         chunks += 1
@@ -257,10 +269,13 @@ class Writer:
                         "digest": encode_digest(await digest.digest()),
                     }
                 )
+                expected: int | None = None
                 if before_commit is not None:
-                    await before_commit()
+                    info, expected = await before_commit(info)
                 meta_sent = True
                 rollup = {ROLLUP_HEADER: ROLLUP_SUBJECT}
+                if expected is not None:
+                    rollup[EXPECTED_SUBJECT_SEQUENCE_HEADER] = str(expected)
                 ack = await self.js.publish(
                     meta_subject(self.bucket, info.name),
                     info.to_payload(),

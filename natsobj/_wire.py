@@ -30,6 +30,8 @@ ROLLUP_SUBJECT = "sub"
 BATCH_ID_HEADER = "Nats-Batch-Id"
 BATCH_SEQUENCE_HEADER = "Nats-Batch-Sequence"
 BATCH_COMMIT_HEADER = "Nats-Batch-Commit"
+# Compare-and-set on a meta subject: the publish fails unless this is its last sequence.
+EXPECTED_SUBJECT_SEQUENCE_HEADER = "Nats-Expected-Last-Subject-Sequence"
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
