@@ -13,12 +13,14 @@ from ._errors import (
     BadObjectMetaError,
     BucketError,
     BucketExistsError,
+    BucketNotEmptyError,
     BucketNotFoundError,
     BucketSealedError,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
     InvalidBucketNameError,
+    InvalidMimeTypeError,
     InvalidObjectNameError,
     JetStreamAPIError,
     LinkError,
@@ -32,11 +34,14 @@ from ._errors import (
     ObjectNotFoundError,
     ObjectStoreError,
     ObjectStoreTimeoutError,
+    ObjectTooLargeError,
     PermissionDeniedError,
+    PreconditionFailedError,
     ServerError,
     ServerUnavailableError,
     UpdateMetaDeletedError,
 )
+from ._listing import ObjectPage
 from ._manager import ObjectStoreManager, connect
 from ._models import (
     ObjectInfo,
@@ -47,6 +52,8 @@ from ._models import (
     ObjectStoreStatus,
     Placement,
 )
+from ._objects import DeleteResult
+from ._policy import BucketPolicy
 from ._store import ObjectResult, ObjectStore
 from ._watch import ObjectWatcher
 from .server import (
@@ -63,8 +70,11 @@ __all__ = [
     "BadObjectMetaError",
     "BucketError",
     "BucketExistsError",
+    "BucketNotEmptyError",
     "BucketNotFoundError",
+    "BucketPolicy",
     "BucketSealedError",
+    "DeleteResult",
     "DigestMismatchError",
     "EmbeddedCluster",
     "EmbeddedServer",
@@ -72,6 +82,7 @@ __all__ = [
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
+    "InvalidMimeTypeError",
     "InvalidObjectNameError",
     "JetStreamAPIError",
     "LinkError",
@@ -87,6 +98,7 @@ __all__ = [
     "ObjectMeta",
     "ObjectMetaOptions",
     "ObjectNotFoundError",
+    "ObjectPage",
     "ObjectResult",
     "ObjectStore",
     "ObjectStoreConfig",
@@ -94,9 +106,11 @@ __all__ = [
     "ObjectStoreManager",
     "ObjectStoreStatus",
     "ObjectStoreTimeoutError",
+    "ObjectTooLargeError",
     "ObjectWatcher",
     "PermissionDeniedError",
     "Placement",
+    "PreconditionFailedError",
     "ServerBinaryNotFoundError",
     "ServerError",
     "ServerStartupError",

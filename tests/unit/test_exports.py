@@ -65,6 +65,9 @@ STATUS_FIELDS = [
     "backing_store",
     "metadata",
     "compressed",
+    "public",
+    "file_size_limit",
+    "allowed_mime_types",
 ]
 
 
@@ -105,6 +108,7 @@ def test_design_contract_names_are_exported(name: str) -> None:
 def test_private_modules_names_are_reexported() -> None:
     assert set(natsobj._errors.__all__) <= set(natsobj.__all__)
     assert set(natsobj._models.__all__) <= set(natsobj.__all__)
+    assert {"BucketPolicy", "DeleteResult", "ObjectPage"} <= set(natsobj.__all__)
 
 
 def test_connect_is_callable() -> None:
