@@ -8,7 +8,7 @@ new one, never a half-done copy or move.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from ._policy import content_type_headers
 from ._wire import validate_object_name
 
 if TYPE_CHECKING:
-    from ._store import ObjectStore
+    from ._store import ObjectResult, ObjectStore
     from ._transfer import PutData
 
 __all__ = [
@@ -207,10 +207,17 @@ async def copy_object(
             metadata=read.metadata if metadata is None else dict(metadata),
         )
         options: dict[str, Any] = {"chunk_size": read.chunk_size} if read.chunk_size else {}
+        chunks = _chunks(result)
         if upsert:
-            return await target.put(meta, result, **options)
+            return await target.put(meta, chunks, **options)
         with _create_only(target.bucket, destination):
-            return await target.put(meta, result, if_revision=0, **options)
+            return await target.put(meta, chunks, if_revision=0, **options)
+
+
+async def _chunks(result: ObjectResult) -> AsyncIterator[bytes]:
+    # The result also has read(), which put would take for a file's read(size).
+    async for chunk in result:
+        yield chunk
 
 
 async def move_object(

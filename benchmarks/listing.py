@@ -1,0 +1,91 @@
+"""Listing a big bucket: ``list()`` and ``list_page()`` over N objects (default 100,000).
+
+    .venv/bin/python -m benchmarks.listing                # 100,000 objects, ~2-3 minutes
+    .venv/bin/python -m benchmarks.listing --objects 5000  # a quick run
+
+Fills a fresh bucket on an embedded server with N one-to-100-byte objects in 100 folders
+(64 puts at a time), then times each listing call (best of ``--repeats``) and, in a second
+pass, measures the peak of Python allocations during the call with tracemalloc (that pass
+is slower; its times are not reported). Prints one line per measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+
+async def fill(store: Any, count: int) -> float:
+    limiter = anyio.CapacityLimiter(64)
+
+    async def put(index: int) -> None:
+        async with limiter:
+            await store.put(
+                f"folder-{index % 100:03d}/object-{index:07d}.txt", b"x" * (index % 100)
+            )
+
+    started = time.perf_counter()
+    async with anyio.create_task_group() as tg:
+        for index in range(count):
+            tg.start_soon(put, index)
+    return time.perf_counter() - started
+
+
+async def measure(call: Callable[[], Awaitable[object]], repeats: int) -> tuple[float, float]:
+    """(best seconds, peak MiB of Python allocations)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await call()
+        best = min(best, time.perf_counter() - started)
+    tracemalloc.start()
+    await call()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return best, peak / 2**20
+
+
+async def main(count: int, repeats: int) -> None:
+    import natsobj
+
+    async with natsobj.EmbeddedServer() as server, natsobj.connect(server.url) as manager:
+        store = await manager.create_object_store("listing")
+        print(f"filled {count:,} objects in {await fill(store, count):.1f} s", flush=True)
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
+            "list() [all ObjectInfo]": store.list,
+            "list_page(limit=100) by name": lambda: store.list_page(limit=100),
+            "list_page(limit=100) by updated desc": lambda: store.list_page(
+                limit=100, sort_by="updated", order="desc"
+            ),
+            "list_page(limit=1000, offset=50000) by size": lambda: store.list_page(
+                limit=1000, offset=min(50_000, count // 2), sort_by="size"
+            ),
+            "list_page(delimiter='/') folders": lambda: store.list_page(delimiter="/"),
+            "list_page('folder-042/', search='object-00')": lambda: store.list_page(
+                "folder-042/", search="object-00"
+            ),
+        }
+        for label, call in calls.items():
+            seconds, peak = await measure(call, repeats)
+            rate = count / seconds
+            print(
+                f"{label:48s} {seconds:6.2f} s  {rate:9,.0f} metas/s  peak {peak:6.1f} MiB",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    if not __package__:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    anyio.run(main, args.objects, args.repeats)
