@@ -138,7 +138,7 @@ async def test_bad_arguments(listed: natsobj.ObjectStore) -> None:
         {"delimiter": ""},
     ):
         with pytest.raises(natsobj.InvalidArgumentError):
-            await listed.list_page(**bad)  # type: ignore[arg-type]
+            await listed.list_page(**bad)
 
 
 async def test_deleted_objects_on_request(store: natsobj.ObjectStore) -> None:

@@ -57,8 +57,8 @@ def test_mime_type_allowed(content_type: str, patterns: list[str], allowed: bool
 
 
 def test_config_validates_policies() -> None:
-    config = natsobj.ObjectStoreConfig(
-        bucket="b", file_size_limit="1 MiB", allowed_mime_types=[" Image/* "]
+    config = natsobj.ObjectStoreConfig.model_validate(
+        {"bucket": "b", "file_size_limit": "1 MiB", "allowed_mime_types": [" Image/* "]}
     )
     assert (config.file_size_limit, config.allowed_mime_types) == (2**20, ["image/*"])
     for bad in ({"file_size_limit": -1}, {"file_size_limit": "1.5MB"}, {"file_size_limit": True}):
@@ -66,14 +66,14 @@ def test_config_validates_policies() -> None:
             natsobj.ObjectStoreConfig(bucket="b", **bad)
     for mimes in (["image"], ["*/*"], "image/png"):
         with pytest.raises(ValueError, match="allowed_mime_types"):
-            natsobj.ObjectStoreConfig(bucket="b", allowed_mime_types=mimes)
+            natsobj.ObjectStoreConfig.model_validate({"bucket": "b", "allowed_mime_types": mimes})
     with pytest.raises(ValueError, match="natsobj"):
         natsobj.ObjectStoreConfig(bucket="b", metadata={"natsobj.public": "true"})
 
 
 def test_policy_round_trips_through_stream_metadata() -> None:
-    policy = natsobj.BucketPolicy(
-        public=True, file_size_limit="5MB", allowed_mime_types=["image/*", "text/plain"]
+    policy = natsobj.BucketPolicy.model_validate(
+        {"public": True, "file_size_limit": "5MB", "allowed_mime_types": ["image/*", "text/plain"]}
     )
     metadata = {**policy_metadata(policy), "team": "x"}
     assert metadata["natsobj.allowed_mime_types"] == '["image/*","text/plain"]'
