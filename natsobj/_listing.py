@@ -92,6 +92,7 @@ def decode_cursor(cursor: str, sort_by: str, order: str) -> Key:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         cursor_sort, cursor_order, key = raw
+        key = tuple(key)
     except (ValueError, TypeError) as exc:
         raise InvalidArgumentError(f"not a listing cursor: {cursor!r}") from exc
     if (cursor_sort, cursor_order) != (sort_by, order):
@@ -99,7 +100,7 @@ def decode_cursor(cursor: str, sort_by: str, order: str) -> Key:
             f"the cursor is for sort_by={cursor_sort!r} order={cursor_order!r}, "
             f"not sort_by={sort_by!r} order={order!r}"
         )
-    return tuple(key)
+    return key
 
 
 def _name_of(raw: dict[str, Any], subject: str) -> str | None:
