@@ -168,11 +168,16 @@ class ObjectTooLargeError(ObjectError):
     """The object is larger than the bucket's ``file_size_limit`` (Supabase ``EntityTooLarge``).
 
     Attributes:
-        limit: the bucket's limit in bytes.
+        limit: the bucket's limit in bytes, when known.
     """
 
     def __init__(
-        self, message: str, *, limit: int, bucket: str | None = None, name: str | None = None
+        self,
+        message: str,
+        *,
+        limit: int | None = None,
+        bucket: str | None = None,
+        name: str | None = None,
     ):
         super().__init__(message, bucket=bucket, name=name)
         self.limit = limit

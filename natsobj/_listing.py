@@ -13,17 +13,18 @@ import base64
 import heapq
 import json
 from collections.abc import AsyncGenerator, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import BadObjectMetaError, InvalidArgumentError
+from ._jsapi import StoredMsg
 from ._models import CREATED_HEADER, ObjectInfo
 from ._wire import decode_name, meta_subject_filter, parse_timestamp
 
 if TYPE_CHECKING:
-    from ._jsapi import StoredMsg
     from ._store import ObjectStore
 
 __all__ = ["MAX_PAGE", "ObjectPage", "SortBy", "SortOrder", "list_page", "live_names"]
@@ -154,48 +155,67 @@ async def list_page(
         raise InvalidArgumentError("prefix must be a str")
     key_of = _key_function(sort_by)
     after = decode_cursor(cursor, sort_by, order) if cursor is not None else None
-    select = heapq.nlargest if order == "desc" else heapq.nsmallest
+    descending = order == "desc"
+    select = heapq.nlargest if descending else heapq.nsmallest
     needle = (search or "").lower()
     wanted = offset + limit + 1  # one more than the page tells whether there is a next
 
-    latest: dict[str, int] = {}  # meta subject -> sequence of its newest message
-    superseded = 0
-    kept: list[tuple[Key, int, StoredMsg]] = []
-    folders: set[str] = set()
-    metas = _metas(store)
-    async for msg in metas:
-        if msg.subject in latest:
-            superseded += 1  # a writer without rollup: the older entry no longer counts
-        latest[msg.subject] = msg.seq
-        if not msg.data:
-            continue
-        try:
-            raw = json.loads(msg.data)
-        except ValueError:
-            continue
-        if not isinstance(raw, dict) or (raw.get("deleted") and not show_deleted):
-            continue
-        name = _name_of(raw, msg.subject)
-        if name is None or not name.startswith(prefix):
-            continue
-        rest = name[len(prefix) :]
-        if not rest.lower().startswith(needle):
-            continue
-        if delimiter is not None and delimiter in rest:
-            folders.add(prefix + rest[: rest.index(delimiter) + len(delimiter)])
-            continue
-        key = key_of(name, raw, msg)
-        if after is not None and (key <= after if order == "asc" else key >= after):
-            continue
-        kept.append((key, msg.seq, msg))
-        if len(kept) >= 2 * (wanted + superseded) + _RUN:
-            kept = select(wanted + superseded, kept, key=lambda entry: entry[0])
-    await metas.aclose()
-    current = [entry for entry in kept if latest.get(entry[2].subject) == entry[1]]
-    chosen = select(wanted, current, key=lambda entry: entry[0])
+    async def scan(
+        latest_known: dict[str, int] | None,
+    ) -> tuple[list[tuple[Key, StoredMsg]], set[str], dict[str, int], bool]:
+        """One pass: the best ``wanted`` entries, the folders, each subject's newest
+        sequence, and whether some subject had more than one message."""
+        latest: dict[str, int] = {}
+        superseded = False
+        kept: list[tuple[Key, StoredMsg]] = []
+        worst: Key | None = None  # entries not better than this cannot make the page
+        folders: set[str] = set()
+        metas = _metas(store)
+        async with aclosing(metas):
+            async for msg in metas:
+                if latest_known is None:
+                    superseded = superseded or msg.subject in latest
+                    latest[msg.subject] = msg.seq
+                elif latest_known.get(msg.subject) != msg.seq:
+                    continue
+                if not msg.data:
+                    continue
+                try:
+                    raw = json.loads(msg.data)
+                except ValueError:
+                    continue
+                if not isinstance(raw, dict) or (raw.get("deleted") and not show_deleted):
+                    continue
+                name = _name_of(raw, msg.subject)
+                if name is None or not name.startswith(prefix):
+                    continue
+                rest = name[len(prefix) :]
+                if not rest.lower().startswith(needle):
+                    continue
+                if delimiter is not None and delimiter in rest:
+                    folders.add(prefix + rest[: rest.index(delimiter) + len(delimiter)])
+                    continue
+                key = key_of(name, raw, msg)
+                if after is not None and (key >= after if descending else key <= after):
+                    continue
+                if worst is not None and (key <= worst if descending else key >= worst):
+                    continue
+                # Without the Direct Get headers: kept entries are most of the memory.
+                kept.append((key, StoredMsg(msg.subject, msg.seq, msg.time, msg.data)))
+                if len(kept) >= 2 * wanted + _RUN:
+                    kept = select(wanted, kept, key=lambda entry: entry[0])
+                    worst = kept[-1][0]
+        return kept, folders, latest, superseded
+
+    kept, folders, latest, superseded = await scan(None)
+    if superseded:
+        # A writer without rollup left older metas on some subject: only each subject's
+        # newest counts, which is known now; a second pass takes exactly those.
+        kept, folders, _, _ = await scan(latest)
+    chosen = select(wanted, kept, key=lambda entry: entry[0])
     page = chosen[offset : offset + limit]
     objects: list[ObjectInfo] = []
-    for _, _, msg in page:
+    for _, msg in page:
         try:
             objects.append(store._parse(msg))
         except BadObjectMetaError:
@@ -214,14 +234,20 @@ async def list_page(
 async def live_names(store: ObjectStore, prefix: str) -> list[str]:
     """Names of the live objects whose names start with ``prefix``, in name order."""
     latest: dict[str, str | None] = {}
-    async for msg in _metas(store):
-        name: str | None = None
-        if msg.data:
-            try:
-                raw = json.loads(msg.data)
-            except ValueError:
-                raw = None
-            if isinstance(raw, dict) and not raw.get("deleted"):
-                name = _name_of(raw, msg.subject)
-        latest[msg.subject] = name if name is not None and name.startswith(prefix) else None
+    metas = _metas(store)
+    async with aclosing(metas):
+        async for msg in metas:
+            latest[msg.subject] = _live_name(msg, prefix)
     return sorted(name for name in latest.values() if name is not None)
+
+
+def _live_name(msg: StoredMsg, prefix: str) -> str | None:
+    """The name of the live object ``msg`` describes, if it starts with ``prefix``."""
+    try:
+        raw = json.loads(msg.data) if msg.data else None
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or raw.get("deleted"):
+        return None
+    name = _name_of(raw, msg.subject)
+    return name if name is not None and name.startswith(prefix) else None

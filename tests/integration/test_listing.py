@@ -158,3 +158,20 @@ async def test_deleted_objects_on_request(store: natsobj.ObjectStore) -> None:
 async def test_an_empty_bucket(store: natsobj.ObjectStore) -> None:
     page = await store.list_page(delimiter="/")
     assert (page.objects, page.folders, page.next_cursor) == ([], [], None)
+
+
+async def test_metas_published_without_rollup(store: natsobj.ObjectStore) -> None:
+    """nats.js update() publishes without rollup: older metas stay on the subject."""
+    from natsobj._wire import meta_subject
+
+    for name in ("a", "b", "c"):
+        await store.put(name, b"x")
+    for name, update in (("a", {"size": 50}), ("b", {"deleted": True}), ("a", {"size": 60})):
+        current = await store.get_info(name, show_deleted=True)
+        payload = current.model_copy(update=update).to_payload()
+        await store._js.publish(meta_subject(store.bucket, name), payload)
+    page = await store.list_page(sort_by="size", order="desc", limit=1)
+    assert [(i.name, i.size) for i in page.objects] == [("a", 60)]
+    names = [i.name for i in await all_pages(store, sort_by="size", limit=1)]
+    assert names == ["c", "a"]
+    assert [r.name for r in await store.delete_prefix("b")] == []
