@@ -6,7 +6,8 @@
 Fills a fresh bucket on an embedded server with N one-to-100-byte objects in 100 folders
 (64 puts at a time), then times each listing call (best of ``--repeats``) and, in a second
 pass, measures the peak of Python allocations during the call with tracemalloc (that pass
-is slower; its times are not reported). Prints one line per measurement.
+is slower; its times are not reported). Last, times one delete_prefix of a folder (1% of
+the objects). Prints one line per measurement.
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ async def main(count: int, repeats: int) -> None:
                 f"{label:48s} {seconds:6.2f} s  {rate:9,.0f} metas/s  peak {peak:6.1f} MiB",
                 flush=True,
             )
+        started = time.perf_counter()
+        deleted = await store.delete_prefix("folder-042/")
+        print(
+            f"delete_prefix('folder-042/'): {len(deleted):,} objects "
+            f"in {time.perf_counter() - started:.2f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

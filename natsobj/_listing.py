@@ -14,7 +14,7 @@ import heapq
 import json
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +34,7 @@ SortOrder = Literal["asc", "desc"]
 MAX_PAGE = 10_000
 # Meta messages per Direct Get run.
 _RUN = 1000
-_EPOCH = datetime.min.replace(tzinfo=UTC)
+_NO_TIME = "0000-00-00T00:00:00.000000000"  # sorts before every real time
 
 Key = tuple[Any, ...]
 
@@ -54,8 +54,21 @@ class ObjectPage(BaseModel):
         return self.next_cursor is not None
 
 
-def _time_key(value: datetime | None) -> str:
-    return (value or _EPOCH).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+def _time_key(stamp: str) -> str:
+    """A timestamp as a fixed-width UTC string that sorts in time order.
+
+    The server's timestamps (and natsobj's created header) are RFC 3339 in UTC with a
+    fraction of varying length: padding the fraction is all they need, and is far cheaper
+    than parsing 100,000 of them. Anything else is parsed.
+    """
+    if stamp.endswith("Z") and len(stamp) >= 20 and stamp[10] == "T":
+        head, _, fraction = stamp[:-1].partition(".")
+        if len(head) == 19 and (fraction.isdigit() or not fraction):
+            return f"{head}.{fraction[:9]:0<9}"
+    parsed = parse_timestamp(stamp)
+    if parsed is None:
+        return _NO_TIME
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000")
 
 
 def _header(headers: Any, wanted: str) -> str | None:
@@ -73,12 +86,12 @@ def _key_function(sort_by: str) -> Callable[[str, dict[str, Any], StoredMsg], Ke
     if sort_by == "size":
         return lambda name, raw, msg: (int(raw.get("size") or 0), name)
     if sort_by == "updated":
-        return lambda name, raw, msg: (_time_key(parse_timestamp(msg.time)), name)
+        return lambda name, raw, msg: (_time_key(msg.time), name)
     if sort_by == "created":
 
         def created(name: str, raw: dict[str, Any], msg: StoredMsg) -> Key:
             stamp = _header(raw.get("headers"), CREATED_HEADER) or msg.time
-            return (_time_key(parse_timestamp(stamp)), name)
+            return (_time_key(stamp), name)
 
         return created
     raise InvalidArgumentError(f"sort_by must be name, size, created or updated, got {sort_by!r}")

@@ -64,3 +64,19 @@ def test_cursor_round_trip_and_mismatch() -> None:
         decode_cursor(cursor, "size", "asc")
     with pytest.raises(natsobj.InvalidArgumentError):
         decode_cursor("bm90IGpzb24", "size", "desc")
+
+
+def test_time_keys_sort_like_times() -> None:
+    from natsobj._listing import _time_key
+
+    stamps = [
+        "",
+        "2026-11-23T22:47:16Z",
+        "2026-11-23T22:47:16.1Z",
+        "2026-11-23T22:47:16.12Z",
+        "2026-11-23T23:47:16.5+01:00",
+        "2026-11-23T22:47:16.999999999Z",
+    ]
+    keys = [_time_key(stamp) for stamp in stamps]
+    assert keys == sorted(keys)
+    assert len(set(map(len, keys))) == 1
