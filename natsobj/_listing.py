@@ -17,7 +17,7 @@ from contextlib import aclosing
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ._errors import BadObjectMetaError, InvalidArgumentError
 from ._jsapi import StoredMsg
@@ -27,7 +27,16 @@ from ._wire import decode_name, meta_subject_filter, parse_timestamp
 if TYPE_CHECKING:
     from ._store import ObjectStore
 
-__all__ = ["MAX_PAGE", "ObjectPage", "SortBy", "SortOrder", "list_page", "live_names"]
+__all__ = [
+    "MAX_PAGE",
+    "ObjectPage",
+    "SortBy",
+    "SortOrder",
+    "decode_cursor",
+    "encode_cursor",
+    "list_page",
+    "live_names",
+]
 
 SortBy = Literal["name", "size", "created", "updated"]
 SortOrder = Literal["asc", "desc"]
@@ -49,8 +58,10 @@ class ObjectPage(BaseModel):
     folders: list[str] = Field(default_factory=list)
     next_cursor: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def has_next(self) -> bool:
+        """Whether another page follows (serialized too, for HTTP front ends)."""
         return self.next_cursor is not None
 
 
