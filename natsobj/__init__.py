@@ -15,12 +15,14 @@ from ._errors import (
     BucketError,
     BucketExistsError,
     BucketFullError,
+    BucketNotEmptyError,
     BucketNotFoundError,
     BucketSealedError,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
     InvalidBucketNameError,
+    InvalidMimeTypeError,
     InvalidObjectNameError,
     InvalidScopeError,
     JetStreamAPIError,
@@ -36,13 +38,16 @@ from ._errors import (
     ObjectNotFoundError,
     ObjectStoreError,
     ObjectStoreTimeoutError,
+    ObjectTooLargeError,
     PermissionDeniedError,
+    PreconditionFailedError,
     ServerError,
     ServerUnavailableError,
     UnsupportedFeatureError,
     UpdateMetaDeletedError,
 )
 from ._expiration import ExpirationPolicy
+from ._listing import ObjectPage
 from ._manager import ObjectStoreManager, connect
 from ._many import Many, OperationResult, OperationResults
 from ._models import (
@@ -54,7 +59,9 @@ from ._models import (
     ObjectStoreStatus,
     Placement,
 )
+from ._objects import DeleteResult
 from ._permissions import BucketPermissions, bucket_permissions
+from ._policy import BucketPolicy
 from ._store import ObjectResult, ObjectStore
 from ._sweep import OrphanChunks, SweepReport
 from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
@@ -74,10 +81,13 @@ __all__ = [
     "BucketError",
     "BucketExistsError",
     "BucketFullError",
+    "BucketNotEmptyError",
     "BucketNotFoundError",
     "BucketPermissions",
+    "BucketPolicy",
     "BucketSealedError",
     "Compression",
+    "DeleteResult",
     "DigestMismatchError",
     "EmbeddedCluster",
     "EmbeddedServer",
@@ -87,6 +97,7 @@ __all__ = [
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
+    "InvalidMimeTypeError",
     "InvalidObjectNameError",
     "InvalidScopeError",
     "JetStreamAPIError",
@@ -106,6 +117,7 @@ __all__ = [
     "ObjectMetaOptions",
     "ObjectMetadata",
     "ObjectNotFoundError",
+    "ObjectPage",
     "ObjectResult",
     "ObjectStore",
     "ObjectStoreConfig",
@@ -113,12 +125,14 @@ __all__ = [
     "ObjectStoreManager",
     "ObjectStoreStatus",
     "ObjectStoreTimeoutError",
+    "ObjectTooLargeError",
     "ObjectWatcher",
     "OperationResult",
     "OperationResults",
     "OrphanChunks",
     "PermissionDeniedError",
     "Placement",
+    "PreconditionFailedError",
     "Scope",
     "ServerBinaryNotFoundError",
     "ServerError",

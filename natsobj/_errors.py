@@ -10,6 +10,7 @@ escape, they are chained as ``__cause__``::
     │   ├── InvalidBucketNameError         (also ValueError)
     │   ├── BucketSealedError
     │   └── BucketFullError                max_bytes (or the account's storage) used up
+    │   └── BucketNotEmptyError            delete refused: the bucket still has objects
     ├── ObjectError
     │   ├── ObjectNotFoundError            (also FileNotFoundError)
     │   ├── ObjectExistsError              (also FileExistsError)
@@ -22,7 +23,10 @@ escape, they are chained as ``__cause__``::
     │   │   ├── NoLinkToLinkError
     │   │   ├── LinkNotAllowedError        a put whose meta carries a link
     │   │   └── LinkIsBucketError          get of a link to a whole bucket
-    │   └── UpdateMetaDeletedError
+    │   ├── UpdateMetaDeletedError
+    │   ├── ObjectTooLargeError            over the bucket's file_size_limit
+    │   ├── InvalidMimeTypeError           content type not in allowed_mime_types
+    │   └── PreconditionFailedError        the object is not at the expected revision
     ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
     │   └── InvalidScopeError              a usecase scope component that breaks the path
     ├── UnsupportedFeatureError            the server, bucket or install lacks a feature
@@ -46,12 +50,14 @@ __all__ = [
     "BucketError",
     "BucketExistsError",
     "BucketFullError",
+    "BucketNotEmptyError",
     "BucketNotFoundError",
     "BucketSealedError",
     "DigestMismatchError",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
+    "InvalidMimeTypeError",
     "InvalidObjectNameError",
     "InvalidScopeError",
     "JetStreamAPIError",
@@ -67,7 +73,9 @@ __all__ = [
     "ObjectNotFoundError",
     "ObjectStoreError",
     "ObjectStoreTimeoutError",
+    "ObjectTooLargeError",
     "PermissionDeniedError",
+    "PreconditionFailedError",
     "ServerError",
     "ServerUnavailableError",
     "UnsupportedFeatureError",
@@ -112,6 +120,10 @@ class BucketSealedError(BucketError):
 class BucketFullError(BucketError):
     """The bucket's ``max_bytes`` (or the account's storage limit) leaves no room for the
     write; a put that hits it stores nothing."""
+
+
+class BucketNotEmptyError(BucketError):
+    """The bucket still holds objects; empty it first, or delete it with ``force=True``."""
 
 
 class ObjectError(ObjectStoreError):
@@ -164,6 +176,35 @@ class LinkIsBucketError(LinkError):
 
 class UpdateMetaDeletedError(ObjectError):
     """The meta of a missing or deleted object cannot be updated."""
+
+
+class ObjectTooLargeError(ObjectError):
+    """The object is larger than the bucket's ``file_size_limit`` (Supabase ``EntityTooLarge``).
+
+    Attributes:
+        limit: the bucket's limit in bytes, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int | None = None,
+        bucket: str | None = None,
+        name: str | None = None,
+    ):
+        super().__init__(message, bucket=bucket, name=name)
+        self.limit = limit
+
+
+class InvalidMimeTypeError(ObjectError):
+    """The content type is not in the bucket's ``allowed_mime_types``
+    (Supabase ``InvalidMimeType``)."""
+
+
+class PreconditionFailedError(ObjectError):
+    """The object is not at the revision the operation was conditional on: another writer
+    changed it first (a lost compare-and-set)."""
 
 
 class InvalidArgumentError(ObjectStoreError, ValueError, TypeError):

@@ -23,6 +23,7 @@ from ._errors import (
     ERR_STREAM_NAME_IN_USE,
     ERR_STREAM_NOT_FOUND,
     ERR_STREAM_SEALED,
+    ERR_WRONG_LAST_SEQUENCE,
     BucketExistsError,
     BucketFullError,
     BucketNotFoundError,
@@ -32,6 +33,7 @@ from ._errors import (
     ObjectStoreError,
     ObjectStoreTimeoutError,
     PermissionDeniedError,
+    PreconditionFailedError,
     ServerUnavailableError,
     map_nats_errors,
 )
@@ -100,6 +102,13 @@ def api_error(
             f"bucket {bucket!r} already exists with a different configuration"
             " (use update_object_store to change it)",
             bucket=bucket,
+        )
+    if err_code == ERR_WRONG_LAST_SEQUENCE:
+        # A publish conditional on Nats-Expected-Last-Subject-Sequence lost its race.
+        return PreconditionFailedError(
+            f"object {name!r} changed since the expected revision ({description})",
+            bucket=bucket,
+            name=name,
         )
     if code == 403:
         return PermissionDeniedError(description, bucket=bucket, name=name)

@@ -13,6 +13,7 @@ import anyio
 from pydantic import ValidationError
 
 from ._errors import (
+    BucketNotEmptyError,
     BucketNotFoundError,
     InvalidArgumentError,
     ServerUnavailableError,
@@ -21,6 +22,7 @@ from ._errors import (
 )
 from ._jsapi import JetStream
 from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
+from ._policy import BucketPolicy, policy_from_metadata, policy_metadata, without_policy
 from ._store import ObjectStore
 from ._wire import (
     bucket_from_stream,
@@ -38,6 +40,13 @@ __all__ = ["DEFAULT_TIMEOUT", "ObjectStoreManager", "connect"]
 DEFAULT_TIMEOUT = 5.0
 # Operations of a ``Session.many()`` batch in flight at once, unless the batch says otherwise.
 DEFAULT_MANY_CONCURRENCY = 5
+
+
+class _Unset:
+    """The type of UNSET: a keyword argument that was not given (None means "no limit")."""
+
+
+UNSET = _Unset()
 logger = logging.getLogger("natsobj")
 
 
@@ -82,11 +91,18 @@ class ObjectStoreManager:
         atomic_puts: bool = False,
         batched_puts: bool = False,
         message_ttl: bool = False,
+        public: bool = False,
+        file_size_limit: int | str | None = None,
+        allowed_mime_types: Sequence[str] | None = None,
     ) -> ObjectStore:
         """Create a bucket, or open it if it exists with exactly this configuration.
 
         ``message_ttl`` allows per-object TTLs (``put(ttl=...)``); it needs nats-server
         2.11+ and can never be turned off again.
+
+        ``public``, ``file_size_limit`` (bytes or a size such as ``"50MB"``) and
+        ``allowed_mime_types`` (``image/*`` wildcards allowed) set the bucket policy that
+        puts through natsobj enforce (see ``ObjectStore.put``).
 
         Raises:
             InvalidBucketNameError: the name has characters other than ``A-Za-z0-9_-``.
@@ -107,6 +123,9 @@ class ObjectStoreManager:
                 atomic_puts=atomic_puts,
                 batched_puts=batched_puts,
                 message_ttl=message_ttl,
+                public=public,
+                file_size_limit=file_size_limit,
+                allowed_mime_types=allowed_mime_types,
             )
         self._check_server_supports(config)
         info = await self.js.api(
@@ -136,7 +155,9 @@ class ObjectStoreManager:
 
     async def update_object_store(self, config: ObjectStoreConfig) -> ObjectStore:
         """Change an existing bucket's description, ttl, max_bytes, replicas, compression,
-        placement and metadata. Stream flags natsobj does not manage are left as they are.
+        placement, metadata and policy (all as ``config`` says: a config without a policy
+        clears it; ``update_bucket`` changes policy fields one by one). Stream flags natsobj
+        does not manage are left as they are.
         """
         self._check_server_supports(config)
         current = await self.js.stream_info(stream_name(config.bucket), bucket=config.bucket)
@@ -149,6 +170,8 @@ class ObjectStoreManager:
         for flag in ("allow_atomic", "allow_batched"):
             if flag not in wanted:
                 merged.pop(flag, None)
+        if "metadata" not in wanted:
+            merged["metadata"] = without_policy(merged.get("metadata"))
         info = await self.js.api(
             f"STREAM.UPDATE.{stream_name(config.bucket)}", merged, bucket=config.bucket
         )
@@ -188,6 +211,75 @@ class ObjectStoreManager:
         validate_bucket_name(bucket)
         await self.js.api(f"STREAM.DELETE.{stream_name(bucket)}", bucket=bucket)
 
+    # -- Supabase Storage's bucket API ----------------------------------------------------
+
+    async def get_bucket(self, bucket: str) -> ObjectStoreStatus:
+        """A bucket's details: configuration, size and policy.
+
+        Raises:
+            BucketNotFoundError: there is no such bucket.
+        """
+        validate_bucket_name(bucket)
+        info = await self.js.stream_info(stream_name(bucket), bucket=bucket)
+        return ObjectStoreStatus.from_stream_info(bucket, info)
+
+    async def update_bucket(
+        self,
+        bucket: str,
+        *,
+        public: bool | None = None,
+        file_size_limit: int | str | _Unset | None = UNSET,
+        allowed_mime_types: Sequence[str] | _Unset | None = UNSET,
+    ) -> ObjectStoreStatus:
+        """Change some of a bucket's policy fields, keeping everything else. Pass
+        ``file_size_limit=None`` or ``allowed_mime_types=None`` to lift that restriction.
+
+        Handles opened earlier enforce the policy they read until ``status()`` re-reads it.
+
+        Raises:
+            BucketNotFoundError, InvalidArgumentError (a bad size or MIME type).
+        """
+        validate_bucket_name(bucket)
+        current = await self.js.stream_info(stream_name(bucket), bucket=bucket)
+        config = dict(current["config"])
+        changes: dict[str, Any] = {}
+        if public is not None:
+            changes["public"] = public
+        if not isinstance(file_size_limit, _Unset):
+            changes["file_size_limit"] = file_size_limit
+        if not isinstance(allowed_mime_types, _Unset):
+            changes["allowed_mime_types"] = allowed_mime_types
+        try:
+            policy = BucketPolicy.model_validate(
+                {**policy_from_metadata(config.get("metadata")).model_dump(), **changes}
+            )
+        except ValidationError as exc:
+            raise InvalidArgumentError(f"invalid bucket policy: {exc}", bucket=bucket) from exc
+        config["metadata"] = {**without_policy(config.get("metadata")), **policy_metadata(policy)}
+        info = await self.js.api(f"STREAM.UPDATE.{stream_name(bucket)}", config, bucket=bucket)
+        return ObjectStoreStatus.from_stream_info(bucket, info)
+
+    async def empty_bucket(self, bucket: str) -> int:
+        """Remove every object from a bucket and keep the bucket (``ObjectStore.empty``)."""
+        return await (await self.object_store(bucket)).empty()
+
+    async def delete_bucket(self, bucket: str, *, force: bool = False) -> None:
+        """Delete a bucket, but only if it holds no live object, unless ``force``
+        (Supabase's rule; ``delete_object_store`` deletes regardless).
+
+        Raises:
+            BucketNotFoundError: there is no such bucket.
+            BucketNotEmptyError: it still holds objects and ``force`` is off.
+        """
+        if not force:
+            store = await self.object_store(bucket)
+            if (await store.list_page(limit=1)).objects:
+                raise BucketNotEmptyError(
+                    f"bucket {bucket!r} is not empty: empty it first or pass force=True",
+                    bucket=bucket,
+                )
+        await self.delete_object_store(bucket)
+
 
 def make_config(**fields: Any) -> ObjectStoreConfig:
     """An ObjectStoreConfig from keyword fields; bad values raise natsobj errors."""
@@ -211,7 +303,7 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
         batched_puts=config.batched_puts,
         message_ttl=config.message_ttl,
         placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
-        metadata=config.metadata,
+        metadata={**(config.metadata or {}), **policy_metadata(config.policy)} or None,
     )
 
 

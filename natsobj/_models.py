@@ -15,6 +15,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._errors import BadObjectMetaError, InvalidArgumentError
+from ._policy import (
+    CONTENT_TYPE_HEADER,
+    POLICY_METADATA_KEYS,
+    PolicyFields,
+    guess_content_type,
+    policy_from_metadata,
+    without_policy,
+)
 from ._wire import (
     BACKING_STORE,
     SERVER_METADATA_PREFIX,
@@ -36,6 +44,8 @@ __all__ = [
 ]
 
 StorageType = Literal["file", "memory"]
+# Meta header that carries an object's creation time across overwrites.
+CREATED_HEADER = "Natsobj-Created"
 _MAX_INT64 = 2**63 - 1
 
 
@@ -165,6 +175,24 @@ class ObjectInfo(ObjectMeta):
     def chunk_size(self) -> int | None:
         return self.options.max_chunk_size if self.options else None
 
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` header stored with the object, else the type its name
+        implies (``application/octet-stream`` when nothing is known)."""
+        for key, values in self.headers.items():
+            if key.lower() == CONTENT_TYPE_HEADER.lower() and values:
+                return values[0]
+        return guess_content_type(self.name)
+
+    @property
+    def created(self) -> datetime | None:
+        """When the object was first put: kept across overwrites in the ``Natsobj-Created``
+        header; an object never overwritten by natsobj was created at its ``mtime``."""
+        for key, values in self.headers.items():
+            if key.lower() == CREATED_HEADER.lower() and values:
+                return parse_timestamp(values[0]) or self.mtime
+        return self.mtime
+
     def to_payload(self) -> bytes:
         """The canonical meta message body (nats.go's bytes; unknown keys kept)."""
         data = self.model_dump(mode="json", exclude={"mtime", "revision"})
@@ -242,8 +270,13 @@ def _ttl(value: Any) -> timedelta | None:
     return value or None
 
 
-class ObjectStoreConfig(_Model):
-    """How a bucket is created. ``ttl`` (seconds or timedelta) applies to the whole bucket."""
+class ObjectStoreConfig(PolicyFields):
+    """How a bucket is created. ``ttl`` (seconds or timedelta) applies to the whole bucket.
+
+    ``public``, ``file_size_limit`` (bytes, or a size such as ``"50MB"``) and
+    ``allowed_mime_types`` (``image/*`` wildcards allowed) are the bucket policy, kept in
+    the stream config ``metadata`` for every client to see.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -281,6 +314,11 @@ class ObjectStoreConfig(_Model):
             raise InvalidArgumentError(f"replicas must be 1 to 5, got {self.replicas}")
         if self.metadata and any(k.startswith(SERVER_METADATA_PREFIX) for k in self.metadata):
             raise InvalidArgumentError("metadata keys starting with '_nats.' belong to the server")
+        if self.metadata and POLICY_METADATA_KEYS & self.metadata.keys():
+            raise InvalidArgumentError(
+                f"metadata keys {sorted(POLICY_METADATA_KEYS)} hold the bucket policy: "
+                "use public, file_size_limit and allowed_mime_types"
+            )
         return self
 
     @property
@@ -288,8 +326,8 @@ class ObjectStoreConfig(_Model):
         return self.ttl // timedelta(microseconds=1) * 1000 if self.ttl else 0
 
 
-class ObjectStoreStatus(_Model):
-    """A bucket's configuration and usage, read from its stream info."""
+class ObjectStoreStatus(_Model, PolicyFields):
+    """A bucket's configuration and usage, read from its stream info, with its policy."""
 
     bucket: str
     description: str = ""
@@ -312,9 +350,10 @@ class ObjectStoreStatus(_Model):
         max_age = config.get("max_age", 0) or 0
         metadata = {
             k: v
-            for k, v in (config.get("metadata") or {}).items()
+            for k, v in without_policy(config.get("metadata")).items()
             if not k.startswith(SERVER_METADATA_PREFIX)
         }
+        policy = policy_from_metadata(config.get("metadata"))
         return cls(
             bucket=bucket,
             description=config.get("description", "") or "",
@@ -328,6 +367,7 @@ class ObjectStoreStatus(_Model):
             atomic_puts=bool(config.get("allow_atomic", False)),
             batched_puts=bool(config.get("allow_batched", False)),
             message_ttl=bool(config.get("allow_msg_ttl", False)),
+            **policy.model_dump(),
             stream_info=stream_info,
         )
 

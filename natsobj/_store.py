@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -13,10 +14,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._errors import (
-    ERR_WRONG_LAST_SEQUENCE,
     BadObjectMetaError,
     InvalidArgumentError,
-    JetStreamAPIError,
     LinkIsBucketError,
     LinkNotAllowedError,
     NoLinkToDeletedError,
@@ -24,13 +23,32 @@ from ._errors import (
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
+    PreconditionFailedError,
     UnsupportedFeatureError,
     UpdateMetaDeletedError,
     unwrap_single_error,
 )
 from ._expiration import CHUNK_TTL_MARGIN, duration
 from ._jsapi import JetStream, StoredMsg
+from ._listing import ObjectPage, SortBy, SortOrder, list_page, live_names
 from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
+from ._objects import (
+    DeleteResult,
+    copy_object,
+    delete_many,
+    move_object,
+    plan_commit,
+    update_object,
+    upload_object,
+    validate_revision,
+)
+from ._policy import (
+    BucketPolicy,
+    check_content_type,
+    check_size_limit,
+    content_type_headers,
+    policy_from_metadata,
+)
 from ._sweep import DEFAULT_SWEEP_GRACE, SweepReport, sweep_orphans
 from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
 from ._watch import ObjectWatcher
@@ -79,6 +97,8 @@ class ObjectStore:
         self._message_ttl = bool(config.get("allow_msg_ttl", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
+        # The bucket policy as read when the store was opened (``status()`` re-reads it).
+        self.policy: BucketPolicy = policy_from_metadata(config.get("metadata"))
 
     def __repr__(self) -> str:
         return f"ObjectStore(bucket={self.bucket!r})"
@@ -162,7 +182,7 @@ class ObjectStore:
 
     async def _publish_meta(self, info: ObjectInfo, *, expected: int | None = None) -> ObjectInfo:
         """Publish ``info`` as the object's meta; with ``expected``, only if the meta is
-        still at that stream sequence (else JetStreamAPIError with err_code 10071)."""
+        still at that stream sequence (else PreconditionFailedError)."""
         self._check_meta_fits(info)
         headers = {ROLLUP_HEADER: ROLLUP_SUBJECT}
         if expected is not None:
@@ -193,6 +213,8 @@ class ObjectStore:
         max_inflight_bytes: int | None = None,
         ttl: float | timedelta | None = None,
         renewable: bool = False,
+        content_type: str | None = None,
+        if_revision: int | None = None,
     ) -> ObjectInfo:
         """Store an object, replacing any object of the same name.
 
@@ -214,8 +236,21 @@ class ObjectStore:
         ``renewable`` only the meta carries the TTL, so republishing it extends the
         object's life; its chunks are then left to the orphan sweep once the meta is gone.
 
+        ``content_type`` is stored as the meta's ``Content-Type`` header (else one in
+        ``meta.headers`` is kept, else it is guessed from the name). The bucket policy is
+        enforced: a type outside ``allowed_mime_types`` is refused before any data is sent;
+        a known size over ``file_size_limit`` is refused up front, a streamed one as soon
+        as it crosses the limit (its chunks purged). An overwrite keeps the replaced
+        object's creation time (``ObjectInfo.created``).
+
+        ``if_revision`` makes the put conditional (compare-and-set on the meta): it commits
+        only if the object's current revision is ``if_revision``, or with 0, only if there
+        is no live object of that name. A lost race leaves nothing of this put behind and
+        nothing of the winner's is touched.
+
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
+            ObjectTooLargeError, InvalidMimeTypeError, PreconditionFailedError,
             BucketSealedError, BucketNotFoundError, UnsupportedFeatureError (``ttl`` on a
             bucket without message TTLs), ServerError.
         """
@@ -230,9 +265,23 @@ class ObjectStore:
         if chunk_size is None:
             chunk_size = options.max_chunk_size or DEFAULT_CHUNK_SIZE
         size = validate_chunk_size(chunk_size)
+        validate_revision(if_revision)
+        headers, content_type = content_type_headers(
+            meta.headers,
+            meta.name,
+            content_type,
+            store_guess=self.policy.allowed_mime_types is not None,
+        )
+        check_content_type(self.policy, content_type, bucket=self.bucket, name=meta.name)
+        known_size = _known_size(data)
+        if known_size is not None:
+            check_size_limit(
+                self.policy.file_size_limit, known_size, bucket=self.bucket, name=meta.name
+            )
         template = ObjectInfo.model_validate(
             {
-                **meta.model_dump(exclude={"options"}),
+                **meta.model_dump(exclude={"options", "headers"}),
+                "headers": headers,
                 "options": options.model_copy(update={"max_chunk_size": size}),
             }
         )
@@ -240,8 +289,9 @@ class ObjectStore:
         writer = Writer(
             self._js,
             self.bucket,
-            atomic=self._fits_atomic_batch(data, size),
+            atomic=self._fits_atomic_batch(known_size, size),
             batched=self._batched and _from_memory_or_file(data),
+            max_size=self.policy.file_size_limit,
         )
         if ttl is not None:
             writer.chunk_ttl, writer.meta_ttl = self._message_ttls(ttl, renewable, meta.name)
@@ -267,16 +317,26 @@ class ObjectStore:
             first_look.append(await self._current(meta.name))
             looked.set()
 
-        async def expect_current() -> dict[str, str]:
+        async def expect_current(info: ObjectInfo) -> tuple[ObjectInfo, dict[str, str]]:
             nonlocal looks
             looks += 1
             if looks == 1:
                 await looked.wait()
                 current, seq = first_look[0]
+            elif if_revision is not None:
+                # A conditional put that lost its compare-and-set is not tried again.
+                raise PreconditionFailedError(
+                    f"object {meta.name!r} changed while it was being written",
+                    bucket=self.bucket,
+                    name=meta.name,
+                )
             else:
                 current, seq = await self._current(meta.name)
             replaced[0] = current
-            return {EXPECTED_SUBJECT_SEQUENCE_HEADER: str(seq)}
+            info, expected = plan_commit(info, current, if_revision)
+            return info, {
+                EXPECTED_SUBJECT_SEQUENCE_HEADER: str(seq if expected is None else expected)
+            }
 
         for attempt in range(1, MAX_META_ATTEMPTS + 1):
             try:
@@ -294,9 +354,10 @@ class ObjectStore:
                                 template, data, size, before_commit=expect_current
                             )
                 break
-            except JetStreamAPIError as exc:
-                # An atomic batch that lost the race was stored not at all: send it again.
-                if not _lost_race(exc, attempt):
+            except PreconditionFailedError:
+                # An atomic batch that lost the race was stored not at all: send it again,
+                # unless the put was conditional.
+                if if_revision is not None or attempt == MAX_META_ATTEMPTS:
                     raise
         existing = replaced[0]
         if existing is not None and not existing.deleted and existing.nuid != info.nuid:
@@ -322,16 +383,10 @@ class ObjectStore:
             return None, meta_ttl
         return ttl_header((lifetime + CHUNK_TTL_MARGIN).total_seconds()), meta_ttl
 
-    def _fits_atomic_batch(self, data: PutData, chunk_size: int) -> bool:
+    def _fits_atomic_batch(self, size: int | None, chunk_size: int) -> bool:
         """Whether a put can be one atomic batch: the bucket allows it and the size is
         known up front to fit (a batch cannot be turned back into a plain put midway)."""
-        if not self._atomic:
-            return False
-        if isinstance(data, str):
-            size = len(data.encode("utf-8"))
-        elif isinstance(data, bytes | bytearray | memoryview):
-            size = memoryview(data).nbytes
-        else:
+        if not self._atomic or size is None:
             return False
         return -(-size // chunk_size) <= MAX_ATOMIC_CHUNKS
 
@@ -414,8 +469,8 @@ class ObjectStore:
             # chunks this meta points to) is never overwritten by it.
             try:
                 info = await self._publish_meta(updated, expected=seq)
-            except JetStreamAPIError as exc:
-                if _lost_race(exc, attempt):
+            except PreconditionFailedError:
+                if attempt < MAX_META_ATTEMPTS:
                     continue
                 raise
             if meta.name != name:
@@ -423,22 +478,32 @@ class ObjectStore:
                     self.stream, meta_subject(self.bucket, name), bucket=self.bucket
                 )
             return info
-        raise AssertionError("unreachable")  # _lost_race is False on the last attempt
+        raise AssertionError("unreachable")  # the last attempt raises
 
-    async def delete(self, name: str) -> ObjectInfo:
+    async def delete(self, name: str, *, if_revision: int | None = None) -> ObjectInfo:
         """Delete an object: a tombstone meta, then the chunks are purged.
 
-        Deleting a deleted object is a no-op that returns its tombstone.
+        Deleting a deleted object is a no-op that returns its tombstone. With
+        ``if_revision`` the delete happens only if the object is at that revision
+        (compare-and-set on the meta), so it never deletes a newer version.
 
         Raises:
             ObjectNotFoundError: there never was such an object.
+            PreconditionFailedError: the object is not at ``if_revision``.
         """
         validate_object_name(name)
+        validate_revision(if_revision)
         for attempt in range(1, MAX_META_ATTEMPTS + 1):
             current, seq = await self._current(name)
             if not seq:
                 raise ObjectNotFoundError(
                     f"object {name!r} not found in bucket {self.bucket!r}",
+                    bucket=self.bucket,
+                    name=name,
+                )
+            if if_revision is not None and seq != if_revision:
+                raise PreconditionFailedError(
+                    f"object {name!r} is at revision {seq}, not {if_revision}",
                     bucket=self.bucket,
                     name=name,
                 )
@@ -453,13 +518,13 @@ class ObjectStore:
             # Compare-and-set: a put that lands meanwhile is not hidden with its chunks kept.
             try:
                 info = await self._publish_meta(tombstone, expected=seq)
-            except JetStreamAPIError as exc:
-                if _lost_race(exc, attempt):
+            except PreconditionFailedError:
+                if if_revision is None and attempt < MAX_META_ATTEMPTS:
                     continue
                 raise
             await self._purge_chunks(current)
             return info
-        raise AssertionError("unreachable")  # _lost_race is False on the last attempt
+        raise AssertionError("unreachable")  # the last attempt raises
 
     async def add_link(self, name: str, target: ObjectInfo) -> ObjectInfo:
         """Add ``name`` as a link to the object ``target`` (in this or another bucket).
@@ -723,9 +788,157 @@ class ObjectStore:
         )
 
     async def status(self) -> ObjectStoreStatus:
-        """The bucket's configuration and size."""
+        """The bucket's configuration, size and policy (``self.policy`` is refreshed)."""
         stream_info = await self._js.stream_info(self.stream, bucket=self.bucket)
-        return ObjectStoreStatus.from_stream_info(self.bucket, stream_info)
+        status = ObjectStoreStatus.from_stream_info(self.bucket, stream_info)
+        self.policy = status.policy
+        return status
+
+    # -- Supabase Storage's object API (implemented in _objects and _listing) --------------
+
+    async def upload(
+        self,
+        meta: ObjectMeta | str,
+        data: PutData,
+        *,
+        upsert: bool = False,
+        content_type: str | None = None,
+        **options: Any,
+    ) -> ObjectInfo:
+        """Store a new object; unless ``upsert``, refuse to replace a live one (the check
+        is a compare-and-set, so of two racing uploads exactly one wins). The content type
+        (given, or guessed from the name) is always recorded. Options as for ``put``.
+
+        Raises:
+            ObjectExistsError: the name is taken and ``upsert`` is off.
+            ObjectTooLargeError, InvalidMimeTypeError: the bucket policy refuses it.
+        """
+        return await upload_object(
+            self, meta, data, upsert=upsert, content_type=content_type, **options
+        )
+
+    async def update(
+        self,
+        meta: ObjectMeta | str,
+        data: PutData,
+        *,
+        content_type: str | None = None,
+        **options: Any,
+    ) -> ObjectInfo:
+        """Replace the data of an existing object (conditional on the revision it read).
+
+        Raises:
+            ObjectNotFoundError: there is no live object of that name.
+            PreconditionFailedError: it changed or was deleted while the data uploaded.
+        """
+        return await update_object(self, meta, data, content_type=content_type, **options)
+
+    async def copy(
+        self,
+        source: str,
+        destination: str,
+        *,
+        to_store: ObjectStore | None = None,
+        metadata: Mapping[str, str] | None = None,
+        upsert: bool = False,
+    ) -> ObjectInfo:
+        """Copy ``source`` to ``destination`` in this bucket or in ``to_store``.
+
+        The bytes are copied (streamed and verified), with description, headers (content
+        type included) and metadata, unless ``metadata`` replaces the metadata map. A link
+        is copied as a link to the same target. The copy is a new object (its own creation
+        time) and invisible until its meta commits; the destination's policy applies.
+
+        Raises:
+            ObjectNotFoundError: no such source.
+            ObjectExistsError: the destination exists and ``upsert`` is off.
+        """
+        return await copy_object(
+            self, source, destination, to_store=to_store, metadata=metadata, upsert=upsert
+        )
+
+    async def move(
+        self,
+        source: str,
+        destination: str,
+        *,
+        to_store: ObjectStore | None = None,
+        upsert: bool = False,
+    ) -> ObjectInfo:
+        """Move (rename) ``source`` to ``destination``, in this bucket or into ``to_store``.
+
+        Within a bucket no data is copied: a meta under the new name points at the same
+        chunks, then the old name gets a tombstone. Across buckets the object is copied,
+        then the source deleted. Either way the destination appears whole or not at all,
+        keeps the creation time, and the source goes only after it has appeared.
+
+        Raises:
+            ObjectNotFoundError: no such source.
+            ObjectExistsError: the destination exists and ``upsert`` is off.
+            PreconditionFailedError: the source changed during the move (the destination
+                holds the version that was moved; the newer source is kept).
+        """
+        return await move_object(self, source, destination, to_store=to_store, upsert=upsert)
+
+    async def list_page(
+        self,
+        prefix: str = "",
+        *,
+        delimiter: str | None = None,
+        search: str | None = None,
+        sort_by: SortBy = "name",
+        order: SortOrder = "asc",
+        limit: int = 100,
+        offset: int = 0,
+        cursor: str | None = None,
+        show_deleted: bool = False,
+    ) -> ObjectPage:
+        """One page of the objects whose names start with ``prefix``.
+
+        ``delimiter`` (usually ``"/"``) lists one level: deeper names are folded into
+        ``folders`` (all of them, on the first page). ``search`` keeps names that, after
+        the prefix, start with it (case-insensitive, as Supabase's search). Sorted by
+        ``name``, ``size``, ``created`` or ``updated``, ties by name; ``limit`` (1 to
+        10,000) and ``offset`` cut the page; ``next_cursor`` continues after it.
+
+        One pass over the metas with batched Direct Get; memory grows with the page, not
+        the bucket (see BENCHMARKS.md for 100,000 objects).
+        """
+        return await list_page(
+            self,
+            prefix=prefix,
+            delimiter=delimiter,
+            search=search,
+            sort_by=sort_by,
+            order=order,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            show_deleted=show_deleted,
+        )
+
+    async def delete_many(self, names: Iterable[str]) -> builtins.list[DeleteResult]:
+        """Delete every name (up to 32 at once); one result per name, in order, with the
+        tombstone or the error (``ObjectNotFoundError`` for a name that never existed)."""
+        return await delete_many(self, names)
+
+    async def delete_prefix(self, prefix: str) -> builtins.list[DeleteResult]:
+        """Delete every live object whose name starts with ``prefix`` (a "folder" when it
+        ends with ``/``); one result per object, in name order. Use ``empty`` to clear the
+        whole bucket.
+
+        Raises:
+            InvalidArgumentError: ``prefix`` is empty.
+        """
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidArgumentError("delete_prefix needs a non-empty prefix (use empty())")
+        return await delete_many(self, await live_names(self, prefix))
+
+    async def empty(self) -> int:
+        """Remove every object, keep the bucket and its policy (a stream purge: immediate).
+        Returns the number of messages purged."""
+        answer = await self._js.api(f"STREAM.PURGE.{self.stream}", {}, bucket=self.bucket)
+        return int(answer.get("purged", 0))
 
 
 class ObjectResult:
@@ -790,11 +1003,18 @@ class ObjectResult:
         return b"".join(parts)
 
 
+def _known_size(data: PutData) -> int | None:
+    """The size of ``data`` when it is known before reading it."""
+    if isinstance(data, str):
+        return len(data.encode("utf-8"))
+    if isinstance(data, bytes | bytearray | memoryview):
+        return memoryview(data).nbytes
+    return None
+
+
 def _from_memory_or_file(data: PutData) -> bool:
     """Whether ``data`` can feed a batch without stalls longer than the server allows."""
-    return isinstance(data, str | bytes | bytearray | memoryview) or callable(
-        getattr(data, "read", None)
-    )
+    return _known_size(data) is not None or callable(getattr(data, "read", None))
 
 
 class _ReportedReads:
@@ -809,11 +1029,6 @@ class _ReportedReads:
         if block:
             self._progress(len(block))
         return block
-
-
-def _lost_race(error: JetStreamAPIError, attempt: int) -> bool:
-    """Whether a compare-and-set meta write lost to another writer and may be tried again."""
-    return error.err_code == ERR_WRONG_LAST_SEQUENCE and attempt < MAX_META_ATTEMPTS
 
 
 async def _empty() -> AsyncIterator[bytes]:

@@ -33,18 +33,18 @@ import anyio
 from nats.nuid import NUID
 
 from ._errors import (
-    ERR_WRONG_LAST_SEQUENCE,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
-    JetStreamAPIError,
     ObjectStoreError,
     ObjectStoreTimeoutError,
+    PreconditionFailedError,
     ServerUnavailableError,
     unwrap_single_error,
 )
 from ._jsapi import AckWindow, FastIngest, JetStream, Payload
 from ._models import ObjectInfo
+from ._policy import check_size_limit
 from ._wire import (
     BATCH_COMMIT_HEADER,
     BATCH_ID_HEADER,
@@ -216,6 +216,8 @@ class Writer:
     # Nats-TTL values (``ttl_header``) for the chunks and the meta; None: no TTL.
     chunk_ttl: str | None = None
     meta_ttl: str | None = None
+    # The bucket's file_size_limit: the put fails as soon as its bytes go over it.
+    max_size: int | None = None
 
     async def write(
         self,
@@ -223,7 +225,10 @@ class Writer:
         data: PutData,
         chunk_size: int,
         *,
-        before_commit: Callable[[], Awaitable[Mapping[str, str] | None]] | None = None,
+        before_commit: Callable[
+            [ObjectInfo], Awaitable[tuple[ObjectInfo, Mapping[str, str] | None]]
+        ]
+        | None = None,
     ) -> ObjectInfo:
         """Store ``data`` under ``template.name``; return the committed ObjectInfo.
 
@@ -232,10 +237,12 @@ class Writer:
         complete) or not (its chunks are orphans for the sweep), so the chunks stay. With
         ``atomic`` the chunks and the meta are one atomic batch: the server stores all of
         them or none. ``before_commit`` is awaited after the chunks are stored and before
-        the meta is published; the headers it returns go on the meta. When they make the
-        meta a compare-and-set that loses to another writer, ``before_commit`` is asked
-        again and the meta retried (the chunks stay); an atomic batch fails whole instead,
-        with the JetStreamAPIError (err_code 10071) for the caller to retry.
+        the meta is published: it returns the info to publish and the headers to put on the
+        meta. When they make the meta a compare-and-set that loses to another writer,
+        ``before_commit`` is asked again and the meta retried (the chunks stay); an atomic
+        batch fails whole instead, with the PreconditionFailedError for the caller to retry.
+        A chunk that would take the object over ``max_size`` is not sent: the put fails
+        with ObjectTooLargeError and its chunks are purged.
         """
         nuid = new_nuid()
         subject = chunk_subject(self.bucket, nuid)
@@ -270,6 +277,7 @@ class Writer:
             try:
                 first = await anext(source, None)
                 if first is not None:
+                    check_size_limit(self.max_size, len(first), bucket=self.bucket, name=info.name)
                     digest.update(first)
                     size, chunks = len(first), 1
                     second = await anext(source, None)
@@ -286,6 +294,9 @@ class Writer:
                     else:
                         await w.publish(subject, first, headers(1, **chunk_ttl))
                     async for chunk in _chain((second,), source):
+                        check_size_limit(
+                            self.max_size, size + len(chunk), bucket=self.bucket, name=info.name
+                        )
                         digest.update(chunk)
                         size += len(chunk)
                         chunks += 1
@@ -299,7 +310,9 @@ class Writer:
                     }
                 )
                 for attempt in range(1, MAX_META_ATTEMPTS + 1):
-                    expected = await before_commit() if before_commit is not None else None
+                    expected: Mapping[str, str] | None = None
+                    if before_commit is not None:
+                        info, expected = await before_commit(info)
                     meta_in_doubt = True
                     meta_headers = {ROLLUP_HEADER: ROLLUP_SUBJECT, **meta_ttl, **(expected or {})}
                     try:
@@ -321,10 +334,7 @@ class Writer:
                         meta_in_doubt = isinstance(
                             exc, ObjectStoreTimeoutError | ServerUnavailableError
                         )
-                        lost_race = (
-                            isinstance(exc, JetStreamAPIError)
-                            and exc.err_code == ERR_WRONG_LAST_SEQUENCE
-                        )
+                        lost_race = isinstance(exc, PreconditionFailedError)
                         if not lost_race or batch_id is not None or attempt == MAX_META_ATTEMPTS:
                             raise
             except BaseException:

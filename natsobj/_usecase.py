@@ -45,8 +45,8 @@ from ._errors import (
     BucketNotFoundError,
     InvalidArgumentError,
     InvalidScopeError,
-    JetStreamAPIError,
     ObjectNotFoundError,
+    PreconditionFailedError,
     UnsupportedFeatureError,
 )
 from ._expiration import ExpirationPolicy, expired
@@ -56,6 +56,7 @@ from ._models import ObjectInfo, ObjectMeta
 from ._store import ObjectStore
 from ._transfer import PutData
 from ._wire import (
+    EXPECTED_SUBJECT_SEQUENCE_HEADER,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
     TTL_HEADER,
@@ -84,9 +85,6 @@ TIME_EXPIRES = "X-Sn-Time-Expires"
 ORIGIN = "X-Sn-Origin"
 FILENAME = "X-Sn-Filename"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-# Renewing a time-to-idle meta only if nobody changed it since it was read.
-EXPECTED_LAST_SUBJECT_SEQUENCE = "Nats-Expected-Last-Subject-Sequence"
-ERR_WRONG_LAST_SEQUENCE = 10071
 
 MAX_COMPONENT_CHARS = 128
 MAX_KEY_BYTES = 1024
@@ -595,15 +593,14 @@ class Session:
                 headers={
                     ROLLUP_HEADER: ROLLUP_SUBJECT,
                     TTL_HEADER: ttl_header(policy.duration.total_seconds()),
-                    EXPECTED_LAST_SUBJECT_SEQUENCE: str(info.revision),
+                    # Renewed only if nobody changed it since it was read.
+                    EXPECTED_SUBJECT_SEQUENCE_HEADER: str(info.revision),
                 },
                 bucket=store.bucket,
                 name=info.name,
             )
-        except JetStreamAPIError as exc:
-            if exc.err_code == ERR_WRONG_LAST_SEQUENCE:
-                return meta  # changed meanwhile; the new meta has its own deadline
-            raise
+        except PreconditionFailedError:
+            return meta  # changed meanwhile; the new meta has its own deadline
         renewed = renewed.model_copy(update={"revision": int(ack.get("seq", 0))})
         return ObjectMetadata.from_info(meta.key, renewed)
 

@@ -70,6 +70,9 @@ STATUS_FIELDS = [
     "backing_store",
     "metadata",
     "compressed",
+    "public",
+    "file_size_limit",
+    "allowed_mime_types",
 ]
 
 
@@ -120,6 +123,7 @@ def test_usecase_names_are_exported() -> None:
     for name in ("Usecase", "Scope", "Session", "ExpirationPolicy", "GetResponse", "Many"):
         assert inspect.isclass(getattr(natsobj, name)), name
     assert issubclass(natsobj.InvalidScopeError, natsobj.InvalidArgumentError)
+    assert {"BucketPolicy", "DeleteResult", "ObjectPage"} <= set(natsobj.__all__)
 
 
 def test_connect_is_callable() -> None:
