@@ -307,6 +307,10 @@ def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
     )
 
 
+# First-connect resets tolerated per server before the connect fails.
+_RESETS_PER_SERVER = 2
+
+
 class _FirstConnectFailed(Exception):
     """Raised from nats-py's error callback to stop it retrying the first connect."""
 
@@ -348,19 +352,28 @@ async def connect(
     # here the first failure of every server ends it, with that failure as the cause.
     # Reconnects after a successful connect are left to nats-py.
     failures: list[Exception] = []
+    resets = 0
     connected = False
     user_error_cb = options.pop("error_cb", None) or _log_error
 
     async def error_cb(exc: Exception) -> None:
+        nonlocal resets
         await user_error_cb(exc)
         if not connected:
+            if isinstance(exc, ConnectionResetError) and resets < _RESETS_PER_SERVER * count:
+                # A server refusing the credentials says why and closes at once; the reason
+                # can be lost in the reset. Another try usually hears it.
+                resets += 1
+                return
             failures.append(exc)
             if len(failures) >= count:
                 raise _FirstConnectFailed from exc
 
     nc = nats.aio.client.Client()
     try:
-        with anyio.fail_after(count * (options["connect_timeout"] + 1) + 1):
+        tries = count * (1 + _RESETS_PER_SERVER)
+        wait = float(options.get("reconnect_time_wait", 2))
+        with anyio.fail_after(tries * (options["connect_timeout"] + wait + 1) + 1):
             await nc.connect(servers, error_cb=error_cb, **options)
     except Exception as exc:
         # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
