@@ -888,7 +888,27 @@ def _smaller_run(max_bytes: int) -> int:
     return max(max_bytes // 4, 1)
 
 
-class AckWindow:
+class _Publishes:
+    """What AckWindow and FastIngest share: the first error an answer brought, raised by
+    the next call."""
+
+    _js: JetStream
+    _bucket: str | None
+    _error: ObjectStoreError | None
+
+    def _fail(self, error: ObjectStoreError) -> None:
+        if self._error is None:
+            self._error = error
+
+    async def _check(self) -> None:
+        if self._error is None:
+            return
+        if isinstance(self._error, NoRespondersError):
+            self._error = await self._js.unanswered(self._bucket)
+        raise self._error
+
+
+class AckWindow(_Publishes):
     """Pipelined publishes with a bounded number of unacknowledged bytes.
 
     ``publish`` returns as soon as the message is handed to the connection, unless the
@@ -940,17 +960,6 @@ class AckWindow:
             if "error" in ack:
                 self._fail(api_error(ack["error"], bucket=self._bucket))
         self._progress.set()
-
-    def _fail(self, error: ObjectStoreError) -> None:
-        if self._error is None:
-            self._error = error
-
-    async def _check(self) -> None:
-        if self._error is None:
-            return
-        if isinstance(self._error, NoRespondersError):
-            self._error = await self._js.unanswered(self._bucket)
-        raise self._error
 
     async def _wait_progress(self) -> None:
         deadline = min(d for _, d in self._pending.values())
@@ -1005,7 +1014,7 @@ class AckWindow:
                 await self._wait_progress()
 
 
-class FastIngest:
+class FastIngest(_Publishes):
     """One fast-ingest batch (server 2.14+, stream ``allow_batched``): chunks published
     with flow control carried in their reply subjects, acknowledged every few messages
     instead of one by one (ADR-50).
@@ -1081,17 +1090,6 @@ class FastIngest:
             self._release_through(self._acked)
         self._started = True  # any answer to the first message means the batch is open
         self._progress.set()
-
-    def _fail(self, error: ObjectStoreError) -> None:
-        if self._error is None:
-            self._error = error
-
-    async def _check(self) -> None:
-        if self._error is None:
-            return
-        if isinstance(self._error, NoRespondersError):
-            self._error = await self._js.unanswered(self._bucket)
-        raise self._error
 
     async def _wait(self, done: Callable[[], bool]) -> None:
         """Wait until ``done()`` or an error; time out if the server goes quiet."""
