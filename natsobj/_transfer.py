@@ -26,7 +26,7 @@ from collections.abc import (
     Mapping,
 )
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any, Protocol, TypeAlias, cast
 
 import anyio
@@ -42,7 +42,7 @@ from ._errors import (
     ServerUnavailableError,
     unwrap_single_error,
 )
-from ._jsapi import AckWindow, FastIngest, JetStream, Payload
+from ._jsapi import AckWindow, FastIngest, JetStream, Payload, StoredMsg
 from ._models import ObjectInfo
 from ._policy import check_size_limit
 from ._wire import (
@@ -391,6 +391,8 @@ class ChunkReader:
     run_bytes: int = DEFAULT_READ_RUN_BYTES
     # A replicated bucket: chunks a Direct Get replica lacks are asked of the leader.
     replicated: bool = False
+    # The object's last chunk, when looking up where a range starts brought it.
+    _tail: StoredMsg | None = field(default=None, init=False, repr=False)
 
     def _error(self, cls: type[ObjectStoreError], detail: str) -> ObjectStoreError:
         return cls(
@@ -423,6 +425,13 @@ class ChunkReader:
             return
         batch = max(self.run_bytes // max(info.chunk_size or 1, 1), 1)
         start_seq, last_seq, offset, index = await self._locate(stream, subject, batch)
+        tail = self._tail
+        if not self.whole and tail is not None and tail.seq == start_seq:
+            # The range starts in the last chunk, which the lookup already brought.
+            if offset + len(tail.data) != info.size:
+                raise self._error(IncompleteObjectError, "the last chunk has the wrong size")
+            yield tail.data[self.start - offset : end - offset]
+            return
         digest = StreamingHash() if self.whole else None
         received = 0
         # On a replicated bucket a replica serving Direct Get may not have the newest
@@ -529,8 +538,10 @@ class ChunkReader:
             found["first"] = await self._first_seq(stream, subject)
 
         async def last_seq() -> None:
-            last = await self.js.last_msg(stream, subject, direct=self.direct, bucket=self.bucket)
-            found["last"] = None if last is None else last.seq
+            self._tail = await self.js.last_msg(
+                stream, subject, direct=self.direct, bucket=self.bucket
+            )
+            found["last"] = None if self._tail is None else self._tail.seq
 
         with unwrap_single_error():
             async with anyio.create_task_group() as tg:  # both in one round trip

@@ -33,6 +33,7 @@ async def data(store: ObjectStore) -> bytes:
         (CHUNK + 1, 2 * CHUNK - 1),
         (5 * CHUNK + 3, 9 * CHUNK + 999),
         (SIZE - 1, SIZE),
+        (10 * CHUNK + 1, 10 * CHUNK + 5),  # inside the last chunk, which the lookup brings
         (SIZE - 37, SIZE),
         (10 * CHUNK, SIZE + 100),
         (0, SIZE),
