@@ -89,33 +89,50 @@ class StreamingHash:
     """SHA-256 of a stream of chunks; past the first few MiB it runs in a worker thread.
 
     hashlib releases the GIL on large buffers, so on a multi-core machine the hash of a big
-    object costs the event loop almost nothing. Small objects never start the thread.
+    object costs the event loop almost nothing. Small objects never start the thread. The
+    thread's backlog is bounded: when the loop hands over chunks faster than the thread
+    hashes them (a busy machine), ``update`` waits for it, so the backlog never holds more
+    than ``MAX_BACKLOG`` bytes plus one chunk.
     """
 
     INLINE_BYTES = 4 * 1024 * 1024
+    MAX_BACKLOG = 16 * 1024 * 1024
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._inline = 0
         self._queue: queue.SimpleQueue[Payload | None] | None = None
         self._thread: threading.Thread | None = None
+        self._backlog = 0  # bytes given to the thread and not hashed yet
+        self._hashed = threading.Condition()
 
-    def update(self, data: Payload) -> None:
-        if self._queue is not None:
-            self._queue.put(data)
-        elif self._inline + len(data) <= self.INLINE_BYTES:
-            self._inline += len(data)
-            self._hash.update(data)
-        else:
+    async def update(self, data: Payload) -> None:
+        if self._queue is None:
+            if self._inline + len(data) <= self.INLINE_BYTES:
+                self._inline += len(data)
+                self._hash.update(data)
+                return
             self._queue = queue.SimpleQueue()
             self._thread = threading.Thread(target=self._run, name="natsobj-sha256", daemon=True)
             self._thread.start()
-            self._queue.put(data)
+        with self._hashed:
+            self._backlog += len(data)
+        self._queue.put(data)
+        if self._backlog > self.MAX_BACKLOG:
+            # Not cancellable, and need not be: the thread always makes progress.
+            await anyio.to_thread.run_sync(self._wait_for_thread)
+
+    def _wait_for_thread(self) -> None:
+        with self._hashed:
+            self._hashed.wait_for(lambda: self._backlog <= self.MAX_BACKLOG // 2)
 
     def _run(self) -> None:
         assert self._queue is not None
         while (data := self._queue.get()) is not None:
             self._hash.update(data)
+            with self._hashed:
+                self._backlog -= len(data)
+                self._hashed.notify()
 
     async def digest(self) -> bytes:
         """The digest of everything given to ``update``."""
@@ -278,7 +295,7 @@ class Writer:
                 first = await anext(source, None)
                 if first is not None:
                     check_size_limit(self.max_size, len(first), bucket=self.bucket, name=info.name)
-                    digest.update(first)
+                    await digest.update(first)
                     size, chunks = len(first), 1
                     second = await anext(source, None)
                     if second is None or batch_id is not None:
@@ -297,7 +314,7 @@ class Writer:
                         check_size_limit(
                             self.max_size, size + len(chunk), bucket=self.bucket, name=info.name
                         )
-                        digest.update(chunk)
+                        await digest.update(chunk)
                         size += len(chunk)
                         chunks += 1
                         await w.publish(subject, chunk, headers(chunks, **chunk_ttl))
@@ -458,7 +475,7 @@ class ChunkReader:
                             continue  # nats.net writes an empty trailing chunk, not counted
                         index += 1
                         if digest is not None:
-                            digest.update(data)
+                            await digest.update(data)
                         received += len(data)
                         chunk_start, offset = offset, offset + len(data)
                         if offset > info.size:
