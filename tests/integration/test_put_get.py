@@ -177,6 +177,24 @@ async def test_overwrite_purges_old_chunks(store: ObjectStore) -> None:
     assert counts == {f"$O.{store.bucket}.C.{second.nuid}": 1}
 
 
+async def test_overwrites_and_new_names_mixed_leave_only_live_chunks(store: ObjectStore) -> None:
+    # Puts bet that a name is new until overwrites become common, then look first: both
+    # ways, every overwrite must keep the creation time and purge what it replaced.
+    created = {}
+    for round_ in range(3):
+        for index in range(12):
+            await store.put(f"o{index}", f"{round_}-{index}".encode() * 1000)
+            info = await store.get_info(f"o{index}")
+            assert info.created is not None
+            assert created.setdefault(index, info.created) == info.created
+        for index in range(12):
+            await store.put(f"new-{round_}-{index}", b"x" * 2000)
+    live = {info.nuid for info in await store.list()}
+    assert len(live) == 12 + 36
+    assert set(await chunk_counts(store)) == {f"$O.{store.bucket}.C.{nuid}" for nuid in live}
+    assert await store.get_bytes("o5") == b"2-5" * 1000
+
+
 async def test_put_over_deleted_object(store: ObjectStore) -> None:
     await store.put("d", b"one")
     await store.delete("d")
