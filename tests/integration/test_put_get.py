@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -180,7 +181,7 @@ async def test_overwrite_purges_old_chunks(store: ObjectStore) -> None:
 async def test_overwrites_and_new_names_mixed_leave_only_live_chunks(store: ObjectStore) -> None:
     # Puts bet that a name is new until overwrites become common, then look first: both
     # ways, every overwrite must keep the creation time and purge what it replaced.
-    created = {}
+    created: dict[int, datetime] = {}
     for round_ in range(3):
         for index in range(12):
             await store.put(f"o{index}", f"{round_}-{index}".encode() * 1000)
