@@ -10,6 +10,7 @@ import base64
 import contextlib
 import itertools
 import json
+import re
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -164,6 +165,42 @@ def tune_nats_reads() -> None:
         nats.aio.client.DEFAULT_BUFFER_SIZE = READ_BUFFER_SIZE
 
 
+_WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
+
+
+def parse_header_lines(raw: bytes) -> dict[str, str]:
+    """The headers of a message's header block, exactly as nats-py 2.16's own parser reads
+    them, without its per-character generator over every header name: that generator
+    was 56% of the client's CPU when listing a bucket (every Direct Get reply carries six
+    or more headers)."""
+    headers: dict[str, str] = {}
+    for line in raw.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep:
+            continue
+        try:
+            key = name.strip().decode("ascii")
+        except UnicodeDecodeError:
+            continue  # nats-py drops names that are not ASCII
+        if _WHITESPACE.search(key):
+            continue  # nor names with whitespace inside
+        headers[key] = value.strip().decode("utf-8", "replace")
+    return headers
+
+
+def speed_up_header_parsing(nc: NatsClient) -> None:
+    """Give this connection ``parse_header_lines`` in place of nats-py's own parser.
+
+    Only where nats-py uses that parser (not its optional fast_mail_parser path) and has
+    the static method this replaces; the unit tests check both give the same result.
+    """
+    import nats.aio.client
+
+    native = getattr(type(nc), "_parse_header_lines", None)
+    if native is not None and getattr(nats.aio.client, "parse_email", None) is None:
+        nc._parse_header_lines = parse_header_lines  # type: ignore[method-assign]
+
+
 async def unsubscribe(sub: Any) -> None:
     """Drop a subscription; a connection that is already gone has dropped it for us."""
     with anyio.CancelScope(shield=True), contextlib.suppress(nats.errors.Error):
@@ -284,6 +321,7 @@ class JetStream:
 
     def __init__(self, nc: NatsClient, *, timeout: float, api_prefix: str = "$JS.API"):
         tune_nats_reads()
+        speed_up_header_parsing(nc)
         self.nc = nc
         self.mux = _Mux(nc)
         self.write_budget = ByteBudget(WRITE_BUDGET)
