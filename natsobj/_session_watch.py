@@ -117,25 +117,27 @@ class SessionWatcher:
             info = await self._watcher.__anext__()
             if info is None:
                 return None
-            event = self._event(info)
+            event = session_event(self._prefix, info, datetime.now(UTC))
             if event is not None:
                 return event
 
-    def _event(self, info: ObjectInfo) -> SessionEvent | None:
-        """The change ``info`` stands for, if it is of this scope and not already expired."""
-        if not info.name.startswith(self._prefix) or info.name == self._prefix:
-            return None
-        key = info.name[len(self._prefix) :]
-        if info.deleted:
-            reason = info.headers.get(MARKER_REASON_HEADER, [""])[0]
-            kind: EventKind = "expire" if reason == EXPIRY_MARKER_REASON else "delete"
-            return SessionEvent(key, kind, None, info.revision, info.mtime)
-        meta = ObjectMetadata.from_info(key, info)
-        if expired(meta.time_expires, datetime.now(UTC)):
-            # Past its deadline but not yet removed: its "expire" comes with the marker.
-            return None
-        kind = "renew" if _renewed(meta) else "put"
-        return SessionEvent(key, kind, meta, info.revision, info.mtime)
+
+def session_event(prefix: str, info: ObjectInfo, now: datetime) -> SessionEvent | None:
+    """The change ``info`` (an ``ObjectWatcher`` entry) stands for in the scope whose names
+    start with ``prefix``; None if it is another scope's, or a put already expired at
+    ``now`` (its "expire" comes with the server's marker)."""
+    if not info.name.startswith(prefix) or info.name == prefix:
+        return None
+    key = info.name[len(prefix) :]
+    if info.deleted:
+        reasons = info.headers.get(MARKER_REASON_HEADER, ())
+        kind: EventKind = "expire" if EXPIRY_MARKER_REASON in reasons else "delete"
+        return SessionEvent(key, kind, None, info.revision, info.mtime)
+    meta = ObjectMetadata.from_info(key, info)
+    if expired(meta.time_expires, now):
+        return None
+    kind = "renew" if _renewed(meta) else "put"
+    return SessionEvent(key, kind, meta, info.revision, info.mtime)
 
 
 def _renewed(meta: ObjectMetadata) -> bool:

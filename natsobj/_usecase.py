@@ -717,9 +717,10 @@ class Session:
         below it), as ``ObjectStore.watch`` does for a bucket.
 
         Use as ``async with session.watch() as watcher: async for event in watcher``. By
-        default an event for every live object of the scope comes first (a ``"put"`` or
-        ``"renew"``, plus a ``"delete"`` for keys whose tombstone is still stored), then
-        ``None`` once, then live changes as ``SessionEvent``s. ``include_history``
+        default the current state of every key of the scope comes first (a ``"put"`` or
+        ``"renew"`` for a live object, a ``"delete"`` or ``"expire"`` while its tombstone or
+        the server's marker is stored), then ``None`` once, then live changes, all as
+        ``SessionEvent``s. ``include_history``
         replays every stored change instead; ``updates_only`` skips the initial values (and
         the ``None``); ``ignore_deletes`` drops deletions and expiries.
 
