@@ -720,9 +720,9 @@ class Session:
         default the current state of every key of the scope comes first (a ``"put"`` or
         ``"renew"`` for a live object, a ``"delete"`` or ``"expire"`` while its tombstone or
         the server's marker is stored), then ``None`` once, then live changes, all as
-        ``SessionEvent``s. ``include_history``
-        replays every stored change instead; ``updates_only`` skips the initial values (and
-        the ``None``); ``ignore_deletes`` drops deletions and expiries.
+        ``SessionEvent``s. ``include_history`` replays every stored change instead;
+        ``updates_only`` skips the initial values (and the ``None``); ``ignore_deletes``
+        drops deletions and expiries.
 
         Guarantees: events come in the order the server stored the changes, each once;
         after a reconnect the watcher resumes after the last change it delivered. A put
