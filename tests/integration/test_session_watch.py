@@ -189,8 +189,9 @@ async def test_time_to_live_expiry_is_an_expire_event(
     manager: natsobj.ObjectStoreManager, usecase: Usecase
 ) -> None:
     session = usecase.for_project(1, 2).session(manager)
-    # 2.1 s: the deadline passes 0.9 s before the server's whole-second TTL (3 s) does.
-    await session.put(b"short lived", key="k", expiration_policy=ExpirationPolicy.time_to_live(2.1))
+    # 2.01 s: the deadline passes 0.99 s before the server's whole-second TTL (3 s) does.
+    policy = ExpirationPolicy.time_to_live(2.01)
+    await session.put(b"short lived", key="k", expiration_policy=policy)
     await session.put(b"stays", key="manual")
     async with session.watch() as early:
         initial = await next_events(early, 3)
@@ -201,14 +202,20 @@ async def test_time_to_live_expiry_is_an_expire_event(
         deadline = put.metadata.time_expires
         assert deadline is not None
 
-        await anyio.sleep((deadline - datetime.now(UTC)).total_seconds() + 0.1)
-        store = await manager.object_store(usecase.name)
-        assert (await store.get_info(put.metadata.info.name)).name == put.metadata.info.name
-        # Past its deadline but still stored: not an initial value of a new watcher.
+        await anyio.sleep((deadline - datetime.now(UTC)).total_seconds() + 0.05)
         async with session.watch() as late:
-            assert kinds(await next_events(late, 2)) == [("manual", "put"), None]
-            # Then the server removes it, and both watchers see it expire.
-            for watcher in (early, late):
+            late_initial: list[SessionEvent | None] = []
+            while not late_initial or late_initial[-1] is not None:
+                late_initial += await next_events(late, 1)
+            # Past its deadline, still stored for up to 0.95 s more: not an initial value.
+            # (Unless the server was already quicker: then its "expire" is one.)
+            if kinds(late_initial) == [("manual", "put"), ("k", "expire"), None]:
+                watchers = [early]
+            else:
+                assert kinds(late_initial) == [("manual", "put"), None]
+                watchers = [early, late]
+            # The server removes it, and the watchers see it expire.
+            for watcher in watchers:
                 (gone,) = await next_events(watcher, 1, timeout=SERVER_GRACE)
                 assert gone is not None
                 assert (gone.key, gone.kind, gone.deleted, gone.metadata) == (
