@@ -42,11 +42,17 @@ async def main() -> None:
         except natsobj.ObjectNotFoundError:
             print("another project's session cannot see it")
 
-        # A per-put override: a short time to live; expired objects are never returned.
-        await session.put(
-            b"one-off", key="token", expiration_policy=ExpirationPolicy.time_to_live(1)
-        )
-        await anyio.sleep(1.2)
+        # A per-put override: a short time to live; expired objects are never returned,
+        # and a watcher of the scope sees the server remove it.
+        async with session.watch(updates_only=True) as watcher:
+            await session.put(
+                b"one-off", key="token", expiration_policy=ExpirationPolicy.time_to_live(1)
+            )
+            async for event in watcher:
+                assert event is not None  # updates_only: no initial values, no None
+                print(f"watch: {event.kind} {event.key}")
+                if event.kind == "expire":
+                    break
         try:
             await session.get_bytes("token")
         except natsobj.ObjectNotFoundError:

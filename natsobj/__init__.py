@@ -62,6 +62,7 @@ from ._models import (
 from ._objects import DeleteResult
 from ._permissions import BucketPermissions, bucket_permissions
 from ._policy import BucketPolicy
+from ._session_watch import SessionEvent, SessionWatcher
 from ._store import ObjectResult, ObjectStore
 from ._sweep import OrphanChunks, SweepReport
 from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
@@ -139,6 +140,8 @@ __all__ = [
     "ServerStartupError",
     "ServerUnavailableError",
     "Session",
+    "SessionEvent",
+    "SessionWatcher",
     "SweepReport",
     "UnsupportedFeatureError",
     "UpdateMetaDeletedError",

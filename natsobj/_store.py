@@ -791,9 +791,10 @@ class ObjectStore:
         the current value of every object comes first, then ``None`` once, then live
         changes. ``include_history`` replays every change instead; ``updates_only`` skips
         the initial values (and the ``None``); ``ignore_deletes`` drops deletions.
+
+        Raises:
+            InvalidArgumentError: include_history with updates_only, or a non-bool option.
         """
-        if include_history and updates_only:
-            raise InvalidArgumentError("include_history and updates_only cannot be combined")
         return ObjectWatcher(
             self,
             include_history=include_history,

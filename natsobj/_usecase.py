@@ -69,6 +69,7 @@ from ._wire import (
 
 if TYPE_CHECKING:
     from ._many import Many
+    from ._session_watch import SessionWatcher
 
 __all__ = ["GetResponse", "ObjectMetadata", "Scope", "Session", "Usecase"]
 
@@ -704,6 +705,51 @@ class Session:
         bucket = await self.bucket()
         with contextlib.suppress(ObjectNotFoundError):
             await bucket.store.delete(self.object_name(key))
+
+    def watch(
+        self,
+        *,
+        include_history: bool = False,
+        ignore_deletes: bool = False,
+        updates_only: bool = False,
+    ) -> SessionWatcher:
+        """Watch changes to this scope's objects (not those of other scopes, nor of scopes
+        below it), as ``ObjectStore.watch`` does for a bucket.
+
+        Use as ``async with session.watch() as watcher: async for event in watcher``. By
+        default the current state of every key of the scope comes first (a ``"put"`` or
+        ``"renew"`` for a live object, a ``"delete"`` or ``"expire"`` while its tombstone or
+        the server's marker is stored), then ``None`` once, then live changes, all as
+        ``SessionEvent``s. ``include_history`` replays every stored change instead;
+        ``updates_only`` skips the initial values (and the ``None``); ``ignore_deletes``
+        drops deletions and expiries.
+
+        Guarantees: events come in the order the server stored the changes, each once;
+        after a reconnect the watcher resumes after the last change it delivered. A put
+        whose deadline has passed is never reported (not even as an initial value): the
+        object's ``"expire"`` comes when the server removes its meta, up to about a second
+        after ``time_expires`` (the server's TTLs are whole seconds). A time-to-idle object
+        gives a ``"renew"`` each time a read moves its deadline (at most once per
+        ``min(tti / 4, 24 h)``) and an ``"expire"`` once its last deadline passes; watching
+        is not an access and never renews. The watcher reads the changes of the whole
+        usecase bucket (object names are encoded in subjects, so the server cannot filter
+        by scope) and drops those of other scopes. The server keeps an expiry marker for
+        1 s only: a watcher that falls further behind than that (or is disconnected
+        meanwhile) can miss an ``"expire"``.
+
+        Raises:
+            InvalidArgumentError: an option is not a bool, or include_history with
+                updates_only (raised by this call).
+            ServerError: on entering, the server failed.
+        """
+        from ._session_watch import SessionWatcher
+
+        return SessionWatcher(
+            self,
+            include_history=include_history,
+            ignore_deletes=ignore_deletes,
+            updates_only=updates_only,
+        )
 
     def many(self, *, max_concurrency: int | None = None) -> Many:
         """A batch of puts, gets, heads and deletes run ``max_concurrency`` at a time

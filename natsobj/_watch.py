@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from nats.js.api import DeliverPolicy
 
-from ._errors import BadObjectMetaError, map_nats_errors
+from ._errors import BadObjectMetaError, InvalidArgumentError, map_nats_errors
 from ._jsapi import unsubscribe
 from ._models import ObjectInfo, _name_from_subject
 from ._wire import MARKER_REASON_HEADER, meta_subject_filter
@@ -21,13 +21,32 @@ if TYPE_CHECKING:
 __all__ = ["ObjectWatcher"]
 
 
+def check_watch_options(*, include_history: bool, ignore_deletes: bool, updates_only: bool) -> None:
+    """Raise ``InvalidArgumentError`` for watch options that are not bools or that conflict."""
+    options = {
+        "include_history": include_history,
+        "ignore_deletes": ignore_deletes,
+        "updates_only": updates_only,
+    }
+    for name, value in options.items():
+        if not isinstance(value, bool):
+            raise InvalidArgumentError(f"{name} must be a bool, got {value!r}")
+    if include_history and updates_only:
+        raise InvalidArgumentError("include_history and updates_only cannot be combined")
+
+
 class ObjectWatcher:
     """Async iterator of ``ObjectInfo`` changes, with ``None`` once after the initial values.
 
     Backed by an ordered push consumer on the bucket's meta subjects (the server replays
     from the right point after a reconnect). Entries that are not valid object meta are
-    skipped. Use inside ``async with store.watch() as watcher``; leaving the block deletes
-    the consumer.
+    skipped. A deletion the server made (a message TTL or the bucket's max age removed the
+    meta) carries the server marker's reason in ``headers["Nats-Marker-Reason"]``
+    (``"MaxAge"``). Use inside ``async with store.watch() as watcher``; leaving the block
+    deletes the consumer.
+
+    Raises:
+        InvalidArgumentError: an option is not a bool, or include_history with updates_only.
     """
 
     def __init__(
@@ -38,6 +57,11 @@ class ObjectWatcher:
         ignore_deletes: bool,
         updates_only: bool,
     ):
+        check_watch_options(
+            include_history=include_history,
+            ignore_deletes=ignore_deletes,
+            updates_only=updates_only,
+        )
         self._store = store
         self._include_history = include_history
         self._ignore_deletes = ignore_deletes
@@ -119,7 +143,8 @@ class ObjectWatcher:
     def _expired(self, msg: Msg) -> ObjectInfo | None:
         """The deletion a server delete marker stands for: a message TTL (or max_age)
         removed the object's meta. Other empty messages are skipped."""
-        if not (msg.headers or {}).get(MARKER_REASON_HEADER):
+        reason = (msg.headers or {}).get(MARKER_REASON_HEADER)
+        if not reason:
             return None
         name = _name_from_subject(msg.subject)
         if name is None:
@@ -127,6 +152,7 @@ class ObjectWatcher:
         return ObjectInfo(
             name=name,
             bucket=self._store.bucket,
+            headers={MARKER_REASON_HEADER: [reason]},
             deleted=True,
             mtime=msg.metadata.timestamp,
             revision=msg.metadata.sequence.stream,

@@ -41,6 +41,8 @@ MIN_MESSAGE_TTL_SECONDS = 1
 # stays. It is also a floor on every message's TTL, so it is the 1 s minimum.
 DELETE_MARKER_TTL_NS = 1_000_000_000
 MARKER_REASON_HEADER = "Nats-Marker-Reason"
+# The reason on the marker of a message a TTL or the stream's max_age removed.
+EXPIRY_MARKER_REASON = "MaxAge"
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="

@@ -41,6 +41,15 @@ async def store(manager: natsobj.ObjectStoreManager) -> AsyncIterator[natsobj.Ob
         await manager.delete_object_store(bucket)
 
 
+@pytest.fixture
+async def usecase(manager: natsobj.ObjectStoreManager) -> AsyncIterator[natsobj.Usecase]:
+    """A fresh usecase storing uncompressed; its bucket is deleted afterwards."""
+    name = f"u{uuid.uuid4().hex[:12]}"
+    yield natsobj.Usecase(name, compression="none")
+    with contextlib.suppress(natsobj.ObjectStoreError):
+        await manager.delete_object_store(name)
+
+
 async def subject_counts(store: natsobj.ObjectStore, subjects: str) -> dict[str, int]:
     """Messages per subject matching ``subjects`` in the bucket's stream, read from the server."""
     info = await store._js.api(f"STREAM.INFO.{store.stream}", {"subjects_filter": subjects})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import anyio
@@ -19,14 +17,6 @@ pytestmark = pytest.mark.anyio
 
 # The server removes expired messages on a timer; give it this long past the TTL.
 SERVER_GRACE = 5.0
-
-
-@pytest.fixture
-async def usecase(manager: natsobj.ObjectStoreManager) -> AsyncIterator[Usecase]:
-    name = f"x{uuid.uuid4().hex[:12]}"
-    yield Usecase(name, compression="none")
-    with contextlib.suppress(natsobj.ObjectStoreError):
-        await manager.delete_object_store(name)
 
 
 async def ttl_headers(store: natsobj.ObjectStore, info: natsobj.ObjectInfo) -> tuple[str, str]:

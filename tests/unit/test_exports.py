@@ -14,6 +14,7 @@ import natsobj._expiration
 import natsobj._many
 import natsobj._models
 import natsobj._permissions
+import natsobj._session_watch
 import natsobj._usecase
 import natsobj.server
 
@@ -115,12 +116,20 @@ def test_private_modules_names_are_reexported() -> None:
     assert set(natsobj._models.__all__) <= set(natsobj.__all__)
     assert set(natsobj._permissions.__all__) <= set(natsobj.__all__)
     assert {"OrphanChunks", "SweepReport"} <= set(natsobj.__all__)
-    for module in (natsobj._compression, natsobj._expiration, natsobj._many, natsobj._usecase):
+    modules = (
+        natsobj._compression,
+        natsobj._expiration,
+        natsobj._many,
+        natsobj._session_watch,
+        natsobj._usecase,
+    )
+    for module in modules:
         assert set(module.__all__) <= set(natsobj.__all__), module.__name__
 
 
 def test_usecase_names_are_exported() -> None:
-    for name in ("Usecase", "Scope", "Session", "ExpirationPolicy", "GetResponse", "Many"):
+    names = ("Usecase", "Scope", "Session", "ExpirationPolicy", "GetResponse", "Many")
+    for name in (*names, "SessionEvent", "SessionWatcher"):
         assert inspect.isclass(getattr(natsobj, name)), name
     assert issubclass(natsobj.InvalidScopeError, natsobj.InvalidArgumentError)
     assert {"BucketPolicy", "DeleteResult", "ObjectPage"} <= set(natsobj.__all__)

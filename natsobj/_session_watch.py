@@ -1,0 +1,151 @@
+"""SessionWatcher: change events for the objects of one usecase scope.
+
+A filter and map over ``ObjectWatcher`` (same consumer, same initial-values model): the
+usecase bucket's changes are read, those of other scopes dropped, names turned back into
+session keys, and server delete markers told apart from client deletes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+
+from ._expiration import expired
+from ._usecase import ObjectMetadata, Session, _forgets_deleted_bucket
+from ._watch import ObjectWatcher, check_watch_options
+from ._wire import EXPIRY_MARKER_REASON, MARKER_REASON_HEADER
+
+if TYPE_CHECKING:
+    from ._models import ObjectInfo
+
+__all__ = ["SessionEvent", "SessionWatcher"]
+
+EventKind = Literal["put", "renew", "delete", "expire"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvent:
+    """One change to an object of a session's scope (see ``Session.watch``).
+
+    ``kind`` is ``"put"`` (stored or replaced), ``"renew"`` (a read moved a time-to-idle
+    deadline: same bytes, new ``time_expires``), ``"delete"`` (deleted by a client) or
+    ``"expire"`` (the server removed it when its deadline passed: time to live, time to
+    idle, or the bucket's max age). ``metadata`` is set for puts and renewals, None for
+    deletions. ``revision`` is the change's stream sequence, ``mtime`` when the server
+    stored it.
+    """
+
+    key: str
+    kind: EventKind
+    metadata: ObjectMetadata | None
+    revision: int
+    mtime: datetime | None
+
+    @property
+    def deleted(self) -> bool:
+        """Whether the object is gone: deleted or expired."""
+        return self.kind in ("delete", "expire")
+
+
+@_forgets_deleted_bucket
+async def _watch_bucket(session: Session, watcher: SessionWatcher) -> ObjectWatcher:
+    """Start the store watcher under the session's usecase bucket (created if missing)."""
+    bucket = await session.bucket()
+    store_watcher = bucket.store.watch(
+        include_history=watcher.include_history,
+        ignore_deletes=watcher.ignore_deletes,
+        updates_only=watcher.updates_only,
+    )
+    return await store_watcher.__aenter__()
+
+
+class SessionWatcher:
+    """Async iterator of ``SessionEvent``s for one scope, with ``None`` once after the
+    initial values (see ``Session.watch``).
+
+    Use inside ``async with session.watch() as watcher``; leaving the block (or ``stop()``)
+    deletes the consumer, shielded from cancellation.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        include_history: bool,
+        ignore_deletes: bool,
+        updates_only: bool,
+    ):
+        check_watch_options(
+            include_history=include_history,
+            ignore_deletes=ignore_deletes,
+            updates_only=updates_only,
+        )
+        self.session = session
+        self.include_history = include_history
+        self.ignore_deletes = ignore_deletes
+        self.updates_only = updates_only
+        self._prefix = session.scope.prefix
+        self._watcher: ObjectWatcher | None = None
+
+    async def __aenter__(self) -> SessionWatcher:
+        self._watcher = await _watch_bucket(self.session, self)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Stop watching; the iterator then ends."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await watcher.stop()
+
+    def __aiter__(self) -> SessionWatcher:
+        return self
+
+    async def __anext__(self) -> SessionEvent | None:
+        while True:
+            if self._watcher is None:
+                raise StopAsyncIteration
+            info = await self._watcher.__anext__()
+            if info is None:
+                return None
+            event = session_event(self._prefix, info, datetime.now(UTC))
+            if event is not None:
+                return event
+
+
+def session_event(prefix: str, info: ObjectInfo, now: datetime) -> SessionEvent | None:
+    """The change ``info`` (an ``ObjectWatcher`` entry) stands for in the scope whose names
+    start with ``prefix``; None if it is another scope's, or a put already expired at
+    ``now`` (its "expire" comes with the server's marker)."""
+    if not info.name.startswith(prefix) or info.name == prefix:
+        return None
+    key = info.name[len(prefix) :]
+    if info.deleted:
+        reasons = info.headers.get(MARKER_REASON_HEADER, ())
+        kind: EventKind = "expire" if EXPIRY_MARKER_REASON in reasons else "delete"
+        return SessionEvent(key, kind, None, info.revision, info.mtime)
+    meta = ObjectMetadata.from_info(key, info)
+    if expired(meta.time_expires, now):
+        return None
+    kind = "renew" if _renewed(meta) else "put"
+    return SessionEvent(key, kind, meta, info.revision, info.mtime)
+
+
+def _renewed(meta: ObjectMetadata) -> bool:
+    """Whether a time-to-idle meta is a renewal: a put's deadline is exactly
+    ``created + tti``; a renewal moves it later (by at least the debounce)."""
+    duration = meta.expiration_policy.duration
+    if meta.expiration_policy.kind != "tti" or duration is None:
+        return False
+    if meta.time_expires is None or meta.time_created is None:
+        return False
+    return meta.time_expires > meta.time_created + duration
