@@ -66,6 +66,9 @@ DESCRIPTION = "Description"
 MULTI_LAST_SUBJECTS = 1024
 # Bytes asked for in one batched Direct Get of many subjects' last messages.
 DEFAULT_RUN_BYTES = 8 * 1024 * 1024
+# The server refuses a publish with an asynchronous -ERR and no reply: a wait for a reply
+# looks for such a refusal this often, so it fails fast instead of at its timeout.
+DENIAL_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +286,7 @@ class _Inbox:
         self._messages: deque[Msg] = deque()
         self._arrived = anyio.Event()
         self.on_status: Callable[[Msg], None] | None = None
+        self.denial: DenialCheck | None = None
 
     def put(self, msg: Msg) -> None:
         self._messages.append(msg)
@@ -291,12 +295,31 @@ class _Inbox:
         self._arrived.set()
 
     async def get(self, timeout: float) -> Msg:
-        """The next message; TimeoutError if none arrives within ``timeout`` seconds."""
+        """The next message; TimeoutError if none arrives within ``timeout`` seconds.
+        While it waits, ``self.denial`` (if set) is called every DENIAL_POLL_SECONDS: it
+        raises if the server refused the request the answer is waited for."""
+        deadline = anyio.current_time() + timeout
         while not self._messages:
             self._arrived = anyio.Event()
-            with anyio.fail_after(timeout):
-                await self._arrived.wait()
+            await wait_for(self._arrived, deadline, self.denial)
         return self._messages.popleft()
+
+
+DenialCheck: TypeAlias = Callable[[], None]
+
+
+async def wait_for(event: anyio.Event, deadline: float, denial: DenialCheck | None) -> None:
+    """Wait until ``event`` is set; TimeoutError at ``deadline`` (anyio's clock). With
+    ``denial``, call it every DENIAL_POLL_SECONDS meanwhile (it raises on a refusal)."""
+    while True:
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0:
+            raise TimeoutError
+        with anyio.move_on_after(min(remaining, DENIAL_POLL_SECONDS) if denial else remaining):
+            await event.wait()
+            return
+        if denial is not None:
+            denial()
 
 
 class _PlanAbandoned(Exception):
@@ -342,6 +365,7 @@ class JetStream:
     ) -> Msg:
         """Publish and wait for the one reply, through the shared reply subscription."""
         inbox = _Inbox()
+        inbox.denial = self.denial_check(lambda: (subject, inbox.prefix), bucket=bucket, name=name)
         with map_nats_errors(bucket=bucket, name=name):
             inbox.prefix = await self.mux.route(inbox.put)
             try:
@@ -388,6 +412,23 @@ class JetStream:
                 bucket=bucket,
                 name=name,
             )
+
+    def denial_check(
+        self,
+        subjects: Callable[[], Sequence[str]],
+        *,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> DenialCheck:
+        """A check that raises PermissionDeniedError once the server has refused one of
+        ``subjects()`` after this call (an earlier refusal is not this operation's)."""
+        before = self.nc.last_error
+
+        def check() -> None:
+            if self.nc.last_error is not before:
+                self.raise_if_denied(*subjects(), bucket=bucket, name=name)
+
+        return check
 
     async def api(
         self,
@@ -528,6 +569,8 @@ class JetStream:
         if not 0 < len(subjects) <= MULTI_LAST_SUBJECTS:
             raise ValueError(f"1 to {MULTI_LAST_SUBJECTS} subjects per request")
         inbox = _Inbox()
+        direct_get = f"{self.prefix}.DIRECT.GET.{stream}"
+        inbox.denial = self.denial_check(lambda: (direct_get, inbox.prefix), bucket=bucket)
         found: dict[str, StoredMsg] = {}
         held = await self.read_budget.acquire(DEFAULT_RUN_BYTES)
         try:
@@ -535,9 +578,7 @@ class JetStream:
                 inbox.prefix = await self.mux.route(inbox.put)
                 request = {"multi_last": list(subjects), "batch": len(subjects), "max_bytes": held}
                 await self.nc.publish(
-                    f"{self.prefix}.DIRECT.GET.{stream}",
-                    json.dumps(request).encode(),
-                    reply=f"{inbox.prefix}.r",
+                    direct_get, json.dumps(request).encode(), reply=f"{inbox.prefix}.r"
                 )
                 while True:
                     msg = await inbox.get(self.timeout)
@@ -608,7 +649,7 @@ class JetStream:
             return
         if last_seq is not None:
             try:
-                async with self._routed_inbox(bucket) as inbox:
+                async with self._routed_inbox(stream, bucket) as inbox:
                     planned = self._planned_runs(
                         inbox,
                         stream,
@@ -629,7 +670,7 @@ class JetStream:
                 # Messages got lost or the server went quiet: go on run by run, which
                 # shrinks its runs until they get through.
                 max_bytes = _smaller_run(max_bytes)
-        async with self._routed_inbox(bucket) as inbox:
+        async with self._routed_inbox(stream, bucket) as inbox:
             runs = self._direct_runs(
                 inbox, stream, subject, start_seq, batch, max_bytes, bucket, retries
             )
@@ -638,9 +679,12 @@ class JetStream:
                     yield msg
 
     @asynccontextmanager
-    async def _routed_inbox(self, bucket: str | None) -> AsyncIterator[_Inbox]:
-        """An inbox of its own on the mux (late answers to an earlier one never reach it)."""
+    async def _routed_inbox(self, stream: str, bucket: str | None) -> AsyncIterator[_Inbox]:
+        """An inbox of its own on the mux (late answers to an earlier one never reach it)
+        for Direct Gets from ``stream``."""
         inbox = _Inbox()
+        direct_get = f"{self.prefix}.DIRECT.GET.{stream}"
+        inbox.denial = self.denial_check(lambda: (direct_get, inbox.prefix), bucket=bucket)
         with map_nats_errors(bucket=bucket):
             inbox.prefix = await self.mux.route(inbox.put)
         try:
@@ -966,6 +1010,7 @@ class AckWindow(_Publishes):
         self._pending_bytes = 0
         self._error: ObjectStoreError | None = None
         self._progress = anyio.Event()
+        self._denial = js.denial_check(lambda: (self._subject, self._inbox), bucket=bucket)
 
     async def __aenter__(self) -> AckWindow:
         return self
@@ -1002,9 +1047,11 @@ class AckWindow(_Publishes):
     async def _wait_progress(self) -> None:
         deadline = min(d for _, d in self._pending.values())
         self._progress = anyio.Event()
-        with anyio.move_on_after(max(deadline - anyio.current_time(), 0)):
-            await self._progress.wait()
+        try:
+            await wait_for(self._progress, deadline, self._denial)
             return
+        except TimeoutError:
+            pass
         if any(d <= anyio.current_time() for _, d in self._pending.values()):
             self._js.raise_if_denied(self._subject, self._inbox, bucket=self._bucket)
             raise ObjectStoreTimeoutError(
@@ -1090,6 +1137,7 @@ class FastIngest(_Publishes):
         self._final: dict[str, Any] | None = None
         self._error: ObjectStoreError | None = None
         self._progress = anyio.Event()
+        self._denial = js.denial_check(lambda: (self._subject, self._route), bucket=bucket)
 
     async def __aenter__(self) -> FastIngest:
         return self
@@ -1134,8 +1182,9 @@ class FastIngest(_Publishes):
         while self._error is None and not done():
             self._progress = anyio.Event()
             try:
-                with anyio.fail_after(self._js.timeout):
-                    await self._progress.wait()
+                await wait_for(
+                    self._progress, anyio.current_time() + self._js.timeout, self._denial
+                )
             except TimeoutError as exc:
                 self._js.raise_if_denied(self._subject, self._route, bucket=self._bucket)
                 raise ObjectStoreTimeoutError(
