@@ -24,6 +24,9 @@ MIN_EXPIRATION = timedelta(seconds=1)
 MAX_EXPIRATION = timedelta(days=36500)
 # A time-to-idle deadline moves at most once per min(tti / 4, this) (Sentry's debounce).
 MAX_TTI_DEBOUNCE = timedelta(hours=24)
+# A session's delete leaves a tombstone (watchers see the deletion) that the server
+# removes after this long, so deleted keys do not pile up in the bucket and its listings.
+TOMBSTONE_TTL = timedelta(hours=1)
 
 PolicyKind = Literal["manual", "ttl", "tti"]
 _POLICY_TEXT = re.compile(r"^(ttl|tti):(\d+(?:\.\d+)?)s$")

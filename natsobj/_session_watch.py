@@ -88,6 +88,9 @@ class SessionWatcher:
         self.updates_only = updates_only
         self._prefix = session.scope.prefix
         self._watcher: ObjectWatcher | None = None
+        # Keys whose last event was a delete: the server's removal of their tombstone (a
+        # session delete's tombstone has a TTL) is not news, and not an expiry.
+        self._deleted: set[str] = set()
 
     async def __aenter__(self) -> SessionWatcher:
         self._watcher = await _watch_bucket(self.session, self)
@@ -118,8 +121,15 @@ class SessionWatcher:
             if info is None:
                 return None
             event = session_event(self._prefix, info, datetime.now(UTC))
-            if event is not None:
-                return event
+            if event is None:
+                continue
+            if event.kind == "delete":
+                self._deleted.add(event.key)
+            elif event.key in self._deleted:
+                self._deleted.discard(event.key)
+                if event.kind == "expire":
+                    continue
+            return event
 
 
 def session_event(prefix: str, info: ObjectInfo, now: datetime) -> SessionEvent | None:

@@ -59,6 +59,7 @@ from ._wire import (
     MAX_META_ATTEMPTS,
     ROLLUP_HEADER,
     ROLLUP_SUBJECT,
+    TTL_HEADER,
     chunk_subject,
     meta_subject,
     meta_subject_filter,
@@ -183,13 +184,18 @@ class ObjectStore:
                 name=info.name,
             )
 
-    async def _publish_meta(self, info: ObjectInfo, *, expected: int | None = None) -> ObjectInfo:
+    async def _publish_meta(
+        self, info: ObjectInfo, *, expected: int | None = None, ttl: str | None = None
+    ) -> ObjectInfo:
         """Publish ``info`` as the object's meta; with ``expected``, only if the meta is
-        still at that stream sequence (else PreconditionFailedError)."""
+        still at that stream sequence (else PreconditionFailedError); with ``ttl`` (a
+        ``Nats-TTL`` value), the server removes it after that long."""
         self._check_meta_fits(info)
         headers = {ROLLUP_HEADER: ROLLUP_SUBJECT}
         if expected is not None:
             headers[EXPECTED_SUBJECT_SEQUENCE_HEADER] = str(expected)
+        if ttl is not None:
+            headers[TTL_HEADER] = ttl
         ack = await self._js.publish(
             meta_subject(self.bucket, info.name),
             info.to_payload(),
@@ -494,19 +500,35 @@ class ObjectStore:
             return info
         raise AssertionError("unreachable")  # the last attempt raises
 
-    async def delete(self, name: str, *, if_revision: int | None = None) -> ObjectInfo:
+    async def delete(
+        self,
+        name: str,
+        *,
+        if_revision: int | None = None,
+        tombstone_ttl: float | timedelta | None = None,
+    ) -> ObjectInfo:
         """Delete an object: a tombstone meta, then the chunks are purged.
 
         Deleting a deleted object is a no-op that returns its tombstone. With
         ``if_revision`` the delete happens only if the object is at that revision
         (compare-and-set on the meta), so it never deletes a newer version.
 
+        The tombstone tells watchers and other clients the object is gone; it stays until
+        the name is written again, unless ``tombstone_ttl`` (seconds or a timedelta, at
+        least 1 s; buckets created with ``message_ttl``) has the server remove it after
+        that long, so deleted names leave nothing behind. Watchers see the deletion when
+        the tombstone is written.
+
         Raises:
             ObjectNotFoundError: there never was such an object.
             PreconditionFailedError: the object is not at ``if_revision``.
+            UnsupportedFeatureError: ``tombstone_ttl`` on a bucket without message TTLs.
         """
         validate_object_name(name)
         validate_revision(if_revision)
+        ttl = None
+        if tombstone_ttl is not None:
+            ttl = self._message_ttls(tombstone_ttl, renewable=True, name=name)[1]
         for attempt in range(1, MAX_META_ATTEMPTS + 1):
             current, seq = await self._current(name)
             if not seq:
@@ -531,7 +553,7 @@ class ObjectStore:
             )
             # Compare-and-set: a put that lands meanwhile is not hidden with its chunks kept.
             try:
-                info = await self._publish_meta(tombstone, expected=seq)
+                info = await self._publish_meta(tombstone, expected=seq, ttl=ttl)
             except PreconditionFailedError:
                 if if_revision is None and attempt < MAX_META_ATTEMPTS:
                     continue

@@ -49,7 +49,7 @@ from ._errors import (
     PreconditionFailedError,
     UnsupportedFeatureError,
 )
-from ._expiration import ExpirationPolicy, expired
+from ._expiration import TOMBSTONE_TTL, ExpirationPolicy, expired
 from ._jsapi import MULTI_LAST_SUBJECTS
 from ._manager import ObjectStoreManager
 from ._models import ObjectInfo, ObjectMeta
@@ -701,10 +701,19 @@ class Session:
 
     @_forgets_deleted_bucket
     async def delete(self, key: str) -> None:
-        """Delete ``key`` in this scope; deleting a missing key is not an error."""
+        """Delete ``key`` in this scope; deleting a missing key is not an error.
+
+        The data is purged at once. The tombstone that tells watchers the key is gone is
+        removed by the server an hour later (``TOMBSTONE_TTL``; buckets with message TTLs,
+        server 2.11+), so deleted keys leave nothing behind.
+        """
         bucket = await self.bucket()
+        store = bucket.store
         with contextlib.suppress(ObjectNotFoundError):
-            await bucket.store.delete(self.object_name(key))
+            await store.delete(
+                self.object_name(key),
+                tombstone_ttl=TOMBSTONE_TTL if store._message_ttl else None,
+            )
 
     def watch(
         self,
@@ -731,9 +740,11 @@ class Session:
         after ``time_expires`` (the server's TTLs are whole seconds). A time-to-idle object
         gives a ``"renew"`` each time a read moves its deadline (at most once per
         ``min(tti / 4, 24 h)``) and an ``"expire"`` once its last deadline passes; watching
-        is not an access and never renews. The watcher reads the changes of the whole
-        usecase bucket (object names are encoded in subjects, so the server cannot filter
-        by scope) and drops those of other scopes. The server keeps an expiry marker for
+        is not an access and never renews. When the server removes a deleted key's
+        tombstone (an hour after the delete), a watcher that saw the delete reports
+        nothing. The watcher reads the changes of the whole usecase bucket (object names
+        are encoded in subjects, so the server cannot filter by scope) and drops those of
+        other scopes. The server keeps an expiry marker for
         1 s only: a watcher that falls further behind than that (or is disconnected
         meanwhile) can miss an ``"expire"``.
 

@@ -263,3 +263,24 @@ async def test_time_to_idle_renewals_then_expiry(
         assert gone is not None
         assert (gone.key, gone.kind) == ("c", "expire")
         assert datetime.now(UTC) >= deadline
+
+
+async def test_a_removed_tombstone_is_not_reported_as_an_expiry(
+    manager: natsobj.ObjectStoreManager, usecase: Usecase
+) -> None:
+    session = usecase.scope().session(manager)
+    await session.put(b"data", key="gone")
+    store = await manager.object_store(usecase.name)
+    async with session.watch(updates_only=True) as watcher:
+        # A session delete's tombstone expires after an hour; a short one shows the same.
+        await store.delete(session.object_name("gone"), tombstone_ttl=1)
+        assert kinds(await next_events(watcher, 1)) == [("gone", "delete")]
+        with anyio.fail_after(SERVER_GRACE):
+            while True:
+                try:
+                    await store.get_info(session.object_name("gone"), show_deleted=True)
+                except natsobj.ObjectNotFoundError:
+                    break
+                await anyio.sleep(0.2)
+        await session.put(b"next", key="after")
+        assert kinds(await next_events(watcher, 1)) == [("after", "put")]

@@ -155,3 +155,44 @@ async def test_plain_store_put_with_ttl(manager: natsobj.ObjectStoreManager) -> 
         assert (await store.status()).message_ttl
     finally:
         await manager.delete_object_store(bucket)
+
+
+async def test_tombstone_ttl_removes_the_deleted_name(manager: natsobj.ObjectStoreManager) -> None:
+    bucket = f"p{uuid.uuid4().hex[:12]}"
+    store = await manager.create_object_store(bucket, message_ttl=True)
+    try:
+        await store.put("gone", b"data")
+        tombstone = await store.delete("gone", tombstone_ttl=1)
+        assert tombstone.deleted
+        assert (await store.get_info("gone", show_deleted=True)).deleted
+        await wait_until_removed(store, "gone")
+        assert await store.list(show_deleted=True) == []
+        assert await chunk_counts(store) == {}
+        # The name is free again, for a put that bets it is new as well as for one that looks.
+        await store.put("gone", b"back")
+        assert await store.get_bytes("gone") == b"back"
+    finally:
+        await manager.delete_object_store(bucket)
+
+
+async def test_tombstone_ttl_needs_message_ttl(store: natsobj.ObjectStore) -> None:
+    await store.put("kept", b"data")
+    with pytest.raises(natsobj.UnsupportedFeatureError):
+        await store.delete("kept", tombstone_ttl=60)
+    with pytest.raises(natsobj.InvalidArgumentError):
+        await store.delete("kept", tombstone_ttl=0)
+    assert await store.get_bytes("kept") == b"data"
+
+
+async def test_session_delete_leaves_an_expiring_tombstone(
+    manager: natsobj.ObjectStoreManager, usecase: Usecase
+) -> None:
+    session = usecase.scope().session(manager)
+    await session.put(b"data", key="k")
+    await session.delete("k")
+    store = await manager.object_store(usecase.name)
+    name = session.object_name("k")
+    meta = await store._js.last_msg(store.stream, meta_subject(store.bucket, name), direct=True)
+    assert meta is not None
+    assert meta.headers.get("Nats-TTL") == "3600s"
+    assert (await store.get_info(name, show_deleted=True)).deleted
