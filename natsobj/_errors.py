@@ -9,7 +9,7 @@ escape, they are chained as ``__cause__``::
     │   ├── BucketExistsError              bucket exists with a different config
     │   ├── InvalidBucketNameError         (also ValueError)
     │   ├── BucketSealedError
-    │   └── BucketFullError                max_bytes (or the account's storage) used up
+    │   ├── BucketFullError                max_bytes (or the account's storage) used up
     │   └── BucketNotEmptyError            delete refused: the bucket still has objects
     ├── ObjectError
     │   ├── ObjectNotFoundError            (also FileNotFoundError)
