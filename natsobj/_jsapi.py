@@ -469,8 +469,15 @@ class JetStream:
             if not page or len(names) >= int(answer.get("total", 0)):
                 return names
 
-    async def purge(self, stream: str, subject: str, *, bucket: str | None = None) -> int:
-        answer = await self.api(f"STREAM.PURGE.{stream}", {"filter": subject}, bucket=bucket)
+    async def purge(
+        self, stream: str, subject: str, *, through: int | None = None, bucket: str | None = None
+    ) -> int:
+        """Purge ``subject``'s messages (only those up to sequence ``through``, if given:
+        a message stored after what the caller looked at stays); returns how many."""
+        request: dict[str, Any] = {"filter": subject}
+        if through is not None:
+            request["seq"] = through + 1  # the server purges below this sequence
+        answer = await self.api(f"STREAM.PURGE.{stream}", request, bucket=bucket)
         return int(answer.get("purged", 0))
 
     async def publish(

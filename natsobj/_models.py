@@ -162,6 +162,15 @@ class ObjectInfo(ObjectMeta):
             return None
         return value
 
+    def tombstone(self, *, keep_nuid: bool = True) -> ObjectInfo:
+        """This meta as a deletion (size, chunks and digest cleared, as nats.go writes it).
+        Without ``keep_nuid`` no client can purge chunks through it: for chunks another
+        name may now point to."""
+        cleared: dict[str, Any] = {"deleted": True, "size": 0, "chunks": 0, "digest": ""}
+        if not keep_nuid:
+            cleared["nuid"] = ""
+        return self.model_copy(update=cleared)
+
     @property
     def is_link(self) -> bool:
         """True when this entry is a link to another object or bucket."""

@@ -251,9 +251,7 @@ async def move_object(
     )
     committed = await _commit_meta(store, moved, upsert=upsert)
     # The tombstone drops the NUID: no client may purge chunks the new name now owns.
-    tombstone = src.model_copy(
-        update={"deleted": True, "size": 0, "chunks": 0, "digest": "", "nuid": ""}
-    )
+    tombstone = src.tombstone(keep_nuid=False)
     await _retire_source(store, src, lambda: store._publish_meta(tombstone, expected=src.revision))
     return committed
 

@@ -451,11 +451,15 @@ class ObjectStore:
 
         The data, chunk size and links are kept. A rename publishes the meta under the new
         name first, then purges the old name, so a crash in between leaves two names for
-        the same object, never none.
+        the same object, never none. The purge takes only the old meta it renamed: what
+        another writer puts under the old name meanwhile stays. Such a write (a put or a
+        delete) purges the chunks the new name points to, so the rename is then taken
+        back (the new name gets a tombstone) and PreconditionFailedError raised.
 
         Raises:
             UpdateMetaDeletedError: the object is missing or deleted.
             ObjectExistsError: renaming onto a live object.
+            PreconditionFailedError: the old name was written during the rename.
         """
         validate_object_name(name)
         if not isinstance(meta, ObjectMeta):
@@ -463,6 +467,7 @@ class ObjectStore:
         validate_object_name(meta.name)
         for attempt in range(1, MAX_META_ATTEMPTS + 1):
             current, seq = await self._current(name, strict=True)
+            renamed_seq = seq
             if current is None or current.deleted:
                 raise UpdateMetaDeletedError(
                     f"cannot update the meta of missing or deleted object {name!r}",
@@ -495,10 +500,31 @@ class ObjectStore:
                 raise
             if meta.name != name:
                 await self._js.purge(
-                    self.stream, meta_subject(self.bucket, name), bucket=self.bucket
+                    self.stream,
+                    meta_subject(self.bucket, name),
+                    through=renamed_seq,
+                    bucket=self.bucket,
                 )
+                await self._undo_rename_if_raced(name, info)
             return info
         raise AssertionError("unreachable")  # the last attempt raises
+
+    async def _undo_rename_if_raced(self, old_name: str, renamed: ObjectInfo) -> None:
+        """Take a rename back if another writer wrote ``old_name`` while it ran: that
+        writer (a put or a delete) purges the chunks ``renamed`` points to."""
+        raced, _ = await self._current(old_name)
+        if raced is None:  # nothing, or a server marker: no other writer
+            return
+        # A tombstone without the NUID: the chunks may be another name's (a racing rename).
+        tombstone = renamed.tombstone(keep_nuid=False)
+        with contextlib.suppress(PreconditionFailedError):  # the new name moved on already
+            await self._publish_meta(tombstone, expected=renamed.revision)
+        raise PreconditionFailedError(
+            f"object {old_name!r} was written by another client during its rename to"
+            f" {renamed.name!r}; the rename was taken back",
+            bucket=self.bucket,
+            name=old_name,
+        )
 
     async def delete(
         self,
@@ -548,9 +574,7 @@ class ObjectStore:
                 current = ObjectInfo(name=name, bucket=self.bucket)
             if current.deleted:
                 return current
-            tombstone = current.model_copy(
-                update={"deleted": True, "size": 0, "chunks": 0, "digest": ""}
-            )
+            tombstone = current.tombstone()
             # Compare-and-set: a put that lands meanwhile is not hidden with its chunks kept.
             try:
                 info = await self._publish_meta(tombstone, expected=seq, ttl=ttl)

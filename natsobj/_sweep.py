@@ -135,11 +135,7 @@ async def sweep_orphans(
             if orphan.nuid in referenced:
                 continue
             # Bounded by the last sequence examined: a chunk stored after the check stays.
-            await js.api(
-                f"STREAM.PURGE.{store.stream}",
-                {"filter": orphan.subject, "seq": seq + 1},
-                bucket=store.bucket,
-            )
+            await js.purge(store.stream, orphan.subject, through=seq, bucket=store.bucket)
             orphans.append(orphan.model_copy(update={"purged": True}))
     return SweepReport(
         bucket=store.bucket,

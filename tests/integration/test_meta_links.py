@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,45 @@ async def test_rename(store: ObjectStore) -> None:
     with pytest.raises(natsobj.ObjectNotFoundError):
         await store.get_info("old", show_deleted=True)  # the old meta subject is purged
     assert [i.name for i in await store.list()] == ["new"]
+
+
+@pytest.mark.parametrize("racer", ["put", "delete"])
+async def test_a_write_racing_a_rename_is_kept_and_the_rename_taken_back(
+    server: natsobj.EmbeddedServer,
+    store: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
+    racer: str,
+) -> None:
+    # Another writer writes "old" after the rename published "new" and before it purged
+    # "old". The purge takes only the meta it renamed, so that write stays; it purged the
+    # chunks "new" points to, so the rename is taken back.
+    await store.put("old", b"renamed")
+    purge = store._js.purge
+
+    async def racer_first(*args: Any, **kwargs: Any) -> int:
+        async with natsobj.connect(server.url) as other:
+            other_store = await other.object_store(store.bucket)
+            if racer == "put":
+                await other_store.put("old", b"racer")
+            else:
+                await other_store.delete("old")
+        return await purge(*args, **kwargs)
+
+    monkeypatch.setattr(store._js, "purge", racer_first)
+    with pytest.raises(natsobj.PreconditionFailedError, match="taken back"):
+        await store.update_meta("old", ObjectMeta(name="new"))
+    monkeypatch.undo()
+    if racer == "put":
+        assert await store.get_bytes("old") == b"racer"
+    else:
+        assert (await store.get_info("old", show_deleted=True)).deleted
+    gone = await store.get_info("new", show_deleted=True)
+    assert gone.deleted
+    assert gone.nuid == ""  # no client can purge chunks through this tombstone
+    assert [i.name for i in await store.list()] == (["old"] if racer == "put" else [])
+    assert set(await chunk_counts(store)) <= {
+        f"$O.{store.bucket}.C.{i.nuid}" for i in await store.list()
+    }
 
 
 async def test_rename_onto_live_object_refused(store: ObjectStore) -> None:
