@@ -6,9 +6,13 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
 import natsobj
+
+# The server removes expired messages on a timer; give it this long past a TTL.
+SERVER_GRACE = 5.0
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +64,14 @@ async def subject_counts(store: natsobj.ObjectStore, subjects: str) -> dict[str,
 async def chunk_counts(store: natsobj.ObjectStore) -> dict[str, int]:
     """Chunk messages per NUID subject in the bucket: what orphan checks look at."""
     return await subject_counts(store, f"$O.{store.bucket}.C.>")
+
+
+async def wait_until_removed(store: natsobj.ObjectStore, name: str) -> None:
+    """Wait (at most SERVER_GRACE) until the server has removed ``name``'s meta (a TTL)."""
+    with anyio.fail_after(SERVER_GRACE):
+        while True:
+            try:
+                await store.get_info(name, show_deleted=True)
+            except natsobj.ObjectNotFoundError:
+                return
+            await anyio.sleep(0.2)

@@ -11,12 +11,9 @@ import pytest
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
 from natsobj._wire import chunk_subject, meta_subject
-from tests.conftest import chunk_counts
+from tests.conftest import SERVER_GRACE, chunk_counts, wait_until_removed
 
 pytestmark = pytest.mark.anyio
-
-# The server removes expired messages on a timer; give it this long past the TTL.
-SERVER_GRACE = 5.0
 
 
 async def ttl_headers(store: natsobj.ObjectStore, info: natsobj.ObjectInfo) -> tuple[str, str]:
@@ -27,16 +24,6 @@ async def ttl_headers(store: natsobj.ObjectStore, info: natsobj.ObjectInfo) -> t
     assert meta is not None
     assert chunk is not None
     return meta.headers.get("Nats-TTL", ""), chunk.headers.get("Nats-TTL", "")
-
-
-async def wait_until_removed(store: natsobj.ObjectStore, name: str) -> None:
-    with anyio.fail_after(SERVER_GRACE):
-        while True:
-            try:
-                await store.get_info(name, show_deleted=True)
-            except natsobj.ObjectNotFoundError:
-                return
-            await anyio.sleep(0.2)
 
 
 async def test_time_to_live_hides_then_the_server_removes(
