@@ -575,18 +575,17 @@ class JetStream:
         """
         if not 0 < len(subjects) <= MULTI_LAST_SUBJECTS:
             raise ValueError(f"1 to {MULTI_LAST_SUBJECTS} subjects per request")
-        inbox = _Inbox()
-        direct_get = f"{self.prefix}.DIRECT.GET.{stream}"
-        inbox.denial = self.denial_check(lambda: (direct_get, inbox.prefix), bucket=bucket)
         found: dict[str, StoredMsg] = {}
         held = await self.read_budget.acquire(DEFAULT_RUN_BYTES)
         try:
-            with map_nats_errors(bucket=bucket):
-                inbox.prefix = await self.mux.route(inbox.put)
+            async with self._routed_inbox(stream, bucket) as inbox:
                 request = {"multi_last": list(subjects), "batch": len(subjects), "max_bytes": held}
-                await self.nc.publish(
-                    direct_get, json.dumps(request).encode(), reply=f"{inbox.prefix}.r"
-                )
+                with map_nats_errors(bucket=bucket):
+                    await self.nc.publish(
+                        f"{self.prefix}.DIRECT.GET.{stream}",
+                        json.dumps(request).encode(),
+                        reply=f"{inbox.prefix}.r",
+                    )
                 while True:
                     msg = await inbox.get(self.timeout)
                     status = _status(msg)
@@ -601,7 +600,6 @@ class JetStream:
                     stored = stored_from_direct(msg)
                     found[stored.subject] = stored
         finally:
-            self.mux.drop(inbox.prefix)
             self.read_budget.release(held)
 
     def batch_limiter(self, stream: str) -> anyio.CapacityLimiter:

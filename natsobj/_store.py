@@ -356,21 +356,21 @@ class ObjectStore:
                 EXPECTED_SUBJECT_SEQUENCE_HEADER: str(seq if expected is None else expected)
             }
 
+        async def write() -> ObjectInfo:
+            if not writer.atomic:
+                return await writer.write(template, data, size, before_commit=expect_current)
+            async with self._js.batch_limiter(self.stream):
+                return await writer.write(template, data, size, before_commit=expect_current)
+
         for attempt in range(1, MAX_META_ATTEMPTS + 1):
             try:
-                with unwrap_single_error():
-                    async with anyio.create_task_group() as tg:
-                        if attempt == 1 and look_first:
+                if attempt == 1 and look_first:
+                    with unwrap_single_error():
+                        async with anyio.create_task_group() as tg:
                             tg.start_soon(look_up_existing)
-                        if writer.atomic:
-                            async with self._js.batch_limiter(self.stream):
-                                info = await writer.write(
-                                    template, data, size, before_commit=expect_current
-                                )
-                        else:
-                            info = await writer.write(
-                                template, data, size, before_commit=expect_current
-                            )
+                            info = await write()
+                else:
+                    info = await write()
                 break
             except PreconditionFailedError:
                 # An atomic batch that lost the race was stored not at all: send it again,

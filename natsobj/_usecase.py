@@ -744,9 +744,8 @@ class Session:
         tombstone (an hour after the delete), a watcher that saw the delete reports
         nothing. The watcher reads the changes of the whole usecase bucket (object names
         are encoded in subjects, so the server cannot filter by scope) and drops those of
-        other scopes. The server keeps an expiry marker for
-        1 s only: a watcher that falls further behind than that (or is disconnected
-        meanwhile) can miss an ``"expire"``.
+        other scopes. The server keeps an expiry marker for 1 s only: a watcher that falls
+        further behind than that (or is disconnected meanwhile) can miss an ``"expire"``.
 
         Raises:
             InvalidArgumentError: an option is not a bool, or include_history with
