@@ -320,9 +320,14 @@ async def test_seal(writer: Peer, reader: Peer, bucket: str) -> None:
 async def test_watch(writer: Peer, reader: Peer, bucket: str) -> None:
     await writer.create_bucket(bucket)
     first = await writer.put(bucket, Meta("a"), b"1")
+    await writer.put(bucket, Meta("x"), b"x")
+    await writer.delete(bucket, "x")
     async with reader.watch(bucket) as watcher:
-        [initial] = await watcher.take(1)
-        same_view(initial, first)
+        # the newest entry of each object, tombstones included, in the order written
+        initial = await watcher.take(2)
+        same_view(initial[0], first)
+        same_view(initial[1], await writer.info(bucket, "x", show_deleted=True))
+        assert initial[1].deleted
         put_b = await writer.put(bucket, Meta("b", description="new"), b"22")
         put_a = await writer.put(bucket, Meta("a"), b"333")
         await writer.delete(bucket, "b")
@@ -336,3 +341,22 @@ async def test_watch(writer: Peer, reader: Peer, bucket: str) -> None:
     same_view(events[0], put_b)
     same_view(events[1], put_a)
     same_view(events[2], await writer.info(bucket, "b", show_deleted=True))
+
+
+async def test_watch_links(writer: Peer, reader: Peer, bucket: str, other_bucket: str) -> None:
+    require(writer, reader, writer_needs={Cap.ADD_LINK, Cap.ADD_BUCKET_LINK})
+    await writer.create_bucket(bucket)
+    await writer.create_bucket(other_bucket)
+    await writer.put(bucket, Meta("target"), b"t")
+    async with reader.watch(bucket) as watcher:
+        await watcher.take(1)
+        await writer.add_link(bucket, "lnk", bucket, "target")
+        await writer.add_bucket_link(bucket, "blnk", other_bucket)
+        events = await watcher.take(2)
+
+    assert [(e.name, e.link) for e in events] == [
+        ("lnk", Link(bucket, "target")),
+        ("blnk", Link(other_bucket)),
+    ]
+    same_view(events[0], await writer.info(bucket, "lnk"))
+    same_view(events[1], await writer.info(bucket, "blnk"))

@@ -213,16 +213,20 @@ def missing(
     reader_needs: Iterable[Cap] = (),
 ) -> str | None:
     """Why ``writer`` and ``reader`` cannot run a scenario together, or None if they can."""
+    writer_caps = set(writer_needs)
     needed = {cap: "" for cap in reader_needs}
-    for cap in writer_needs:
+    reasons = []
+    for cap in Cap:  # in their order, so that a reason reads the same in every run
+        if cap not in writer_caps:
+            continue
         if cap in writer.lacks:
-            return f"{writer.name} lacks {cap.value}: {writer.lacks[cap]}"
+            reasons.append(f"{writer.name} lacks {cap.value}: {writer.lacks[cap]}")
         for then in writer.readers_need.get(cap, ()):
             needed.setdefault(then, f" (what {writer.name} writes needs it)")
-    for cap, why in needed.items():
-        if cap in reader.lacks:
-            return f"{reader.name} lacks {cap.value}{why}: {reader.lacks[cap]}"
-    return None
+    for cap in Cap:
+        if cap in needed and cap in reader.lacks:
+            reasons.append(f"{reader.name} lacks {cap.value}{needed[cap]}: {reader.lacks[cap]}")
+    return "; ".join(reasons) or None
 
 
 def same_view(read: Info, written: Info) -> None:
