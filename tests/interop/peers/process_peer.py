@@ -121,18 +121,20 @@ class ProcessPeer:
     async def start(
         cls,
         name: str,
-        argv: Sequence[str],
+        command: Sequence[str],
+        server_url: str,
         *,
         cwd: Path,
         lacks: Mapping[Cap, str] | None = None,
         readers_need: Mapping[Cap, frozenset[Cap]] | None = None,
     ) -> AsyncIterator[ProcessPeer]:
-        """Run ``argv`` (which ends with ``--server URL``) until the context exits."""
+        """Run ``command --server URL`` in ``cwd`` until the context exits."""
         with (
             tempfile.TemporaryDirectory(prefix=f"natsobj-{name}-") as workdir,
             tempfile.TemporaryFile() as stderr,
         ):
-            process = await anyio.open_process(list(argv), cwd=cwd, stderr=stderr)
+            argv = [*command, "--server", server_url]
+            process = await anyio.open_process(argv, cwd=cwd, stderr=stderr)
             peer = cls(
                 name,
                 process,
@@ -249,8 +251,8 @@ async def js_peer(server_url: str) -> AsyncIterator[ProcessPeer]:
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("`node` is not on PATH")
-    argv = [node, str(JS_DIR / "peer.mjs"), "--server", server_url]
+    command = [node, str(JS_DIR / "peer.mjs")]
     async with ProcessPeer.start(
-        "nats.js", argv, cwd=JS_DIR, lacks=JS_LACKS, readers_need=JS_READERS_NEED
+        "nats.js", command, server_url, cwd=JS_DIR, lacks=JS_LACKS, readers_need=JS_READERS_NEED
     ) as peer:
         yield peer
