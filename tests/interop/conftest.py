@@ -1,12 +1,14 @@
-"""Fixtures for the interop tests: a real nats-server per module and the two peers.
+"""Fixtures for the interop tests: a real nats-server per module and the peers on it.
 
-The nats.js peer needs Node and ``tests/interop/js/node_modules`` (``npm ci``). Locally the
-tests that use it skip when either is missing; with ``CI`` set they fail instead, because CI
-must run them.
+``writer`` and ``reader`` are peers chosen by name through indirect parametrization (see
+PEER_FIXTURES). The nats.js peer needs Node and ``tests/interop/js/node_modules`` (``npm
+ci``). Locally the tests that use it skip when either is missing; with ``CI`` set they fail
+instead, because CI must run them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -15,13 +17,14 @@ import pytest
 
 import natsobj
 
-from .peers import INSTALL_HINT, JSPeer, js_peer_missing
+from .peers import JS_INSTALL_HINT, BuiltinPeer, NatsobjPeer, Peer, ProcessPeer, js_peer_missing
+from .peers import js_peer as start_js_peer
 
-
-@pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    """nats-py is asyncio-only."""
-    return "asyncio"
+#: Peer name -> the fixture that provides it; a new peer is one more line and fixture.
+PEER_FIXTURES = {"natsobj": "natsobj_peer", "nats.js": "js_peer", "nats-py": "builtin_peer"}
+PEERS = list(PEER_FIXTURES)
+#: The peers whose reading (or writing) natsobj-only features are checked against.
+OTHER_PEERS = [name for name in PEERS if name != "natsobj"]
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +34,37 @@ async def server_url(anyio_backend: str) -> AsyncIterator[str]:
         yield server.url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def manager(server_url: str) -> AsyncIterator[natsobj.ObjectStoreManager]:
     async with natsobj.connect(server_url) as manager:
         yield manager
 
 
 @pytest.fixture
-def bucket() -> str:
-    """A bucket name no other test in the module uses."""
-    return f"t{uuid.uuid4().hex[:12]}"
+async def bucket(manager: natsobj.ObjectStoreManager) -> AsyncIterator[str]:
+    """A bucket name no other test uses; it and ``other_bucket`` are deleted afterwards."""
+    name = f"t{uuid.uuid4().hex[:12]}"
+    yield name
+    for used in (name, f"{name}-x"):
+        with contextlib.suppress(natsobj.BucketNotFoundError):
+            await manager.delete_object_store(used)
+
+
+@pytest.fixture
+def other_bucket(bucket: str) -> str:
+    """A second bucket name for the test (links and copies across buckets)."""
+    return f"{bucket}-x"
+
+
+@pytest.fixture(scope="module")
+def natsobj_peer(manager: natsobj.ObjectStoreManager) -> NatsobjPeer:
+    return NatsobjPeer(manager)
+
+
+@pytest.fixture(scope="module")
+async def builtin_peer(server_url: str) -> AsyncIterator[BuiltinPeer]:
+    async with BuiltinPeer.connect(server_url) as peer:
+        yield peer
 
 
 def _in_ci() -> bool:
@@ -48,15 +72,34 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-@pytest.fixture
-def js_peer(server_url: str) -> JSPeer:
-    """The ``@nats-io/obj`` peer; skips locally, fails in CI, when it is not installed."""
+@pytest.fixture(scope="module")
+async def js_peer(server_url: str) -> AsyncIterator[ProcessPeer]:
+    """The ``@nats-io/obj`` peer (one Node process per module); skips locally, fails in CI,
+    when it is not installed."""
     reason = js_peer_missing()
     if reason is not None:
         if _in_ci():
             pytest.fail(
-                f"nats.js interop peer unavailable and CI is set: {reason}; {INSTALL_HINT}",
+                f"nats.js interop peer unavailable and CI is set: {reason}; {JS_INSTALL_HINT}",
                 pytrace=False,
             )
-        pytest.skip(f"nats.js interop peer unavailable ({reason}): {INSTALL_HINT}")
-    return JSPeer(server_url)
+        pytest.skip(f"nats.js interop peer unavailable ({reason}): {JS_INSTALL_HINT}")
+    async with start_js_peer(server_url) as peer:
+        yield peer
+
+
+def _named_peer(request: pytest.FixtureRequest) -> Peer:
+    peer: Peer = request.getfixturevalue(PEER_FIXTURES[request.param])
+    return peer
+
+
+@pytest.fixture
+def writer(request: pytest.FixtureRequest) -> Peer:
+    """The peer that writes, by name (``indirect`` parametrization)."""
+    return _named_peer(request)
+
+
+@pytest.fixture
+def reader(request: pytest.FixtureRequest) -> Peer:
+    """The peer that reads what was written, by name (``indirect`` parametrization)."""
+    return _named_peer(request)

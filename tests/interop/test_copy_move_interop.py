@@ -1,15 +1,14 @@
-"""Objects copied, moved, uploaded and deleted by prefix with natsobj, read by nats.js
-(``@nats-io/obj`` 3.4.0) and nats-py's built-in object store.
+"""Objects copied, moved, uploaded and deleted by prefix with natsobj, read by every peer.
 
 What they see:
 
 * a copy (same bucket or another) is an ordinary object: same bytes and digest, its own
   NUID, description/headers/metadata carried over;
 * a move within a bucket is a new meta on the *same* NUID plus a tombstone (``deleted``,
-  no NUID) on the old name: both peers read the new name and report the old one deleted;
+  no NUID) on the old name: peers read the new name and report the old one deleted;
   a move across buckets is a copy plus a delete;
-* ``upload`` records ``Content-Type`` in the meta headers, which both peers return;
-* ``delete_prefix`` leaves tombstones that both peers treat as deleted objects.
+* ``upload`` records ``Content-Type`` in the meta headers, which every peer returns;
+* ``delete_prefix`` leaves tombstones that every peer treats as deleted objects.
 """
 
 from __future__ import annotations
@@ -17,19 +16,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from nats.js.errors import ObjectDeletedError, ObjectNotFoundError
 
 import natsobj
 from natsobj import ObjectMeta
 
-from .peers import (
-    JSPeer,
-    builtin_get,
-    builtin_info,
-    builtin_list,
-    builtin_store,
-    digest_of,
-)
+from .conftest import OTHER_PEERS, PEERS
+from .peers import ErrorKind, Meta, NatsobjPeer, Peer, PeerError, digest_of, same_view
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop, pytest.mark.timeout(60)]
 
@@ -38,67 +30,53 @@ META = ObjectMeta(name="src.bin", description="d", headers={"X-K": ["v"]}, metad
 
 
 async def moved_and_copied(
-    manager: natsobj.ObjectStoreManager, bucket: str
-) -> tuple[natsobj.ObjectStore, natsobj.ObjectStore]:
-    """``bucket`` with copy.bin, moved.bin and the tombstone of src.bin; ``bucket``-x with
-    copy.bin and across.bin (moved there), both copies of DATA."""
+    manager: natsobj.ObjectStoreManager, bucket: str, other_bucket: str
+) -> None:
+    """``bucket`` with copy.bin, moved.bin and the tombstones of src.bin and leaving.bin;
+    ``other_bucket`` with copy.bin and across.bin (moved there), all copies of DATA."""
     store = await manager.create_object_store(bucket)
-    other = await manager.create_object_store(f"{bucket}-x")
+    other = await manager.create_object_store(other_bucket)
     await store.put(META, DATA)
     await store.copy("src.bin", "copy.bin")
     await store.copy("src.bin", "copy.bin", to_store=other)
     await store.move("src.bin", "moved.bin")
     await store.put("leaving.bin", DATA)
     await store.move("leaving.bin", "across.bin", to_store=other)
-    return store, other
 
 
-async def test_js_reads_copies_and_moves(
-    js_peer: JSPeer, manager: natsobj.ObjectStoreManager, bucket: str
+@pytest.mark.parametrize("reader", PEERS, indirect=True)
+async def test_peers_read_copies_and_moves(
+    reader: Peer,
+    natsobj_peer: NatsobjPeer,
+    manager: natsobj.ObjectStoreManager,
+    bucket: str,
+    other_bucket: str,
 ) -> None:
-    await moved_and_copied(manager, bucket)
-    for where, name in (
+    await moved_and_copied(manager, bucket, other_bucket)
+    for where, name in [
         (bucket, "copy.bin"),
         (bucket, "moved.bin"),
-        (f"{bucket}-x", "copy.bin"),
-        (f"{bucket}-x", "across.bin"),
-    ):
-        data, result = await js_peer.get(where, name)
-        assert data == DATA, (where, name)
-        assert result["digest"] == digest_of(DATA)
-    info = await js_peer.info(bucket, "moved.bin")
-    assert (info["description"], info["metadata"]) == ("d", {"k": "v"})
-    assert info["headers"]["X-K"] == ["v"]
+        (other_bucket, "copy.bin"),
+        (other_bucket, "across.bin"),
+    ]:
+        info = await reader.info(where, name)
+        same_view(info, await natsobj_peer.info(where, name))
+        assert info.digest == digest_of(DATA)
+        assert await reader.get(where, name) == DATA, (where, name)
+    moved = await reader.info(bucket, "moved.bin")
+    assert (moved.description, moved.headers["X-K"]) == ("d", ["v"])
     for gone in ("src.bin", "leaving.bin"):
-        assert (await js_peer.info(bucket, gone))["deleted"] is True
-    assert sorted(i["name"] for i in await js_peer.list(bucket)) == ["copy.bin", "moved.bin"]
-    assert sorted(i["name"] for i in await js_peer.list(f"{bucket}-x")) == [
-        "across.bin",
-        "copy.bin",
-    ]
+        assert (await reader.info(bucket, gone, show_deleted=True)).deleted
+        with pytest.raises(PeerError) as failed:
+            await reader.get(bucket, gone)
+        assert failed.value.kind is ErrorKind.NOT_FOUND
+    assert sorted(i.name for i in await reader.list(bucket)) == ["copy.bin", "moved.bin"]
+    assert sorted(i.name for i in await reader.list(other_bucket)) == ["across.bin", "copy.bin"]
 
 
-async def test_builtin_reads_copies_and_moves(
-    server_url: str, manager: natsobj.ObjectStoreManager, bucket: str
-) -> None:
-    await moved_and_copied(manager, bucket)
-    async with builtin_store(server_url, bucket) as store:
-        for name in ("copy.bin", "moved.bin"):
-            data, info = await builtin_get(store, name)
-            assert data == DATA
-            assert info.digest == digest_of(DATA)
-        assert (await builtin_info(store, "src.bin", show_deleted=True)).deleted
-        with pytest.raises((ObjectNotFoundError, ObjectDeletedError)):
-            await builtin_get(store, "src.bin")
-        listed = await builtin_list(store, ignore_deletes=True)
-        assert sorted(i.name for i in listed) == ["copy.bin", "moved.bin"]
-    async with builtin_store(server_url, f"{bucket}-x") as store:
-        for name in ("copy.bin", "across.bin"):
-            assert (await builtin_get(store, name))[0] == DATA
-
-
+@pytest.mark.parametrize("reader", OTHER_PEERS, indirect=True)
 async def test_peers_see_content_type_and_prefix_deletes(
-    js_peer: JSPeer, server_url: str, manager: natsobj.ObjectStoreManager, bucket: str
+    reader: Peer, manager: natsobj.ObjectStoreManager, bucket: str
 ) -> None:
     store = await manager.create_object_store(bucket)
     await store.upload("pic.png", b"png")
@@ -106,25 +84,24 @@ async def test_peers_see_content_type_and_prefix_deletes(
     await store.upload("dir/b.txt", b"b")
     results = await store.delete_prefix("dir/")
     assert [r.name for r in results] == ["dir/a.json", "dir/b.txt"]
-    assert (await js_peer.info(bucket, "pic.png"))["headers"]["Content-Type"] == ["image/png"]
-    assert [i["name"] for i in await js_peer.list(bucket)] == ["pic.png"]
-    async with builtin_store(server_url, bucket) as builtin:
-        info = await builtin_info(builtin, "pic.png")
-        assert info.headers is not None
-        assert info.headers["Content-Type"] == ["image/png"]
-        assert (await builtin_info(builtin, "dir/a.json", show_deleted=True)).deleted
-        assert [i.name for i in await builtin_list(builtin, ignore_deletes=True)] == ["pic.png"]
+    assert (await reader.info(bucket, "pic.png")).headers["Content-Type"] == ["image/png"]
+    assert (await reader.info(bucket, "dir/a.json", show_deleted=True)).deleted
+    assert [i.name for i in await reader.list(bucket)] == ["pic.png"]
 
 
-async def test_natsobj_moves_js_objects(
-    js_peer: JSPeer, manager: natsobj.ObjectStoreManager, bucket: str
+@pytest.mark.parametrize("writer", OTHER_PEERS, indirect=True)
+async def test_natsobj_moves_peer_objects(
+    writer: Peer, natsobj_peer: NatsobjPeer, manager: natsobj.ObjectStoreManager, bucket: str
 ) -> None:
-    await js_peer.create(bucket)
-    await js_peer.put(bucket, "js.bin", DATA, metadata={"from": "js"})
-    store = await manager.object_store(bucket)
-    moved = await store.move("js.bin", "renamed.bin")
-    assert moved.metadata == {"from": "js"}
-    data, result = await js_peer.get(bucket, "renamed.bin")
-    assert data == DATA
-    assert result["digest"] == digest_of(DATA)
-    assert (await js_peer.info(bucket, "js.bin"))["deleted"] is True
+    meta = Meta("peer.bin", description="d", headers={"X-K": ["v"]}, metadata={"k": "v"})
+    await writer.create_bucket(bucket)
+    written = await writer.put(bucket, meta, DATA)
+    moved = await (await manager.object_store(bucket)).move("peer.bin", "renamed.bin")
+    # the same chunks, and what the writer wrote (nats-py writes no metadata)
+    assert (moved.nuid, moved.description, moved.headers["X-K"]) == (written.nuid, "d", ["v"])
+    assert moved.metadata == (written.metadata or {})
+    same_view(
+        await writer.info(bucket, "renamed.bin"), await natsobj_peer.info(bucket, "renamed.bin")
+    )
+    assert await writer.get(bucket, "renamed.bin") == DATA
+    assert (await writer.info(bucket, "peer.bin", show_deleted=True)).deleted
