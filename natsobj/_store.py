@@ -65,6 +65,7 @@ from ._wire import (
     meta_subject_filter,
     stream_name,
     ttl_header,
+    validate_bucket_name,
     validate_chunk_size,
     validate_object_name,
 )
@@ -602,7 +603,10 @@ class ObjectStore:
             )
         if target.is_link:
             raise NoLinkToLinkError("cannot link to a link", bucket=self.bucket, name=name)
-        link = ObjectLink(bucket=target.bucket or self.bucket, name=target.name)
+        link = ObjectLink(
+            bucket=validate_bucket_name(target.bucket or self.bucket),
+            name=validate_object_name(target.name),
+        )
         return await self._publish_link(name, link)
 
     async def add_bucket_link(self, name: str, store: ObjectStore | str) -> ObjectInfo:
@@ -611,7 +615,7 @@ class ObjectStore:
         bucket = store.bucket if isinstance(store, ObjectStore) else store
         if not isinstance(bucket, str) or not bucket:
             raise InvalidArgumentError("add_bucket_link needs an ObjectStore or a bucket name")
-        return await self._publish_link(name, ObjectLink(bucket=bucket))
+        return await self._publish_link(name, ObjectLink(bucket=validate_bucket_name(bucket)))
 
     async def _publish_link(self, name: str, link: ObjectLink) -> ObjectInfo:
         existing = await self._find(name)
@@ -645,10 +649,6 @@ class ObjectStore:
         for _ in range(_MAX_LINK_DEPTH):
             link = info.link
             if link is None:
-                if not info.nuid and info.size:
-                    raise BadObjectMetaError(
-                        f"object {name!r} has no NUID", bucket=self.bucket, name=name
-                    )
                 return store, info
             if link.is_bucket_link:
                 raise LinkIsBucketError(

@@ -33,6 +33,7 @@ import anyio
 from nats.nuid import NUID
 
 from ._errors import (
+    BadObjectMetaError,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
@@ -474,6 +475,13 @@ class ChunkReader:
                         if not data:
                             continue  # nats.net writes an empty trailing chunk, not counted
                         index += 1
+                        not_last = last_seq is not None and msg.seq < last_seq
+                        if digest is None and not_last and len(data) != info.chunk_size:
+                            # The range's offsets came from the meta's chunk size: a chunk
+                            # of another size makes them, and the bytes, wrong.
+                            raise self._error(
+                                IncompleteObjectError, "a chunk is not of the meta's chunk size"
+                            )
                         if digest is not None:
                             await digest.update(data)
                         received += len(data)
@@ -525,6 +533,9 @@ class ChunkReader:
                 IncompleteObjectError, f"read {chunks} chunks, the meta says {info.chunks}"
             )
         expected = decode_digest(info.digest)
+        if expected is None and (info.digest or size):
+            # Never "nothing to check": a meta whose digest is missing or unreadable is bad.
+            raise self._error(BadObjectMetaError, f"no SHA-256 digest in {info.digest!r}")
         if expected is not None and digest != expected:
             raise self._error(
                 DigestMismatchError, "received a corrupt object, digests do not match"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._errors import (
+    BadObjectMetaError,
     InvalidArgumentError,
     InvalidBucketNameError,
     InvalidObjectNameError,
@@ -52,6 +53,11 @@ BACKING_STORE = "JetStream"
 SERVER_METADATA_PREFIX = "_nats."
 
 _BUCKET_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+# A NUID as every official client writes it (22 base-62 characters), or the 32 lowercase
+# hex digits of ``uuid4().hex`` that the nats-py ``nats-object`` draft writes. Nothing else
+# read from the wire may become a chunk subject: a wildcard token (``*``, ``>``), a dot or
+# whitespace there would reach other objects' chunks.
+_NUID = re.compile(r"[0-9A-Za-z]{22}|[0-9a-f]{32}")
 # The server's limit on stream names is 255 characters, "OBJ_" included.
 MAX_BUCKET_NAME = 255 - len(STREAM_PREFIX)
 # Encoded into subjects (4/3 longer) next to the bucket name twice, they must fit the
@@ -146,9 +152,30 @@ def meta_subject_filter(bucket: str) -> str:
     return f"$O.{bucket}.M.>"
 
 
+def is_nuid(value: object) -> bool:
+    """Whether ``value`` is a NUID a peer may have written (see ``_NUID``)."""
+    return isinstance(value, str) and _NUID.fullmatch(value) is not None
+
+
 def chunk_subject(bucket: str, nuid: str) -> str:
-    """Subject of every chunk of one put (one NUID per put)."""
+    """Subject of every chunk of one put (one NUID per put).
+
+    Raises:
+        BadObjectMetaError: ``nuid`` is not a NUID (it came from a bad meta): no subject,
+            and so no read or purge, is ever built from it.
+    """
+    if not is_nuid(nuid):
+        raise BadObjectMetaError(f"{nuid!r} is not a NUID: it cannot name a chunk subject")
     return f"$O.{bucket}.C.{nuid}"
+
+
+def nuid_of_chunk_subject(bucket: str, subject: str) -> str | None:
+    """The NUID whose chunks ``subject`` holds, or None if it is not exactly the chunk
+    subject of a NUID in ``bucket`` (any client can publish on any ``$O.<bucket>.C.>``
+    subject, a wildcard token included: the server stores ``*`` and ``>`` literally)."""
+    prefix = f"$O.{bucket}.C."
+    nuid = subject[len(prefix) :]
+    return nuid if subject.startswith(prefix) and is_nuid(nuid) else None
 
 
 def encode_name(name: str) -> str:
@@ -169,6 +196,21 @@ def decode_name(token: str) -> str:
     return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
 
 
+def name_of_meta_subject(subject: str) -> str:
+    """The object name a meta subject ``$O.<bucket>.M.<token>`` stands for.
+
+    Raises:
+        ValueError: ``subject`` has another shape, or its token is not the base64url of a
+            usable object name (a subject with more tokens would otherwise pass for the
+            name in its last one).
+    """
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[0] != "$O" or parts[2] != "M":
+        raise ValueError(f"not an object meta subject: {subject!r}")
+    validate_bucket_name(parts[1])
+    return validate_object_name(decode_name(parts[3]))
+
+
 def meta_subject(bucket: str, name: str) -> str:
     """Subject of an object's meta message."""
     return f"$O.{bucket}.M.{encode_name(name)}"
@@ -180,10 +222,11 @@ def encode_digest(digest: bytes) -> str:
 
 
 def decode_digest(value: str) -> bytes | None:
-    """The raw 32-byte digest from a stored digest string, or None if it has none.
+    """The raw 32-byte digest from a stored digest string, or None if it holds none.
 
     Tolerant: any case of the ``SHA-256=`` prefix; the value padded or unpadded base64url,
-    standard base64, or hex.
+    standard base64, or hex. None means "not a SHA-256 digest" (empty, another algorithm,
+    another length), never "nothing to check": callers refuse such a meta.
     """
     if not value:
         return None

@@ -263,8 +263,9 @@ async def test_non_ascii_names_do_not_interoperate_with_js(
     assert await store.get_bytes("café") == b"from natsobj"
     js_data, _ = await js_peer.get(bucket, "café")
     assert js_data == b"from js"
-    # list() goes by the meta messages, so it shows both objects, each named "café"
-    assert [i.name for i in await store.list()] == ["café", "café"]
+    # The subject is the truth about a name: JS's subject is not UTF-8 base64, so its meta
+    # names no object natsobj can reach, and list() shows "café" once.
+    assert [i.name for i in await store.list()] == ["café"]
 
     # A character above U+00FF is not usable from JS at all.
     await store.put("ĉu", b"esperanto")
