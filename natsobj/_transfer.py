@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import os
 import queue
 import threading
 from collections.abc import (
@@ -79,11 +80,38 @@ FILE_BLOCK_BYTES = 4 * 1024 * 1024
 # Purge and verify after a failure get this long, shielded from cancellation.
 CLEANUP_TIMEOUT = 10.0
 
-_nuid = NUID()
+
+class _NuidSource:
+    """nats-py's NUID generator, made safe for threads and for forks.
+
+    One generator per process: a child forked after the parent made NUIDs (multiprocessing,
+    preforking servers, task-queue workers) would otherwise make the same ones as its
+    parent and siblings, so their puts would share chunk subjects and their purges take
+    each other's chunks. ``next`` is locked: nats-py does not promise its generator is
+    thread-safe (its sequence update takes several steps), and threads may each run an
+    event loop with natsobj in it.
+    """
+
+    def __init__(self) -> None:
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        # A new lock too: one held by another thread at the fork stays held in the child.
+        self._lock = threading.Lock()
+        self._nuid = NUID()  # seeded from os.urandom
+
+    def next(self) -> str:
+        with self._lock:
+            return self._nuid.next().decode("ascii")
+
+
+_nuids = _NuidSource()
 
 
 def new_nuid() -> str:
-    return _nuid.next().decode("ascii")
+    """A fresh NUID, unique across threads and forked processes."""
+    return _nuids.next()
 
 
 class StreamingHash:
