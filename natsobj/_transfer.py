@@ -503,13 +503,8 @@ class ChunkReader:
                         if not data:
                             continue  # nats.net writes an empty trailing chunk, not counted
                         index += 1
-                        not_last = last_seq is not None and msg.seq < last_seq
-                        if digest is None and not_last and len(data) != info.chunk_size:
-                            # The range's offsets came from the meta's chunk size: a chunk
-                            # of another size makes them, and the bytes, wrong.
-                            raise self._error(
-                                IncompleteObjectError, "a chunk is not of the meta's chunk size"
-                            )
+                        if digest is None and last_seq is not None and msg.seq < last_seq:
+                            self._check_located(data)
                         if digest is not None:
                             await digest.update(data)
                         received += len(data)
@@ -532,6 +527,12 @@ class ChunkReader:
             raise self._error(
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
+
+    def _check_located(self, data: bytes) -> None:
+        """A range's offsets came from the meta's chunk size: a chunk other than the last
+        of another size makes them, and so the bytes returned, wrong."""
+        if len(data) != self.info.chunk_size:
+            raise self._error(IncompleteObjectError, "a chunk is not of the meta's chunk size")
 
     async def single_chunk(self) -> bytes | None:
         """The bytes of a one-chunk object in one request (verified), or None if the
