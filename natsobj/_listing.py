@@ -132,11 +132,11 @@ def _name_of(raw: dict[str, Any], subject: str) -> str | None:
     """The name of the object a meta describes: its subject's, or None when the subject is
     not a meta subject or the payload names another object (a bad meta, as
     ``ObjectInfo.from_message`` reads it)."""
+    stored = raw.get("name")
     try:
-        name = name_of_meta_subject(subject)
+        name = name_of_meta_subject(subject, stored)
     except ValueError:
         return None
-    stored = raw.get("name")
     return name if stored in (None, "", name) else None
 
 

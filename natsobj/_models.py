@@ -26,8 +26,8 @@ from ._policy import (
 from ._wire import (
     BACKING_STORE,
     SERVER_METADATA_PREFIX,
-    decode_digest,
     is_nuid,
+    is_sha256_digest,
     meta_payload,
     name_of_meta_subject,
     parse_timestamp,
@@ -230,18 +230,22 @@ class ObjectInfo(ObjectMeta):
             BadObjectMetaError: the payload is not a usable meta of the subject's object
                 (``name`` is the subject's name when it has one).
         """
-        name: str | None = None
-        if subject is not None:
-            try:
-                name = name_of_meta_subject(subject)
-            except ValueError as exc:
-                raise BadObjectMetaError(f"{subject!r} is not an object meta subject") from exc
         try:
             raw = json.loads(data)
         except ValueError as exc:
-            raise BadObjectMetaError(f"object meta is not JSON: {exc}", name=name) from exc
+            raise BadObjectMetaError(
+                f"object meta is not JSON: {exc}", name=_name_from_subject(subject)
+            ) from exc
         if not isinstance(raw, dict):
-            raise BadObjectMetaError("object meta is not a JSON object", name=name)
+            raise BadObjectMetaError(
+                "object meta is not a JSON object", name=_name_from_subject(subject)
+            )
+        name: str | None = None
+        if subject is not None:
+            try:
+                name = name_of_meta_subject(subject, raw.get("name"))
+            except ValueError as exc:
+                raise BadObjectMetaError(f"{subject!r} is not an object meta subject") from exc
         if not raw.get("name"):
             # A meta without a name (not seen in the wild) still has it in its subject.
             raw["name"] = name
@@ -293,7 +297,7 @@ def _untrusted_problem(info: ObjectInfo) -> str | None:
         return f"has a negative size or chunk count ({info.size}, {info.chunks})"
     if info.chunk_size is not None and info.chunk_size <= 0:
         return f"has a chunk size that is not positive ({info.chunk_size})"
-    if info.digest and decode_digest(info.digest) is None:
+    if info.digest and not is_sha256_digest(info.digest):
         return f"has a digest that is not a SHA-256 digest: {info.digest[:100]!r}"
     if not info.digest and info.size and not info.deleted and not info.is_link:
         # Links and tombstones carry no digest; data always does (nats.go refuses it too).

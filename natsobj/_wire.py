@@ -47,6 +47,9 @@ EXPIRY_MARKER_REASON = "MaxAge"
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
+# The prefix and 44 characters of padded base64url: the digest as natsobj and nats.go write it.
+_CANONICAL_DIGEST_LENGTH = len(DIGEST_PREFIX) + 44
+_CANONICAL_DIGEST = re.compile(re.escape(DIGEST_PREFIX) + r"[A-Za-z0-9_-]{43}=")
 ZERO_TIME = "0001-01-01T00:00:00Z"
 BACKING_STORE = "JetStream"
 # Keys the server adds to stream metadata (API versioning); hidden from users.
@@ -196,8 +199,12 @@ def decode_name(token: str) -> str:
     return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
 
 
-def name_of_meta_subject(subject: str) -> str:
+def name_of_meta_subject(subject: str, claimed: object = None) -> str:
     """The object name a meta subject ``$O.<bucket>.M.<token>`` stands for.
+
+    ``claimed``, the name the meta's payload gives, is checked by encoding it, which is
+    cheaper than decoding the token (listings do this for every object); the token is
+    decoded only when it is not the canonical encoding of ``claimed``.
 
     Raises:
         ValueError: ``subject`` has another shape, or its token is not the base64url of a
@@ -208,6 +215,12 @@ def name_of_meta_subject(subject: str) -> str:
     if len(parts) != 4 or parts[0] != "$O" or parts[2] != "M":
         raise ValueError(f"not an object meta subject: {subject!r}")
     validate_bucket_name(parts[1])
+    if isinstance(claimed, str) and 0 < len(claimed) <= MAX_OBJECT_NAME_BYTES:
+        try:
+            if encode_name(claimed) == parts[3]:
+                return claimed
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: decoding the token says what the name is
     return validate_object_name(decode_name(parts[3]))
 
 
@@ -221,6 +234,12 @@ def encode_digest(digest: bytes) -> str:
     return DIGEST_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
 
 
+def is_sha256_digest(value: str) -> bool:
+    """Whether ``decode_digest`` reads a SHA-256 digest from ``value`` (cheaply for the
+    canonical form, which is almost every digest a listing meets)."""
+    return _CANONICAL_DIGEST.fullmatch(value) is not None or decode_digest(value) is not None
+
+
 def decode_digest(value: str) -> bytes | None:
     """The raw 32-byte digest from a stored digest string, or None if it holds none.
 
@@ -228,19 +247,19 @@ def decode_digest(value: str) -> bytes | None:
     standard base64, or hex. None means "not a SHA-256 digest" (empty, another algorithm,
     another length), never "nothing to check": callers refuse such a meta.
     """
-    if not value:
-        return None
-    algo, sep, encoded = value.partition("=")
-    if not sep or algo.upper() != "SHA-256":
-        return None
-    encoded = encoded.strip()
-    if len(encoded) == 64 and re.fullmatch(r"[0-9a-fA-F]{64}", encoded):
-        return bytes.fromhex(encoded)
-    stripped = encoded.rstrip("=")
+    if len(value) == _CANONICAL_DIGEST_LENGTH and value.startswith(DIGEST_PREFIX):
+        encoded = value[len(DIGEST_PREFIX) :]  # the common case, without the steps below
+    else:
+        algo, sep, encoded = value.partition("=")
+        if not sep or algo.upper() != "SHA-256":
+            return None
+        encoded = encoded.strip()
+        if len(encoded) == 64 and re.fullmatch(r"[0-9a-fA-F]{64}", encoded):
+            return bytes.fromhex(encoded)
+        stripped = encoded.rstrip("=")
+        encoded = stripped.replace("+", "-").replace("/", "_") + "=" * (-len(stripped) % 4)
     try:
-        raw = base64.urlsafe_b64decode(
-            stripped.replace("+", "-").replace("/", "_") + "=" * (-len(stripped) % 4)
-        )
+        raw = base64.urlsafe_b64decode(encoded)
     except (binascii.Error, ValueError):
         return None
     return raw if len(raw) == hashlib.sha256().digest_size else None

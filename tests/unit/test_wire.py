@@ -220,6 +220,14 @@ def test_name_of_meta_subject(subject: str, name: str) -> None:
     assert wire.name_of_meta_subject(subject) == name
 
 
+@pytest.mark.parametrize("claimed", [None, "", "over", "other", "\ud800", 5, "x" * 3000])
+def test_name_of_meta_subject_takes_a_claimed_name_only_when_it_is_the_subjects(
+    claimed: object,
+) -> None:
+    assert wire.name_of_meta_subject("$O.cap.M.b3Zlcg==", claimed) == "over"
+    assert wire.name_of_meta_subject("$O.cap.M.b3Zlcg", claimed) == "over"
+
+
 @pytest.mark.parametrize(
     "subject",
     [
@@ -399,6 +407,19 @@ def test_decode_digest_reads_every_encoding(digest: bytes, prefix: str) -> None:
         assert wire.decode_digest(prefix + encoded) == digest, encoded
     assert wire.decode_digest(wire.encode_digest(digest)) == digest
     assert wire.encode_digest(digest) == "SHA-256=" + urlsafe
+
+
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet=string.ascii_letters + string.digits + "-_=+/!", max_size=44).map(
+            lambda t: "SHA-256=" + t
+        ),
+        st.binary(min_size=30, max_size=34).map(lambda b: wire.encode_digest(b)),
+    )
+)
+def test_is_sha256_digest_agrees_with_decode_digest(value: str) -> None:
+    assert wire.is_sha256_digest(value) == (wire.decode_digest(value) is not None)
 
 
 @given(st.binary().filter(lambda b: len(b) != 32))
