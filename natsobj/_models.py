@@ -291,17 +291,15 @@ def _untrusted_problem(info: ObjectInfo) -> str | None:
         return f"has an unusable name: {exc}"
     if info.nuid and not is_nuid(info.nuid):
         return f"has a NUID that is not one: {info.nuid!r}"
-    if not info.nuid and info.size and not info.deleted and not info.is_link:
-        return "has data and no NUID to find it by"
     if info.size < 0 or info.chunks < 0:
         return f"has a negative size or chunk count ({info.size}, {info.chunks})"
     if info.chunk_size is not None and info.chunk_size <= 0:
         return f"has a chunk size that is not positive ({info.chunk_size})"
     if info.digest and not is_sha256_digest(info.digest):
         return f"has a digest that is not a SHA-256 digest: {info.digest[:100]!r}"
-    if not info.digest and info.size and not info.deleted and not info.is_link:
-        # Links and tombstones carry no digest; data always does (nats.go refuses it too).
-        return "has data and no digest to verify it with"
+    # Links and tombstones carry neither; data always has both (nats.go refuses it too).
+    if info.size and not info.deleted and not info.is_link and not (info.nuid and info.digest):
+        return "has data without the NUID to find it by or the digest to verify it with"
     return None
 
 
