@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from ._errors import BadObjectMetaError, InvalidArgumentError
 from ._jsapi import StoredMsg
 from ._models import CREATED_HEADER, ObjectInfo
-from ._wire import decode_name, meta_subject_filter, parse_timestamp
+from ._wire import meta_subject_filter, name_of_meta_subject, parse_timestamp
 
 if TYPE_CHECKING:
     from ._store import ObjectStore
@@ -129,13 +129,15 @@ def decode_cursor(cursor: str, sort_by: str, order: str) -> Key:
 
 
 def _name_of(raw: dict[str, Any], subject: str) -> str | None:
-    name = raw.get("name")
-    if isinstance(name, str) and name:
-        return name
+    """The name of the object a meta describes: its subject's, or None when the subject is
+    not a meta subject or the payload names another object (a bad meta, as
+    ``ObjectInfo.from_message`` reads it)."""
+    stored = raw.get("name")
     try:
-        return decode_name(subject.rsplit(".", 1)[-1])
-    except (ValueError, UnicodeDecodeError):
+        name = name_of_meta_subject(subject, stored)
+    except ValueError:
         return None
+    return name if stored in (None, "", name) else None
 
 
 def _metas(store: ObjectStore) -> AsyncGenerator[StoredMsg, None]:
@@ -219,7 +221,10 @@ async def list_page(
                 if delimiter is not None and delimiter in rest:
                     folders.add(prefix + rest[: rest.index(delimiter) + len(delimiter)])
                     continue
-                key = key_of(name, raw, msg)
+                try:
+                    key = key_of(name, raw, msg)
+                except (ValueError, TypeError):
+                    continue  # a size that is not a number: a bad meta, skipped as by list()
                 if after is not None and (key >= after if descending else key <= after):
                     continue
                 if worst is not None and (key <= worst if descending else key >= worst):

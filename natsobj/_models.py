@@ -26,8 +26,10 @@ from ._policy import (
 from ._wire import (
     BACKING_STORE,
     SERVER_METADATA_PREFIX,
-    decode_name,
+    is_nuid,
+    is_sha256_digest,
     meta_payload,
+    name_of_meta_subject,
     parse_timestamp,
     validate_bucket_name,
     validate_object_name,
@@ -218,18 +220,39 @@ class ObjectInfo(ObjectMeta):
     ) -> ObjectInfo:
         """Parse a meta message tolerantly, taking mtime and revision from the message.
 
+        Tolerant of what real peers write, and nothing more: every value that later becomes
+        a subject (NUID, link bucket and name), a size or a verification (digest) is
+        checked here, since any client with write access can publish any bytes on any
+        meta subject. The subject is the truth about the name: a payload naming another
+        object is a bad meta for the subject's name.
+
         Raises:
-            BadObjectMetaError: the payload is not a JSON object describing an object.
+            BadObjectMetaError: the payload is not a usable meta of the subject's object
+                (``name`` is the subject's name when it has one).
         """
         try:
             raw = json.loads(data)
         except ValueError as exc:
-            raise BadObjectMetaError(f"object meta is not JSON: {exc}") from exc
+            raise BadObjectMetaError(
+                f"object meta is not JSON: {exc}", name=_name_from_subject(subject)
+            ) from exc
         if not isinstance(raw, dict):
-            raise BadObjectMetaError("object meta is not a JSON object")
+            raise BadObjectMetaError(
+                "object meta is not a JSON object", name=_name_from_subject(subject)
+            )
+        name: str | None = None
+        if subject is not None:
+            try:
+                name = name_of_meta_subject(subject, raw.get("name"))
+            except ValueError as exc:
+                raise BadObjectMetaError(f"{subject!r} is not an object meta subject") from exc
         if not raw.get("name"):
             # A meta without a name (not seen in the wild) still has it in its subject.
-            raw["name"] = _name_from_subject(subject)
+            raw["name"] = name
+        elif name is not None and raw["name"] != name:
+            raise BadObjectMetaError(
+                f"the meta stored for {name!r} names {raw['name']!r}", name=name
+            )
         # The message's own time and sequence replace whatever the payload claims.
         stamped = parse_timestamp(timestamp) if timestamp else None
         if stamped is not None:
@@ -237,19 +260,56 @@ class ObjectInfo(ObjectMeta):
         if sequence is not None:
             raw["revision"] = sequence
         try:
-            return cls.model_validate(raw)
+            info = cls.model_validate(raw)
         except ValueError as exc:
             raise BadObjectMetaError(
-                f"invalid object meta: {exc}", name=raw.get("name") or None
+                f"invalid object meta: {exc}", name=name or _text(raw.get("name"))
             ) from exc
+        problem = _untrusted_problem(info)
+        if problem is not None:
+            raise BadObjectMetaError(f"the meta of {info.name!r} {problem}", name=info.name)
+        return info
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _untrusted_problem(info: ObjectInfo) -> str | None:
+    """What makes a parsed meta unusable, or None: the fields that become subjects, sizes
+    and the digest check, as no honest peer writes them."""
+    try:
+        validate_object_name(info.name)
+        if info.bucket:
+            validate_bucket_name(info.bucket)
+        link = info.link
+        if link is not None:
+            validate_bucket_name(link.bucket)
+            if link.name:
+                validate_object_name(link.name)
+    except ValueError as exc:
+        return f"has an unusable name: {exc}"
+    if info.nuid and not is_nuid(info.nuid):
+        return f"has a NUID that is not one: {info.nuid!r}"
+    if info.size < 0 or info.chunks < 0:
+        return f"has a negative size or chunk count ({info.size}, {info.chunks})"
+    if info.chunk_size is not None and info.chunk_size <= 0:
+        return f"has a chunk size that is not positive ({info.chunk_size})"
+    if info.digest and not is_sha256_digest(info.digest):
+        return f"has a digest that is not a SHA-256 digest: {info.digest[:100]!r}"
+    # Links and tombstones carry neither; data always has both (nats.go refuses it too).
+    if info.size and not info.deleted and not info.is_link and not (info.nuid and info.digest):
+        return "has data without the NUID to find it by or the digest to verify it with"
+    return None
 
 
 def _name_from_subject(subject: str | None) -> str | None:
+    """The object name of a meta subject, or None if it is not one."""
     if not subject:
         return None
     try:
-        return decode_name(subject.rsplit(".", 1)[-1])
-    except (ValueError, UnicodeDecodeError):
+        return name_of_meta_subject(subject)
+    except ValueError:
         return None
 
 

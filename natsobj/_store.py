@@ -65,6 +65,7 @@ from ._wire import (
     meta_subject_filter,
     stream_name,
     ttl_header,
+    validate_bucket_name,
     validate_chunk_size,
     validate_object_name,
 )
@@ -153,7 +154,8 @@ class ObjectStore:
 
         Raises:
             ObjectNotFoundError: no such object, or it is deleted and ``show_deleted`` is off.
-            BadObjectMetaError: the stored meta cannot be read.
+            BadObjectMetaError: the stored meta cannot be read or used (see
+                ``ObjectInfo.from_message``).
         """
         validate_object_name(name)
         info = await self._last_meta(name)
@@ -237,7 +239,8 @@ class ObjectStore:
         chunks are purged and the old object stays as it was; only when the new meta was
         sent and its answer lost (a timeout, a dropped connection) is the outcome open:
         either object may be current, whole, and the chunks are kept (``sweep_orphans``
-        reclaims them if the new meta never landed).
+        reclaims them if the new meta never landed). An unusable meta of that name
+        (another client's) is replaced; nothing is purged through it.
 
         ``ttl`` (seconds or a timedelta, at least 1 s; buckets created with
         ``message_ttl``) makes the server remove the object by itself: the meta goes after
@@ -537,7 +540,9 @@ class ObjectStore:
 
         Deleting a deleted object is a no-op that returns its tombstone. With
         ``if_revision`` the delete happens only if the object is at that revision
-        (compare-and-set on the meta), so it never deletes a newer version.
+        (compare-and-set on the meta), so it never deletes a newer version. An unusable
+        meta (``BadObjectMetaError`` on read: another client's) gets a bare tombstone, and
+        nothing is purged through it.
 
         The tombstone tells watchers and other clients the object is gone; it stays until
         the name is written again, unless ``tombstone_ttl`` (seconds or a timedelta, at
@@ -602,7 +607,10 @@ class ObjectStore:
             )
         if target.is_link:
             raise NoLinkToLinkError("cannot link to a link", bucket=self.bucket, name=name)
-        link = ObjectLink(bucket=target.bucket or self.bucket, name=target.name)
+        link = ObjectLink(
+            bucket=validate_bucket_name(target.bucket or self.bucket),
+            name=validate_object_name(target.name),
+        )
         return await self._publish_link(name, link)
 
     async def add_bucket_link(self, name: str, store: ObjectStore | str) -> ObjectInfo:
@@ -611,7 +619,7 @@ class ObjectStore:
         bucket = store.bucket if isinstance(store, ObjectStore) else store
         if not isinstance(bucket, str) or not bucket:
             raise InvalidArgumentError("add_bucket_link needs an ObjectStore or a bucket name")
-        return await self._publish_link(name, ObjectLink(bucket=bucket))
+        return await self._publish_link(name, ObjectLink(bucket=validate_bucket_name(bucket)))
 
     async def _publish_link(self, name: str, link: ObjectLink) -> ObjectInfo:
         existing = await self._find(name)
@@ -645,10 +653,6 @@ class ObjectStore:
         for _ in range(_MAX_LINK_DEPTH):
             link = info.link
             if link is None:
-                if not info.nuid and info.size:
-                    raise BadObjectMetaError(
-                        f"object {name!r} has no NUID", bucket=self.bucket, name=name
-                    )
                 return store, info
             if link.is_bucket_link:
                 raise LinkIsBucketError(
@@ -769,7 +773,8 @@ class ObjectStore:
         """Every object in the bucket, in the order they were last written.
 
         Reads the meta messages with batched Direct Get (no consumer). Entries that are not
-        valid object meta (written by broken clients) are skipped. An empty bucket gives [].
+        usable object meta (``BadObjectMetaError`` on read) are skipped. An empty bucket
+        gives [].
         """
         if prefix is not None and not isinstance(prefix, str):
             raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import InvalidArgumentError
 from ._jsapi import StoredMsg
-from ._wire import chunk_subject_filter, parse_timestamp
+from ._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp
 
 if TYPE_CHECKING:
     from ._store import ObjectStore
@@ -105,11 +105,17 @@ async def sweep_orphans(
     # Chunk subjects first, metas second: a put that commits in between is seen as live.
     counts, last_seq = await _chunk_subjects(store)
     live = await _referenced_nuids(store)
-    candidates = {s: n for s, n in counts.items() if _nuid(s) not in live[0]}
+    # Only the chunk subject of a NUID is ever read or purged: another client may have
+    # published on ``$O.<bucket>.C.*``, and a purge filtered by that would take every chunk.
+    candidates: dict[str, tuple[str, int]] = {}
+    for subject, messages in counts.items():
+        nuid = nuid_of_chunk_subject(store.bucket, subject)
+        if nuid is not None and nuid not in live[0]:
+            candidates[subject] = (nuid, messages)
     recent = 0
     found: list[tuple[OrphanChunks, int]] = []
     cutoff = datetime.now(UTC) - delta
-    for subject, messages in sorted(candidates.items()):
+    for subject, (nuid, messages) in sorted(candidates.items()):
         newest = await js.last_msg(
             store.stream, subject, direct=not _leader_reads(store), bucket=store.bucket
         )
@@ -122,7 +128,7 @@ async def sweep_orphans(
         first = await _first_chunk(store, subject) if messages > 1 else None
         size = len(newest.data) + (len(first.data) * (messages - 1) if first else 0)
         orphan = OrphanChunks(
-            subject=subject, nuid=_nuid(subject), messages=messages, bytes=size, newest=stamped
+            subject=subject, nuid=nuid, messages=messages, bytes=size, newest=stamped
         )
         found.append((orphan, newest.seq))
     orphans = [orphan for orphan, _ in found]
@@ -146,10 +152,6 @@ async def sweep_orphans(
         recent=recent,
         orphans=orphans,
     )
-
-
-def _nuid(subject: str) -> str:
-    return subject.rsplit(".", 1)[-1]
 
 
 async def _chunk_subjects(store: ObjectStore) -> tuple[dict[str, int], int]:

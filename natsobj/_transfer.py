@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import os
 import queue
 import threading
 from collections.abc import (
@@ -33,6 +34,7 @@ import anyio
 from nats.nuid import NUID
 
 from ._errors import (
+    BadObjectMetaError,
     DigestMismatchError,
     IncompleteObjectError,
     InvalidArgumentError,
@@ -78,11 +80,38 @@ FILE_BLOCK_BYTES = 4 * 1024 * 1024
 # Purge and verify after a failure get this long, shielded from cancellation.
 CLEANUP_TIMEOUT = 10.0
 
-_nuid = NUID()
+
+class _NuidSource:
+    """nats-py's NUID generator, made safe for threads and for forks.
+
+    One generator per process: a child forked after the parent made NUIDs (multiprocessing,
+    preforking servers, task-queue workers) would otherwise make the same ones as its
+    parent and siblings, so their puts would share chunk subjects and their purges take
+    each other's chunks. ``next`` is locked: nats-py does not promise its generator is
+    thread-safe (its sequence update takes several steps), and threads may each run an
+    event loop with natsobj in it.
+    """
+
+    def __init__(self) -> None:
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        # A new lock too: one held by another thread at the fork stays held in the child.
+        self._lock = threading.Lock()
+        self._nuid = NUID()  # seeded from os.urandom
+
+    def next(self) -> str:
+        with self._lock:
+            return self._nuid.next().decode("ascii")
+
+
+_nuids = _NuidSource()
 
 
 def new_nuid() -> str:
-    return _nuid.next().decode("ascii")
+    """A fresh NUID, unique across threads and forked processes."""
+    return _nuids.next()
 
 
 class StreamingHash:
@@ -474,6 +503,8 @@ class ChunkReader:
                         if not data:
                             continue  # nats.net writes an empty trailing chunk, not counted
                         index += 1
+                        if digest is None and last_seq is not None and msg.seq < last_seq:
+                            self._check_located(data)
                         if digest is not None:
                             await digest.update(data)
                         received += len(data)
@@ -496,6 +527,12 @@ class ChunkReader:
             raise self._error(
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
+
+    def _check_located(self, data: bytes) -> None:
+        """A range's offsets came from the meta's chunk size: a chunk other than the last
+        of another size makes them, and so the bytes returned, wrong."""
+        if len(data) != self.info.chunk_size:
+            raise self._error(IncompleteObjectError, "a chunk is not of the meta's chunk size")
 
     async def single_chunk(self) -> bytes | None:
         """The bytes of a one-chunk object in one request (verified), or None if the
@@ -525,6 +562,9 @@ class ChunkReader:
                 IncompleteObjectError, f"read {chunks} chunks, the meta says {info.chunks}"
             )
         expected = decode_digest(info.digest)
+        if expected is None and (info.digest or size):
+            # Never "nothing to check": a meta whose digest is missing or unreadable is bad.
+            raise self._error(BadObjectMetaError, f"no SHA-256 digest in {info.digest!r}")
         if expected is not None and digest != expected:
             raise self._error(
                 DigestMismatchError, "received a corrupt object, digests do not match"

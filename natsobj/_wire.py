@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._errors import (
+    BadObjectMetaError,
     InvalidArgumentError,
     InvalidBucketNameError,
     InvalidObjectNameError,
@@ -46,12 +47,20 @@ EXPIRY_MARKER_REASON = "MaxAge"
 # The server's default limit of messages in one atomic batch; the meta takes one.
 MAX_ATOMIC_CHUNKS = 999
 DIGEST_PREFIX = "SHA-256="
+# The prefix and 44 characters of padded base64url: the digest as natsobj and nats.go write it.
+_CANONICAL_DIGEST_LENGTH = len(DIGEST_PREFIX) + 44
+_CANONICAL_DIGEST = re.compile(re.escape(DIGEST_PREFIX) + r"[A-Za-z0-9_-]{43}=")
 ZERO_TIME = "0001-01-01T00:00:00Z"
 BACKING_STORE = "JetStream"
 # Keys the server adds to stream metadata (API versioning); hidden from users.
 SERVER_METADATA_PREFIX = "_nats."
 
 _BUCKET_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
+# A NUID as every official client writes it (22 base-62 characters), or the 32 lowercase
+# hex digits of ``uuid4().hex`` that the nats-py ``nats-object`` draft writes. Nothing else
+# read from the wire may become a chunk subject: a wildcard token (``*``, ``>``), a dot or
+# whitespace there would reach other objects' chunks.
+_NUID = re.compile(r"[0-9A-Za-z]{22}|[0-9a-f]{32}")
 # The server's limit on stream names is 255 characters, "OBJ_" included.
 MAX_BUCKET_NAME = 255 - len(STREAM_PREFIX)
 # Encoded into subjects (4/3 longer) next to the bucket name twice, they must fit the
@@ -146,9 +155,30 @@ def meta_subject_filter(bucket: str) -> str:
     return f"$O.{bucket}.M.>"
 
 
+def is_nuid(value: object) -> bool:
+    """Whether ``value`` is a NUID a peer may have written (see ``_NUID``)."""
+    return isinstance(value, str) and _NUID.fullmatch(value) is not None
+
+
 def chunk_subject(bucket: str, nuid: str) -> str:
-    """Subject of every chunk of one put (one NUID per put)."""
+    """Subject of every chunk of one put (one NUID per put).
+
+    Raises:
+        BadObjectMetaError: ``nuid`` is not a NUID (it came from a bad meta): no subject,
+            and so no read or purge, is ever built from it.
+    """
+    if not is_nuid(nuid):
+        raise BadObjectMetaError(f"{nuid!r} is not a NUID: it cannot name a chunk subject")
     return f"$O.{bucket}.C.{nuid}"
+
+
+def nuid_of_chunk_subject(bucket: str, subject: str) -> str | None:
+    """The NUID whose chunks ``subject`` holds, or None if it is not exactly the chunk
+    subject of a NUID in ``bucket`` (any client can publish on any ``$O.<bucket>.C.>``
+    subject, a wildcard token included: the server stores ``*`` and ``>`` literally)."""
+    prefix = f"$O.{bucket}.C."
+    nuid = subject[len(prefix) :]
+    return nuid if subject.startswith(prefix) and is_nuid(nuid) else None
 
 
 def encode_name(name: str) -> str:
@@ -169,6 +199,44 @@ def decode_name(token: str) -> str:
     return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
 
 
+def name_of_meta_subject(subject: str, claimed: object = None) -> str:
+    """The object name a meta subject ``$O.<bucket>.M.<token>`` stands for.
+
+    ``claimed``, the name the meta's payload gives, is checked by encoding it, which is
+    cheaper than decoding the token (listings do this for every object); the token is
+    decoded only when it is not the canonical encoding of ``claimed``.
+
+    Raises:
+        ValueError: ``subject`` has another shape, or its token is not the base64url of a
+            usable object name (a subject with more tokens would otherwise pass for the
+            name in its last one).
+    """
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[0] != "$O" or parts[2] != "M":
+        raise ValueError(f"not an object meta subject: {subject!r}")
+    validate_bucket_name(parts[1])
+    if isinstance(claimed, str) and 0 < len(claimed) <= MAX_OBJECT_NAME_BYTES:
+        try:
+            if encode_name(claimed) == parts[3]:
+                return claimed
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: decoding the token says what the name is
+        if _is_latin1_token(claimed, parts[3]):
+            return claimed
+    return validate_object_name(decode_name(parts[3]))
+
+
+def _is_latin1_token(name: str, token: str) -> bool:
+    """Whether ``token`` is nats.js's encoding of ``name``: it base64-encodes Latin-1 code
+    units (``btoa``), not UTF-8, so its non-ASCII names sit on other subjects than ours.
+    Read as the name they claim (a tolerant reader), they list beside ours."""
+    try:
+        raw = name.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") == token.rstrip("=")
+
+
 def meta_subject(bucket: str, name: str) -> str:
     """Subject of an object's meta message."""
     return f"$O.{bucket}.M.{encode_name(name)}"
@@ -179,25 +247,32 @@ def encode_digest(digest: bytes) -> str:
     return DIGEST_PREFIX + base64.urlsafe_b64encode(digest).decode("ascii")
 
 
+def is_sha256_digest(value: str) -> bool:
+    """Whether ``decode_digest`` reads a SHA-256 digest from ``value`` (cheaply for the
+    canonical form, which is almost every digest a listing meets)."""
+    return _CANONICAL_DIGEST.fullmatch(value) is not None or decode_digest(value) is not None
+
+
 def decode_digest(value: str) -> bytes | None:
-    """The raw 32-byte digest from a stored digest string, or None if it has none.
+    """The raw 32-byte digest from a stored digest string, or None if it holds none.
 
     Tolerant: any case of the ``SHA-256=`` prefix; the value padded or unpadded base64url,
-    standard base64, or hex.
+    standard base64, or hex. None means "not a SHA-256 digest" (empty, another algorithm,
+    another length), never "nothing to check": callers refuse such a meta.
     """
-    if not value:
-        return None
-    algo, sep, encoded = value.partition("=")
-    if not sep or algo.upper() != "SHA-256":
-        return None
-    encoded = encoded.strip()
-    if len(encoded) == 64 and re.fullmatch(r"[0-9a-fA-F]{64}", encoded):
-        return bytes.fromhex(encoded)
-    stripped = encoded.rstrip("=")
+    if len(value) == _CANONICAL_DIGEST_LENGTH and value.startswith(DIGEST_PREFIX):
+        encoded = value[len(DIGEST_PREFIX) :]  # the common case, without the steps below
+    else:
+        algo, sep, encoded = value.partition("=")
+        if not sep or algo.upper() != "SHA-256":
+            return None
+        encoded = encoded.strip()
+        if len(encoded) == 64 and re.fullmatch(r"[0-9a-fA-F]{64}", encoded):
+            return bytes.fromhex(encoded)
+        stripped = encoded.rstrip("=")
+        encoded = stripped.replace("+", "-").replace("/", "_") + "=" * (-len(stripped) % 4)
     try:
-        raw = base64.urlsafe_b64decode(
-            stripped.replace("+", "-").replace("/", "_") + "=" * (-len(stripped) % 4)
-        )
+        raw = base64.urlsafe_b64decode(encoded)
     except (binascii.Error, ValueError):
         return None
     return raw if len(raw) == hashlib.sha256().digest_size else None

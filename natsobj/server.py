@@ -302,17 +302,21 @@ class _Run:
             await self.join_reader()
 
 
-def _kill_at_exit(proc: subprocess.Popen[bytes]) -> None:
-    """Last resort (garbage collection or interpreter exit): never leave a server behind."""
-    if proc.poll() is None:
+def _kill_at_exit(proc: subprocess.Popen[bytes], owner: int) -> None:
+    """Last resort (garbage collection or interpreter exit): never leave a server behind.
+    Only in the process that started it (``owner``): a forked child that exits must not
+    stop its parent's server."""
+    if os.getpid() == owner and proc.poll() is None:
         with contextlib.suppress(OSError):
             proc.kill()
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
             proc.wait(5)
 
 
-def _remove_dir(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+def _remove_dir(path: str, owner: int) -> None:
+    """Remove a server's temporary directory, only in the process that made it."""
+    if os.getpid() == owner:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class EmbeddedServer:
@@ -376,9 +380,9 @@ class EmbeddedServer:
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
         self._work_dir: Path | None = None
-        self._dir_finalizer: weakref.finalize[[str], EmbeddedServer] | None = None
+        self._dir_finalizer: weakref.finalize[[str, int], EmbeddedServer] | None = None
         self._run: _Run | None = None
-        self._proc_finalizer: weakref.finalize[[_Popen], EmbeddedServer] | None = None
+        self._proc_finalizer: weakref.finalize[[_Popen, int], EmbeddedServer] | None = None
         self._history = _Lines()
         self._lock = anyio.Lock()
 
@@ -574,7 +578,7 @@ class EmbeddedServer:
         if self._work_dir is None:
             path = tempfile.mkdtemp(prefix="natsobj-server-")
             self._work_dir = Path(path)
-            self._dir_finalizer = weakref.finalize(self, _remove_dir, path)
+            self._dir_finalizer = weakref.finalize(self, _remove_dir, path, os.getpid())
         store = self.store_dir
         if store is not None:
             store.mkdir(parents=True, exist_ok=True)
@@ -637,7 +641,7 @@ class EmbeddedServer:
             raise ServerStartupError(f"cannot run {self._binary}: {exc}", command=cmd) from exc
         run = _Run(proc, cmd, self._history, f"{label}[{proc.pid}]")
         self._run = run
-        self._proc_finalizer = weakref.finalize(self, _kill_at_exit, proc)
+        self._proc_finalizer = weakref.finalize(self, _kill_at_exit, proc, os.getpid())
         try:
             port: int | None = None
             with anyio.move_on_after(self._startup_timeout) as scope:

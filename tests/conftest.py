@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import anyio
+import nats
 import pytest
+from nats.js.client import JetStreamContext
 
 import natsobj
+from natsobj._wire import encode_name
 
 # The server removes expired messages on a timer; give it this long past a TTL.
 SERVER_GRACE = 5.0
@@ -75,3 +79,36 @@ async def wait_until_removed(store: natsobj.ObjectStore, name: str) -> None:
             except natsobj.ObjectNotFoundError:
                 return
             await anyio.sleep(0.2)
+
+
+# --------------------------------------------------------------------------- a misbehaving peer
+
+
+@pytest.fixture
+async def peer(server: natsobj.EmbeddedServer) -> AsyncIterator[JetStreamContext]:
+    """A raw nats-py JetStream client: publishes what a misbehaving peer with write access
+    to a bucket could, bypassing natsobj."""
+    nc = await nats.connect(server.url)
+    try:
+        yield nc.jetstream()
+    finally:
+        await nc.close()
+
+
+async def publish_meta(
+    peer: JetStreamContext, store: natsobj.ObjectStore, name: str, meta: object
+) -> None:
+    """Store ``meta`` (JSON-encoded unless bytes) as ``name``'s meta, as another client would."""
+    payload = meta if isinstance(meta, bytes) else json.dumps(meta).encode()
+    subject = f"$O.{store.bucket}.M.{encode_name(name)}"
+    await peer.publish(subject, payload, headers={"Nats-Rollup": "sub"})
+
+
+async def replace_chunks(
+    peer: JetStreamContext, store: natsobj.ObjectStore, nuid: str, chunks: list[bytes]
+) -> None:
+    """Replace the chunks stored under ``nuid`` with ``chunks`` (tampering with an object)."""
+    subject = f"$O.{store.bucket}.C.{nuid}"
+    await peer.purge_stream(store.stream, subject=subject)
+    for chunk in chunks:
+        await peer.publish(subject, chunk)

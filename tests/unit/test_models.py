@@ -287,14 +287,14 @@ def test_link_properties() -> None:
 
 def test_unknown_keys_survive_to_payload() -> None:
     payload = (
-        b'{"name":"a","bucket":"b","nuid":"N","x_client":"py",'
+        b'{"name":"a","bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel","x_client":"py",'
         b'"x_nested":{"k":[1,"<"]},"options":{"max_chunk_size":5,"x_opt":"o"}}'
     )
     info = ObjectInfo.from_message(payload)
     assert info.model_extra == {"x_client": "py", "x_nested": {"k": [1, "<"]}}
     expected = (
-        b'{"name":"a","options":{"max_chunk_size":5,"x_opt":"o"},"bucket":"b","nuid":"N",'
-        b'"size":0,"mtime":"0001-01-01T00:00:00Z","chunks":0,'
+        b'{"name":"a","options":{"max_chunk_size":5,"x_opt":"o"},"bucket":"b",'
+        b'"nuid":"qfDVHV9yrvvRMPdOcIYhel","size":0,"mtime":"0001-01-01T00:00:00Z","chunks":0,'
         b'"x_client":"py","x_nested":{"k":[1,"\\u003c"]}}'
     )
     assert info.to_payload() == expected
@@ -306,13 +306,18 @@ def test_unknown_keys_survive_to_payload() -> None:
 
 def test_to_payload_keeps_unknown_keys_with_null_values() -> None:
     # DESIGN.md: "faithful round-trip of unknown JSON keys". A null is still a value.
-    info = ObjectInfo.from_message(b'{"name":"a","bucket":"b","nuid":"N","x_null":null}')
+    info = ObjectInfo.from_message(
+        b'{"name":"a","bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel","x_null":null}'
+    )
     assert "x_null" in (info.model_extra or {})
     assert json.loads(info.to_payload()).get("x_null", "missing") is None
 
 
 def test_missing_name_is_recovered_from_the_subject() -> None:
-    payload = b'{"bucket":"cap","nuid":"N","size":1,"chunks":1}'
+    payload = (
+        b'{"bucket":"cap","nuid":"qfDVHV9yrvvRMPdOcIYhel","size":1,"chunks":1,'
+        b'"digest":"SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="}'
+    )
     info = ObjectInfo.from_message(payload, subject="$O.cap.M.ZG9jcy9yZXBvcnQudHh0")
     assert info.name == "docs/report.txt"
     info = ObjectInfo.from_message(
@@ -335,10 +340,13 @@ def test_missing_name_is_recovered_from_the_subject() -> None:
         (b"null", None),
         (b"42", None),
         (b"{}", None),
-        (b'{"bucket":"b","nuid":"N"}', None),
-        (b'{"bucket":"b","nuid":"N"}', ""),
-        (b'{"bucket":"b","nuid":"N"}', "$O.b.M.!!!"),  # undecodable token
-        (b'{"bucket":"b","nuid":"N"}', "$O.b.M.Y2Fm6Q=="),  # JS Latin-1 'café': not UTF-8
+        (b'{"bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel"}', None),
+        (b'{"bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel"}', ""),
+        (b'{"bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel"}', "$O.b.M.!!!"),  # undecodable token
+        (
+            b'{"bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel"}',
+            "$O.b.M.Y2Fm6Q==",
+        ),  # JS Latin-1 'café': not UTF-8
         (b'{"name":5,"bucket":"b"}', None),
         (b'{"name":"a","headers":"text/plain"}', None),
         (b'{"name":"a","headers":["a"]}', None),
@@ -350,6 +358,97 @@ def test_bad_payloads_raise_bad_object_meta(payload: bytes, subject: str | None)
     with pytest.raises(natsobj.BadObjectMetaError) as excinfo:
         ObjectInfo.from_message(payload, subject=subject)
     assert isinstance(excinfo.value, natsobj.ObjectStoreError)
+
+
+# --- untrusted fields: what any client with write access could publish ------------------------
+
+GOOD_META: dict[str, Any] = {
+    "name": "a",
+    "bucket": "b",
+    "nuid": "qfDVHV9yrvvRMPdOcIYhel",
+    "size": 300000,
+    "chunks": 3,
+    "digest": REPORT_DIGEST,
+    "options": {"max_chunk_size": 131072},
+}
+
+
+def _read(changes: dict[str, Any], subject: str | None = None) -> ObjectInfo:
+    meta = {k: v for k, v in (GOOD_META | changes).items() if v is not None}
+    return ObjectInfo.from_message(json.dumps(meta).encode(), subject=subject)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nuid": ">"},
+        {"nuid": "*"},
+        {"nuid": "x.>"},
+        {"nuid": "qfDVHV9yrvvRMPdOcIYhe "},
+        {"nuid": "short"},
+        {"nuid": None},  # data without a NUID
+        {"nuid": ""},
+        {"digest": REPORT_DIGEST[:-5]},  # truncated
+        {"digest": "MD5=" + "A" * 22},
+        {"digest": "SHA-512=" + "A" * 86 + "=="},
+        {"digest": "SHA-256="},
+        {"digest": None},  # data without a digest
+        {"digest": ""},
+        {"bucket": "*"},
+        {"bucket": "a.b"},
+        {"options": {"link": {"bucket": "*", "name": "x"}}, "size": 0, "chunks": 0},
+        {"options": {"link": {"bucket": "b", "name": "\ud800"}}, "size": 0, "chunks": 0},
+        {"size": -1},
+        {"chunks": -1},
+        {"options": {"max_chunk_size": 0}},
+        {"options": {"max_chunk_size": -1}},
+    ],
+    ids=repr,
+)
+def test_untrusted_fields_that_are_unusable_make_a_bad_meta(changes: dict[str, Any]) -> None:
+    with pytest.raises(natsobj.BadObjectMetaError) as caught:
+        _read(changes)
+    assert caught.value.name == "a"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nuid": "0f8fad5bd9cb469fa16570867728950e"},  # the nats-object draft's uuid4().hex
+        {"digest": "sha-256=" + REPORT_DIGEST[8:]},
+        {"digest": REPORT_DIGEST.rstrip("=")},
+        {"size": 0, "chunks": 0, "digest": None},  # nothing to verify
+        {"deleted": True, "size": 0, "chunks": 0, "digest": ""},  # a tombstone
+        {"deleted": True, "nuid": "", "size": 0, "chunks": 0, "digest": ""},  # a rename's
+        # JS links: no NUID, no size, no digest; bucket links with and without a name
+        {
+            "nuid": None,
+            "size": None,
+            "chunks": None,
+            "digest": None,
+            "options": {"link": {"bucket": "c", "name": "x"}},
+        },
+        {"options": {"link": {"bucket": "c"}}, "size": 0, "chunks": 0, "digest": ""},
+        {"options": {"link": {"bucket": "c", "name": ""}}, "size": 0, "chunks": 0},
+    ],
+    ids=repr,
+)
+def test_what_real_peers_write_is_read(changes: dict[str, Any]) -> None:
+    assert _read(changes).name == "a"
+
+
+def test_the_subject_is_the_truth_about_the_name() -> None:
+    assert _read({}, subject=wire.meta_subject("b", "a")).name == "a"
+    with pytest.raises(natsobj.BadObjectMetaError) as caught:
+        _read({"name": "other"}, subject=wire.meta_subject("b", "a"))
+    assert caught.value.name == "a"
+    # Unicode that differs only in normalisation is another name.
+    with pytest.raises(natsobj.BadObjectMetaError):
+        _read({"name": "cafe\u0301"}, subject=wire.meta_subject("b", "caf\u00e9"))
+    with pytest.raises(natsobj.BadObjectMetaError):
+        _read({"name": "a"}, subject="$O.b.M.x." + wire.encode_name("a"))
+    with pytest.raises(natsobj.BadObjectMetaError):
+        _read({"name": 5}, subject=wire.meta_subject("b", "a"))
 
 
 def test_bare_string_header_values_become_lists() -> None:
@@ -386,7 +485,9 @@ def test_nulls_read_as_empty_values() -> None:
 
 @pytest.mark.parametrize("mtime", ['""', '"garbage"', '"0001-01-01T00:00:00Z"', "null"])
 def test_unusable_stored_mtime_is_replaced_by_the_message_timestamp(mtime: str) -> None:
-    payload = ('{"name":"a","bucket":"b","nuid":"N","mtime":' + mtime + "}").encode()
+    payload = (
+        '{"name":"a","bucket":"b","nuid":"qfDVHV9yrvvRMPdOcIYhel","mtime":' + mtime + "}"
+    ).encode()
     info = ObjectInfo.from_message(payload, timestamp=NATS_TIME_STAMP)
     assert info.mtime == utc(2026, 11, 23, 19, 49, 37, 167474)
 
@@ -457,6 +558,10 @@ def infos(draw: st.DrawFn) -> dict[str, Any]:
         link_name = draw(st.one_of(st.none(), text))
         options["link"] = {"bucket": link_bucket, "name": link_name}
     info["options"] = options
+    if info["size"] and not info["deleted"] and "link" not in options:
+        # Data is always written with the NUID of its chunks and its digest.
+        info["nuid"] = info["nuid"] or "qfDVHV9yrvvRMPdOcIYhel"
+        info["digest"] = info["digest"] or wire.EMPTY_DIGEST
     extras = draw(st.dictionaries(text.map(lambda k: "x_" + k), json_value, max_size=3))
     info.update(extras)
     return info

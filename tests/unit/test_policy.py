@@ -6,6 +6,7 @@ import pytest
 
 import natsobj
 from natsobj._policy import (
+    check_size_limit,
     content_type_headers,
     guess_content_type,
     mime_type_allowed,
@@ -105,3 +106,13 @@ def test_content_type_headers() -> None:
     assert content_type_headers({"content-type": ["text/csv"]}, "a.txt", None, store_guess=True)[
         1
     ] == ("text/csv")
+
+
+@pytest.mark.parametrize("limit", [0, 1, 1000, 2**40])
+def test_size_limit_boundaries(limit: int) -> None:
+    # The limit itself is allowed; one byte more is not.
+    check_size_limit(limit, limit, bucket="b", name="n")
+    with pytest.raises(natsobj.ObjectTooLargeError) as caught:
+        check_size_limit(limit, limit + 1, bucket="b", name="n")
+    assert (caught.value.limit, caught.value.bucket, caught.value.name) == (limit, "b", "n")
+    check_size_limit(None, 2**62, bucket="b", name="n")  # no limit

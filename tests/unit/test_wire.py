@@ -138,6 +138,126 @@ def test_chunk_subject_and_filters() -> None:
     assert wire.meta_subject_filter("cap") == "$O.cap.M.>"
 
 
+# What peers write: nats.go, nats.js, nats.net, nats-py (22 base-62), the nats-object draft
+# (uuid4().hex), and a NUID from the captures.
+REAL_NUIDS = [
+    "qfDVHV9yrvvRMPdOcIYhel",
+    "6iDjtuLwv4myO8fKaGNnaK",
+    "0000000000000000000000",
+    "zzzzzzzzzzzzzzzzzzzzzz",
+    "0f8fad5bd9cb469fa16570867728950e",
+]
+NOT_NUIDS = [
+    "",
+    ">",
+    "*",
+    "C.>",
+    "qfDVHV9yrvvRMPdOcIYhe.",
+    "qfDVHV9yrvvRMPdOcIYhe*",
+    "qfDVHV9yrvvRMPdOcIYhe>",
+    "qfDVHV9yrvvRMPdOcIYhe ",
+    "qfDVHV9yrvvRMPdOcIYhe\t",
+    "qfDVHV9yrvvRMPdOcIYhe\n",
+    "qfDVHV9yrvvRMPdOcIYhe-",
+    "qfDVHV9yrvvRMPdOcIYhé",
+    "qfDVHV9yrvvRMPdOcIYhe",  # 21
+    "qfDVHV9yrvvRMPdOcIYhelx",  # 23
+    "0F8FAD5BD9CB469FA16570867728950E",  # uppercase hex is no uuid4().hex
+    "0f8fad5b-d9cb-469f-a165-70867728950e",
+    None,
+    22,
+    b"qfDVHV9yrvvRMPdOcIYhel",
+]
+
+
+@pytest.mark.parametrize("nuid", REAL_NUIDS)
+def test_nuids_peers_write(nuid: str) -> None:
+    assert wire.is_nuid(nuid)
+    assert wire.chunk_subject("b", nuid) == f"$O.b.C.{nuid}"
+    assert wire.nuid_of_chunk_subject("b", f"$O.b.C.{nuid}") == nuid
+
+
+@pytest.mark.parametrize("nuid", NOT_NUIDS)
+def test_what_is_not_a_nuid_never_becomes_a_chunk_subject(nuid: Any) -> None:
+    assert not wire.is_nuid(nuid)
+    with pytest.raises(natsobj.BadObjectMetaError):
+        wire.chunk_subject("b", nuid)
+    if isinstance(nuid, str):
+        assert wire.nuid_of_chunk_subject("b", f"$O.b.C.{nuid}") is None
+
+
+@given(st.text(max_size=40))
+def test_a_nuid_never_holds_a_subject_separator_or_wildcard(text: str) -> None:
+    if wire.is_nuid(text):
+        assert not set(text) & set(".*> \t\r\n")
+        assert len(text) in (22, 32)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "$O.other.C.qfDVHV9yrvvRMPdOcIYhel",  # another bucket
+        "$O.b.M.qfDVHV9yrvvRMPdOcIYhel",  # a meta subject
+        "$O.b.C.x.qfDVHV9yrvvRMPdOcIYhel",  # an extra token
+        "$O.b.C.qfDVHV9yrvvRMPdOcIYhel.x",
+        "$O.b.C.",
+    ],
+)
+def test_only_a_chunk_subject_of_the_bucket_has_a_nuid(subject: str) -> None:
+    assert wire.nuid_of_chunk_subject("b", subject) is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "name"),
+    [
+        ("$O.cap.M.ZG9jcy9yZXBvcnQudHh0", "docs/report.txt"),
+        ("$O.cap.M.b3Zlcg==", "over"),
+        ("$O.cap.M.b3Zlcg", "over"),  # unpadded
+        ("$O.b-_1.M.Y2Fmw6k=", "café"),
+    ],
+)
+def test_name_of_meta_subject(subject: str, name: str) -> None:
+    assert wire.name_of_meta_subject(subject) == name
+
+
+@pytest.mark.parametrize("claimed", [None, "", "over", "other", "\ud800", 5, "x" * 3000])
+def test_name_of_meta_subject_takes_a_claimed_name_only_when_it_is_the_subjects(
+    claimed: object,
+) -> None:
+    assert wire.name_of_meta_subject("$O.cap.M.b3Zlcg==", claimed) == "over"
+    assert wire.name_of_meta_subject("$O.cap.M.b3Zlcg", claimed) == "over"
+
+
+def test_name_of_meta_subject_reads_nats_js_latin1_names_as_they_claim() -> None:
+    # nats.js writes "café" on btoa's Latin-1 token: read as the name it claims, and only then.
+    assert wire.name_of_meta_subject("$O.cap.M.Y2Fm6Q==", "café") == "café"
+    assert wire.name_of_meta_subject("$O.cap.M.Y2Fm6Q", "café") == "café"
+    with pytest.raises(ValueError):  # noqa: PT011
+        wire.name_of_meta_subject("$O.cap.M.Y2Fm6Q==", "cafe")
+    with pytest.raises(ValueError):  # noqa: PT011
+        wire.name_of_meta_subject("$O.cap.M.Y2Fm6Q==", "ĉu")
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "",
+        "$O.cap.M.",
+        "$O.cap.M.!!!",
+        "$O.cap.C.b3Zlcg==",  # a chunk subject
+        "$O.cap.M.junk.b3Zlcg==",  # an extra token before the name's
+        "$O.cap.M.b3Zlcg==.junk",
+        "$X.cap.M.b3Zlcg==",
+        "$O.c*p.M.b3Zlcg==",
+        "$O.cap.M.Y2Fm6Q==",  # JS's Latin-1 'café': not UTF-8
+        "$O.cap.M." + wire.encode_name("x" * (wire.MAX_OBJECT_NAME_BYTES + 1)),
+    ],
+)
+def test_what_is_not_a_meta_subject_has_no_name(subject: str) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - every reason is a ValueError
+        wire.name_of_meta_subject(subject)
+
+
 def test_stream_name() -> None:
     assert wire.stream_name("cap") == "OBJ_cap"
     assert wire.stream_name("a-B_9") == "OBJ_a-B_9"
@@ -297,6 +417,19 @@ def test_decode_digest_reads_every_encoding(digest: bytes, prefix: str) -> None:
         assert wire.decode_digest(prefix + encoded) == digest, encoded
     assert wire.decode_digest(wire.encode_digest(digest)) == digest
     assert wire.encode_digest(digest) == "SHA-256=" + urlsafe
+
+
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet=string.ascii_letters + string.digits + "-_=+/!", max_size=44).map(
+            lambda t: "SHA-256=" + t
+        ),
+        st.binary(min_size=30, max_size=34).map(lambda b: wire.encode_digest(b)),
+    )
+)
+def test_is_sha256_digest_agrees_with_decode_digest(value: str) -> None:
+    assert wire.is_sha256_digest(value) == (wire.decode_digest(value) is not None)
 
 
 @given(st.binary().filter(lambda b: len(b) != 32))
