@@ -11,6 +11,7 @@ import natsobj
 from natsobj._checks import check_headers, check_local_path, check_metadata
 from natsobj._errors import local_file_error
 from natsobj._models import check_meta
+from natsobj.cli._errors import ExitCode, classify
 
 
 @pytest.mark.parametrize("value", [{"k": 1}, {1: "v"}, {"k": "\ud800"}, ["k"], "k=v"], ids=repr)
@@ -83,3 +84,5 @@ def test_local_file_errors_keep_the_os_details() -> None:
     denied = local_file_error(PermissionError(errno.EACCES, "Permission denied"), "cannot write")
     assert type(denied) is natsobj.LocalFileError
     assert isinstance(denied, OSError)
+    # The CLI's exit codes: a missing local file is bad input, other local I/O an error.
+    assert (classify(missing), classify(denied)) == (ExitCode.BAD_INPUT, ExitCode.ERROR)
