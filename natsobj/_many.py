@@ -254,8 +254,9 @@ class OperationResults(RequiresAsyncWith):
             with unwrap_single_error():
                 return await task_group.__aexit__(exc_type, exc, tb)
         finally:
-            if self._receive is not None:
-                self._receive.close()
+            receive, self._receive = self._receive, None  # iterating now: NotOpenError
+            if receive is not None:
+                receive.close()
 
     def __aiter__(self) -> OperationResults:
         return self

@@ -130,7 +130,7 @@ async def test_results_after_their_block(manager: ObjectStoreManager, store: Obj
     assert [info async for info in watcher] == []  # a stopped watcher ends, as documented
 
 
-async def test_session_read_outside_async_with(
+async def test_session_reads_outside_async_with(
     manager: ObjectStoreManager, usecase: natsobj.Usecase
 ) -> None:
     session = usecase.scope().session(manager)
@@ -139,3 +139,8 @@ async def test_session_read_outside_async_with(
     response = session.get("k")
     with pytest.raises(natsobj.NotOpenError):
         _ = response.metadata
+    results = session.many().get("k").send()
+    async with results:
+        pass
+    with pytest.raises(natsobj.NotOpenError):  # not anyio's ClosedResourceError
+        _ = [result async for result in results]
