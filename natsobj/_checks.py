@@ -54,13 +54,21 @@ def check_bool(value: object, what: str) -> bool:
     return value
 
 
-def check_int(value: object, what: str, *, minimum: int = 0, maximum: int | None = None) -> int:
-    """``value`` if it is an int (not a bool) from ``minimum`` to ``maximum``."""
+def check_int(value: object, what: str, *, minimum: int = 0) -> int:
+    """``value`` if it is an int (not a bool), at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgumentError(f"{what} must be an int, got {_short(value)}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"at least {minimum}" if maximum is None else f"{minimum} to {maximum}"
-        raise InvalidArgumentError(f"{what} must be {bounds}, got {value}")
+    if value < minimum:
+        raise InvalidArgumentError(f"{what} must be at least {minimum}, got {value}")
+    return value
+
+
+def check_seconds(value: object, what: str) -> float:
+    """``value`` if it is a finite, positive number of seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentError(f"{what} must be a number of seconds, got {_short(value)}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidArgumentError(f"{what} must be a positive number of seconds, got {value}")
     return value
 
 
@@ -75,14 +83,14 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
-def check_metadata(value: object, what: str = "metadata") -> dict[str, str]:
+def check_metadata(value: object) -> dict[str, str]:
     """A metadata map: str keys to str values (None is empty)."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidArgumentError(f"{what} must be a mapping of str to str, got {_short(value)}")
+        raise InvalidArgumentError(f"metadata must be a mapping of str to str, got {_short(value)}")
     return {
-        check_text(key, f"{what} key"): check_text(item, f"{what}[{key!r}]")
+        check_text(key, "a metadata key"): check_text(item, f"metadata[{key!r}]")
         for key, item in value.items()
     }
 
@@ -114,16 +122,28 @@ def check_callable(value: object, what: str) -> None:
         raise InvalidArgumentError(f"{what} must be callable, got {_short(value)}")
 
 
-def check_local_path(value: object, what: str = "path") -> Path:
+def check_put_data(data: object) -> None:
+    """Nothing, if ``data`` is something a put can store: bytes-like, str, a file (sync or
+    async ``read``) or an async iterable of bytes."""
+    if callable(getattr(data, "read", None)):
+        return
+    if not isinstance(data, bytes | bytearray | memoryview | str | AsyncIterable):
+        raise InvalidArgumentError(
+            f"cannot put {type(data).__name__}: give bytes, str, a binary file, "
+            "an async iterable of bytes or a byte stream"
+        )
+
+
+def check_local_path(value: object) -> Path:
     """A local file path from a str or an ``os.PathLike`` of str, without NUL."""
     if not isinstance(value, str | os.PathLike):
-        raise InvalidArgumentError(f"{what} must be a str or a path, got {_short(value)}")
+        raise InvalidArgumentError(f"path must be a str or a path, got {_short(value)}")
     try:
         path = Path(value)
     except TypeError as exc:  # a PathLike of bytes
-        raise InvalidArgumentError(f"{what} must be a path of str, got {_short(value)}") from exc
+        raise InvalidArgumentError(f"path must be a path of str, got {_short(value)}") from exc
     if "\x00" in str(path):
-        raise InvalidArgumentError(f"{what} cannot contain NUL: {str(path)!r}")
+        raise InvalidArgumentError(f"a path cannot contain NUL: {str(path)!r}")
     return path
 
 
@@ -176,24 +196,3 @@ class RequiresAsyncWith:
 
     def _not_open(self) -> NotOpenError:
         return NotOpenError(f"{type(self).__name__} is not open; use: {self._usage}")
-
-
-def check_put_data(data: object) -> None:
-    """Nothing, if ``data`` is something a put can store: bytes-like, str, a file (sync or
-    async ``read``) or an async iterable of bytes."""
-    if callable(getattr(data, "read", None)):
-        return
-    if not isinstance(data, bytes | bytearray | memoryview | str | AsyncIterable):
-        raise InvalidArgumentError(
-            f"cannot put {type(data).__name__}: give bytes, str, a binary file, "
-            "an async iterable of bytes or a byte stream"
-        )
-
-
-def check_seconds(value: object, what: str) -> float:
-    """``value`` if it is a finite, positive number of seconds."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidArgumentError(f"{what} must be a number of seconds, got {_short(value)}")
-    if not math.isfinite(value) or value <= 0:
-        raise InvalidArgumentError(f"{what} must be a positive number of seconds, got {value}")
-    return value
