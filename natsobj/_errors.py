@@ -28,7 +28,12 @@ escape, they are chained as ``__cause__``::
     │   ├── InvalidMimeTypeError           content type not in allowed_mime_types
     │   └── PreconditionFailedError        the object is not at the expected revision
     ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
-    │   └── InvalidScopeError              a usecase scope component that breaks the path
+    │   ├── InvalidScopeError              a usecase scope component that breaks the path
+    │   └── RangeNotSatisfiableError       a byte range that starts past the object's end
+    ├── NotOpenError                       (also TypeError) a result or watcher used
+    │                                      outside its ``async with``
+    ├── LocalFileError                     (also OSError) a local file cannot be read or written
+    │   └── LocalFileNotFoundError         (also FileNotFoundError)
     ├── UnsupportedFeatureError            the server, bucket or install lacks a feature
     ├── ManyOperationsError                ``error_for_failures``: every failed operation
     └── ServerError
@@ -64,10 +69,13 @@ __all__ = [
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "LocalFileError",
+    "LocalFileNotFoundError",
     "ManyOperationsError",
     "NoLinkToDeletedError",
     "NoLinkToLinkError",
     "NoRespondersError",
+    "NotOpenError",
     "ObjectError",
     "ObjectExistsError",
     "ObjectNotFoundError",
@@ -76,6 +84,7 @@ __all__ = [
     "ObjectTooLargeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
+    "RangeNotSatisfiableError",
     "ServerError",
     "ServerUnavailableError",
     "UnsupportedFeatureError",
@@ -216,6 +225,38 @@ class InvalidScopeError(InvalidArgumentError):
     ``A-Z a-z 0-9 _ - ( ) $ ! + '`` (``/``, ``.`` and ``=`` would break the path)."""
 
 
+class RangeNotSatisfiableError(InvalidArgumentError):
+    """The byte range starts at or past the end of the object (HTTP 416); a range that only
+    ends past it is cut to the object's size instead.
+
+    Attributes:
+        size: the object's size in bytes (HTTP's ``Content-Range: bytes */<size>``).
+    """
+
+    def __init__(
+        self, message: str, *, size: int, bucket: str | None = None, name: str | None = None
+    ):
+        super().__init__(message, bucket=bucket, name=name)
+        self.size = size
+
+
+class NotOpenError(ObjectStoreError, TypeError):
+    """A streaming result, watcher or batch used without the ``async with`` that opens it
+    (``await``-ed, or iterated, outside the block); the message names the right form."""
+
+
+class LocalFileError(ObjectStoreError, OSError):
+    """A local file (``put_file``, ``get_file``) cannot be read or written; ``errno``,
+    ``strerror`` and ``filename`` are the operating system's, whose error is the cause."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
+    """The local file, or the folder above it, does not exist."""
+
+
 class UnsupportedFeatureError(ObjectStoreError):
     """The operation needs something missing here: a newer nats-server, a bucket created
     with the feature (message TTLs), or an optional package (``zstandard``)."""
@@ -273,6 +314,15 @@ class JetStreamAPIError(ServerError):
         super().__init__(message, bucket=bucket, name=name)
         self.code = code
         self.err_code = err_code
+
+
+def local_file_error(exc: OSError, doing: str, *, name: str | None = None) -> LocalFileError:
+    """``exc`` (from reading or writing a local file) as natsobj's error, saying what failed:
+    ``doing`` is, say, ``"cannot read 'a.txt'"``."""
+    cls = LocalFileNotFoundError if isinstance(exc, FileNotFoundError) else LocalFileError
+    error = cls(f"{doing}: {exc.strerror or exc}", name=name)
+    error.errno, error.strerror, error.filename = exc.errno, exc.strerror, exc.filename
+    return error
 
 
 # JetStream err_codes we give a meaning to (nats-server errors.json).

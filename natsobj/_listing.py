@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from ._checks import check_bool, check_text
 from ._errors import BadObjectMetaError, InvalidArgumentError
 from ._jsapi import StoredMsg
 from ._models import CREATED_HEADER, ObjectInfo
@@ -175,6 +176,9 @@ async def list_page(
     show_deleted: bool,
 ) -> ObjectPage:
     _check_page(limit, offset, delimiter)
+    if search is not None:
+        check_text(search, "search")
+    check_bool(show_deleted, "show_deleted")
     if order not in ("asc", "desc"):
         raise InvalidArgumentError(f"order must be 'asc' or 'desc', got {order!r}")
     if not isinstance(prefix, str):

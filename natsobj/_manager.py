@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from pydantic import ValidationError
 
+from ._checks import check_bool, check_int, check_seconds, check_text, validate_model
 from ._errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_TIMEOUT", "ObjectStoreManager", "connect"]
 
 DEFAULT_TIMEOUT = 5.0
+# How old a bucket policy may be when a put enforces it (see _current_policy).
+POLICY_MAX_AGE = 1.0
 # Operations of a ``Session.many()`` batch in flight at once, unless the batch says otherwise.
 DEFAULT_MANY_CONCURRENCY = 5
 
@@ -50,12 +55,23 @@ UNSET = _Unset()
 logger = logging.getLogger("natsobj")
 
 
+@dataclass
+class _Policy:
+    """A bucket's policy as last read, when (``time.monotonic()``), and the lock that makes
+    one task re-read it while the others wait."""
+
+    policy: BucketPolicy
+    read_at: float
+    refreshing: anyio.Lock = field(default_factory=anyio.Lock)
+
+
 class ObjectStoreManager:
     """Creates, opens, lists and deletes buckets over one nats-py connection.
 
     ``timeout`` bounds every request to the server (and every chunk of a transfer), in
     seconds; ``many_concurrency`` is the default for ``Session.many()`` batches. The manager
-    does not own ``nc``; ``natsobj.connect`` makes one that does.
+    does not own ``nc``: ``close()`` (and leaving ``async with manager``) leaves it open.
+    ``natsobj.connect`` makes a manager that owns its connection.
     """
 
     def __init__(
@@ -66,15 +82,64 @@ class ObjectStoreManager:
         api_prefix: str = "$JS.API",
         many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     ):
-        if timeout <= 0:
-            raise InvalidArgumentError(f"timeout must be positive, got {timeout!r}")
-        if isinstance(many_concurrency, bool) or not isinstance(many_concurrency, int):
-            raise InvalidArgumentError(f"many_concurrency must be an int, got {many_concurrency!r}")
-        if many_concurrency < 1:
-            raise InvalidArgumentError(f"many_concurrency must be positive, got {many_concurrency}")
-        self.many_concurrency = many_concurrency
+        import nats.aio.client
+
+        if not isinstance(nc, nats.aio.client.Client):
+            raise InvalidArgumentError(
+                f"ObjectStoreManager wraps a nats-py connection, got {type(nc).__name__}"
+            )
+        check_seconds(timeout, "timeout")
+        if not check_text(api_prefix, "api_prefix"):
+            raise InvalidArgumentError("api_prefix must not be empty")
+        self.many_concurrency = check_int(many_concurrency, "many_concurrency", minimum=1)
         self.nc = nc
         self.js = JetStream(nc, timeout=timeout, api_prefix=api_prefix)
+        # Each bucket's policy, shared by every handle on this manager (see _current_policy).
+        self._policies: dict[str, _Policy] = {}
+        # Set when this manager owns its connection (``await natsobj.connect(...)``).
+        self._closing: contextlib.AsyncExitStack | None = None
+
+    async def close(self) -> None:
+        """Close the connection, if this manager owns it (from ``natsobj.connect``);
+        closing again does nothing. A manager over a caller's connection leaves it open."""
+        closing, self._closing = self._closing, None
+        if closing is not None:
+            await closing.aclose()
+
+    async def __aenter__(self) -> ObjectStoreManager:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def _remember_policy(self, bucket: str, stream_info: Mapping[str, Any]) -> None:
+        """Keep the policy in ``stream_info`` (just read from the server) as the bucket's."""
+        policy = policy_from_metadata(stream_info.get("config", {}).get("metadata"))
+        known = self._policies.get(bucket)
+        if known is None:
+            self._policies[bucket] = _Policy(policy, time.monotonic())
+        else:
+            known.policy, known.read_at = policy, time.monotonic()
+
+    def _remembered_policy(self, bucket: str) -> BucketPolicy:
+        return self._policies[bucket].policy  # every ObjectStore remembers it when made
+
+    async def _current_policy(self, bucket: str) -> BucketPolicy:
+        """The bucket's policy, read again when the copy held is ``POLICY_MAX_AGE`` old.
+
+        So a change by any client reaches every put within about a second, with one
+        stream info request per bucket and second at most (and none while no one puts);
+        concurrent puts wait for the one request. A change made through this manager
+        applies at once.
+        """
+        known = self._policies[bucket]  # every ObjectStore remembers it when made
+        if time.monotonic() - known.read_at < POLICY_MAX_AGE:
+            return known.policy
+        async with known.refreshing:
+            if time.monotonic() - known.read_at >= POLICY_MAX_AGE:  # no one did meanwhile
+                info = await self.js.stream_info(stream_name(bucket), bucket=bucket)
+                self._remember_policy(bucket, info)
+        return known.policy
 
     async def create_object_store(
         self,
@@ -109,23 +174,29 @@ class ObjectStoreManager:
             BucketExistsError: the bucket exists with a different configuration (change it
                 explicitly with ``update_object_store``).
         """
+        fields = {
+            "description": description,
+            "ttl": ttl,
+            "max_bytes": max_bytes,
+            "storage": storage,
+            "replicas": replicas,
+            "placement": placement,
+            "compression": compression,
+            "metadata": metadata,
+            "atomic_puts": atomic_puts,
+            "batched_puts": batched_puts,
+            "message_ttl": message_ttl,
+            "public": public,
+            "file_size_limit": file_size_limit,
+            "allowed_mime_types": allowed_mime_types,
+        }
         if not isinstance(config, ObjectStoreConfig):
-            config = make_config(
-                bucket=config,
-                description=description,
-                ttl=ttl,
-                max_bytes=max_bytes,
-                storage=storage,
-                replicas=replicas,
-                placement=placement,
-                compression=compression,
-                metadata=metadata,
-                atomic_puts=atomic_puts,
-                batched_puts=batched_puts,
-                message_ttl=message_ttl,
-                public=public,
-                file_size_limit=file_size_limit,
-                allowed_mime_types=allowed_mime_types,
+            config = make_config(bucket=config, **fields)
+        elif given := [k for k, v in fields.items() if _differs(v, _CREATE_DEFAULTS[k])]:
+            # They would be ignored: the config says everything.
+            raise InvalidArgumentError(
+                f"give the settings in the ObjectStoreConfig or as keywords, not both: {given}",
+                bucket=config.bucket,
             )
         self._check_server_supports(config)
         info = await self.js.api(
@@ -159,6 +230,10 @@ class ObjectStoreManager:
         clears it; ``update_bucket`` changes policy fields one by one). Stream flags natsobj
         does not manage are left as they are.
         """
+        if not isinstance(config, ObjectStoreConfig):
+            raise InvalidArgumentError(
+                f"update_object_store takes an ObjectStoreConfig, got {type(config).__name__}"
+            )
         self._check_server_supports(config)
         current = await self.js.stream_info(stream_name(config.bucket), bucket=config.bucket)
         wanted = _stream_config(config)
@@ -234,29 +309,29 @@ class ObjectStoreManager:
         """Change some of a bucket's policy fields, keeping everything else. Pass
         ``file_size_limit=None`` or ``allowed_mime_types=None`` to lift that restriction.
 
-        Handles opened earlier enforce the policy they read until ``status()`` re-reads it.
+        The new policy applies at once to puts through this manager's handles, and within
+        about a second (``POLICY_MAX_AGE``) to those of every other handle and process.
 
         Raises:
             BucketNotFoundError, InvalidArgumentError (a bad size or MIME type).
         """
         validate_bucket_name(bucket)
-        current = await self.js.stream_info(stream_name(bucket), bucket=bucket)
-        config = dict(current["config"])
         changes: dict[str, Any] = {}
         if public is not None:
-            changes["public"] = public
+            changes["public"] = check_bool(public, "public")
         if not isinstance(file_size_limit, _Unset):
             changes["file_size_limit"] = file_size_limit
         if not isinstance(allowed_mime_types, _Unset):
             changes["allowed_mime_types"] = allowed_mime_types
-        try:
-            policy = BucketPolicy.model_validate(
-                {**policy_from_metadata(config.get("metadata")).model_dump(), **changes}
-            )
-        except ValidationError as exc:
-            raise InvalidArgumentError(f"invalid bucket policy: {exc}", bucket=bucket) from exc
+        validate_model(BucketPolicy, changes)  # bad values fail before anything is sent
+        current = await self.js.stream_info(stream_name(bucket), bucket=bucket)
+        config = dict(current["config"])
+        policy = validate_model(
+            BucketPolicy, {**policy_from_metadata(config.get("metadata")).model_dump(), **changes}
+        )
         config["metadata"] = {**without_policy(config.get("metadata")), **policy_metadata(policy)}
         info = await self.js.api(f"STREAM.UPDATE.{stream_name(bucket)}", config, bucket=bucket)
+        self._remember_policy(bucket, info)
         return ObjectStoreStatus.from_stream_info(bucket, info)
 
     async def empty_bucket(self, bucket: str) -> int:
@@ -271,7 +346,8 @@ class ObjectStoreManager:
             BucketNotFoundError: there is no such bucket.
             BucketNotEmptyError: it still holds objects and ``force`` is off.
         """
-        if not force:
+        validate_bucket_name(bucket)
+        if not check_bool(force, "force"):
             store = await self.object_store(bucket)
             if (await store.list_page(limit=1)).objects:
                 raise BucketNotEmptyError(
@@ -281,13 +357,27 @@ class ObjectStoreManager:
         await self.delete_object_store(bucket)
 
 
+# The keyword defaults of create_object_store (the config's own, unless changed).
+_CREATE_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(
+        ObjectStoreManager.create_object_store
+    ).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+def _differs(value: object, default: object) -> bool:
+    return type(value) is not type(default) or value != default
+
+
 def make_config(**fields: Any) -> ObjectStoreConfig:
     """An ObjectStoreConfig from keyword fields; bad values raise natsobj errors."""
     validate_bucket_name(fields.get("bucket"))
-    try:
-        return ObjectStoreConfig.model_validate(fields)
-    except ValidationError as exc:
-        raise InvalidArgumentError(f"invalid bucket config: {exc}") from exc
+    for key in ("placement", "metadata"):  # any mapping, as the signature says
+        if isinstance(fields.get(key), Mapping):
+            fields[key] = dict(fields[key])
+    return validate_model(ObjectStoreConfig, fields)
 
 
 def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
@@ -319,15 +409,44 @@ async def _log_error(exc: Exception) -> None:
     logger.debug("nats connection error: %s", exc)
 
 
-@asynccontextmanager
-async def connect(
+class Connecting:
+    """What ``connect`` returns: ``async with`` it for a manager whose connection closes
+    on exit, or ``await`` it for one you close with ``await manager.close()``."""
+
+    def __init__(self, opening: AbstractAsyncContextManager[ObjectStoreManager]):
+        self._opening = opening
+        self._manager: ObjectStoreManager | None = None
+
+    def __await__(self) -> Generator[Any, None, ObjectStoreManager]:
+        return self._open().__await__()
+
+    async def _open(self) -> ObjectStoreManager:
+        closing = contextlib.AsyncExitStack()
+        manager = await closing.enter_async_context(self._opening)
+        manager._closing = closing
+        return manager
+
+    async def __aenter__(self) -> ObjectStoreManager:
+        self._manager = await self._open()
+        return self._manager
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._manager is not None:
+            await self._manager.close()
+
+
+def connect(
     servers: str | Sequence[str] = "nats://127.0.0.1:4222",
     *,
     timeout: float = DEFAULT_TIMEOUT,
     many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     **options: Any,
-) -> AsyncIterator[ObjectStoreManager]:
-    """Connect to NATS and yield an ObjectStoreManager; the connection is drained on exit.
+) -> Connecting:
+    """Connect to NATS for an ObjectStoreManager that owns the connection.
+
+    ``async with natsobj.connect(url) as manager:`` closes the connection on exit;
+    ``manager = await natsobj.connect(url)`` (as with ``nats.connect``) leaves it open
+    until ``await manager.close()`` (or ``async with manager``).
 
     The one place to configure a client: takes what ``nats.connect`` takes (``user``/
     ``password``, ``token``, ``nkeys_seed``, ``user_credentials``, ``tls``,
@@ -336,12 +455,32 @@ async def connect(
     ``Session.many()`` batch run at once by default.
 
     Raises:
-        ServerUnavailableError: no server answered, or it has no JetStream.
+        InvalidArgumentError: a bad argument (raised by this call).
+        ServerUnavailableError: no server answered, or it has no JetStream (raised on
+            entering, or awaiting).
     """
+    if isinstance(servers, str):
+        check_text(servers, "servers")
+    elif not isinstance(servers, Sequence) or not all(isinstance(s, str) for s in servers):
+        raise InvalidArgumentError(f"servers must be a URL or a list of URLs, got {servers!r}")
+    check_seconds(timeout, "timeout")
+    check_int(many_concurrency, "many_concurrency", minimum=1)
+    return Connecting(
+        _connect(servers, timeout=timeout, many_concurrency=many_concurrency, **options)
+    )
+
+
+@asynccontextmanager
+async def _connect(
+    servers: str | Sequence[str],
+    *,
+    timeout: float,
+    many_concurrency: int,
+    **options: Any,
+) -> AsyncIterator[ObjectStoreManager]:
+    """Connect and yield an ObjectStoreManager; the connection is closed on exit."""
     import nats.aio.client
 
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        raise InvalidArgumentError(f"timeout must be a positive number of seconds, not {timeout!r}")
     options.setdefault("connect_timeout", timeout)
     if isinstance(servers, str):
         # "nats://a:4222,nats://b:4222" as nats.go and the nats CLI accept it.

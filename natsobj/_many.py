@@ -19,6 +19,7 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._checks import RequiresAsyncWith
 from ._errors import (
     InvalidArgumentError,
     ManyOperationsError,
@@ -198,8 +199,11 @@ class Many:
             await results.error_for_failures()
 
 
-class OperationResults:
-    """The results of a sent batch, as they complete (see ``Many.send``)."""
+class OperationResults(RequiresAsyncWith):
+    """The results of a sent batch, as they complete (see ``Many.send``): use inside
+    ``async with``, which runs the batch (else NotOpenError)."""
+
+    _usage = "async with many.send() as results: async for result in results"
 
     def __init__(self, session: Session, queued: list[_Queued], max_concurrency: int):
         self._session = session
@@ -250,15 +254,16 @@ class OperationResults:
             with unwrap_single_error():
                 return await task_group.__aexit__(exc_type, exc, tb)
         finally:
-            if self._receive is not None:
-                self._receive.close()
+            receive, self._receive = self._receive, None  # iterating now: NotOpenError
+            if receive is not None:
+                receive.close()
 
     def __aiter__(self) -> OperationResults:
         return self
 
     async def __anext__(self) -> OperationResult:
         if self._receive is None:
-            raise RuntimeError("use the results inside 'async with many.send()'")
+            raise self._not_open()
         try:
             return await self._receive.receive()
         except anyio.EndOfStream:

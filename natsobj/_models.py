@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ._checks import TypedModel, check_headers, check_metadata, check_text
 from ._errors import BadObjectMetaError, InvalidArgumentError
 from ._policy import (
     CONTENT_TYPE_HEADER,
@@ -51,7 +52,7 @@ CREATED_HEADER = "Natsobj-Created"
 _MAX_INT64 = 2**63 - 1
 
 
-class _Model(BaseModel):
+class _Model(TypedModel):
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
 
@@ -347,7 +348,8 @@ class ObjectStoreConfig(PolicyFields):
     the stream config ``metadata`` for every client to see.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built from callers' values only: "3" is not taken for 3, nor "no" for False.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     bucket: str
     description: str | None = None
@@ -441,6 +443,36 @@ class ObjectStoreStatus(_Model, PolicyFields):
         )
 
 
-def object_name_of(meta: ObjectMeta | str) -> str:
-    """The validated name of a put target given as a name or an ObjectMeta."""
-    return validate_object_name(meta.name if isinstance(meta, ObjectMeta) else meta)
+# Fields the store sets: a caller's meta may not carry them as unknown keys.
+_STORE_FIELDS = frozenset(("bucket", "nuid", "size", "mtime", "chunks", "digest", "deleted"))
+
+
+def check_meta(meta: object) -> ObjectMeta:
+    """A caller's object (a name or an ObjectMeta) as a checked ObjectMeta.
+
+    Every field is checked again: a model changed with ``model_copy(update=...)`` or made
+    with ``model_construct`` skipped pydantic's checks. An ObjectInfo gives only its
+    ObjectMeta fields (and unknown keys), never its NUID, size or deletion flag.
+
+    Raises:
+        InvalidObjectNameError: the name is empty, not a str, or too long (``meta`` is
+            neither a str nor an ObjectMeta).
+        InvalidArgumentError: another field has a wrong type or value.
+    """
+    if not isinstance(meta, ObjectMeta):
+        return ObjectMeta(name=validate_object_name(meta))
+    extra = dict(meta.model_extra or {})
+    if taken := sorted(_STORE_FIELDS & extra.keys()):
+        raise InvalidArgumentError(f"an ObjectMeta cannot set {taken}: the store sets them")
+    try:
+        json.dumps(extra)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"the ObjectMeta's extra fields are not JSON: {exc}") from exc
+    return ObjectMeta(
+        name=validate_object_name(meta.name),
+        description=check_text(meta.description, "description"),
+        headers=check_headers(meta.headers),
+        metadata=check_metadata(meta.metadata),
+        options=meta.options,
+        **extra,
+    )

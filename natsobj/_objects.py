@@ -21,7 +21,7 @@ from ._errors import (
     ObjectStoreError,
     PreconditionFailedError,
 )
-from ._models import CREATED_HEADER, ObjectInfo, ObjectMeta
+from ._models import CREATED_HEADER, ObjectInfo, ObjectMeta, check_meta
 from ._policy import content_type_headers
 from ._wire import validate_object_name
 
@@ -116,12 +116,6 @@ def _create_only(bucket: str, name: str) -> Iterator[None]:
         ) from exc
 
 
-def _as_meta(meta: ObjectMeta | str) -> ObjectMeta:
-    if isinstance(meta, ObjectMeta):
-        return meta
-    return ObjectMeta(name=validate_object_name(meta))
-
-
 async def upload_object(
     store: ObjectStore,
     meta: ObjectMeta | str,
@@ -131,7 +125,7 @@ async def upload_object(
     content_type: str | None,
     **options: Any,
 ) -> ObjectInfo:
-    meta = _as_meta(meta)
+    meta = check_meta(meta)
     # Supabase-style uploads always record their content type.
     _, content_type = content_type_headers(meta.headers, meta.name, content_type, store_guess=True)
     if upsert:
@@ -148,7 +142,7 @@ async def update_object(
     content_type: str | None,
     **options: Any,
 ) -> ObjectInfo:
-    meta = _as_meta(meta)
+    meta = check_meta(meta)
     current = await store.get_info(meta.name)
     _, content_type = content_type_headers(meta.headers, meta.name, content_type, store_guess=True)
     return await store.put(

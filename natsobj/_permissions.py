@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ._checks import check_text
 from ._errors import InvalidArgumentError
 from ._wire import chunk_subject_filter, meta_subject_filter, stream_name, validate_bucket_name
 
@@ -76,8 +77,9 @@ def bucket_permissions(
     validate_bucket_name(bucket)
     if role not in _ROLES:
         raise InvalidArgumentError(f"role must be one of {', '.join(_ROLES)}, got {role!r}")
-    if not inbox_prefix or not api_prefix:
-        raise InvalidArgumentError("inbox_prefix and api_prefix must not be empty")
+    for prefix, what in ((inbox_prefix, "inbox_prefix"), (api_prefix, "api_prefix")):
+        if not check_text(prefix, what):
+            raise InvalidArgumentError(f"{what} must not be empty")
     stream = stream_name(bucket)
     publish = [
         f"{api_prefix}.INFO",

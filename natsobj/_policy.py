@@ -14,8 +14,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
+from ._checks import TypedModel
 from ._errors import InvalidArgumentError, InvalidMimeTypeError, ObjectTooLargeError
 
 __all__ = [
@@ -94,8 +95,10 @@ def parse_mime_patterns(patterns: Iterable[str]) -> list[str]:
     Raises:
         InvalidArgumentError: a pattern is not ``type/subtype`` or ``type/*``.
     """
-    if isinstance(patterns, str):
-        raise InvalidArgumentError("allowed_mime_types must be a list of MIME types, not a str")
+    if isinstance(patterns, str) or not isinstance(patterns, Iterable):
+        raise InvalidArgumentError(
+            f"allowed_mime_types must be a list of MIME types, got {type(patterns).__name__}"
+        )
     out: list[str] = []
     for pattern in patterns:
         if not isinstance(pattern, str) or not _MIME_PATTERN.match(pattern.strip()):
@@ -124,7 +127,7 @@ def guess_content_type(name: str) -> str:
     return guessed or DEFAULT_CONTENT_TYPE
 
 
-class PolicyFields(BaseModel):
+class PolicyFields(TypedModel):
     """The policy fields a bucket config and status carry (see ``BucketPolicy``)."""
 
     public: bool = False

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from ._checks import RequiresAsyncWith
 from ._expiration import expired
 from ._usecase import ObjectMetadata, Session, _forgets_deleted_bucket
 from ._watch import ObjectWatcher, check_watch_options
@@ -61,13 +62,16 @@ async def _watch_bucket(session: Session, watcher: SessionWatcher) -> ObjectWatc
     return await store_watcher.__aenter__()
 
 
-class SessionWatcher:
+class SessionWatcher(RequiresAsyncWith):
     """Async iterator of ``SessionEvent``s for one scope, with ``None`` once after the
     initial values (see ``Session.watch``).
 
     Use inside ``async with session.watch() as watcher``; leaving the block (or ``stop()``)
-    deletes the consumer, shielded from cancellation.
+    deletes the consumer, shielded from cancellation, and ends the iteration. Iterating (or
+    ``await``-ing) a watcher that was never entered raises NotOpenError.
     """
+
+    _usage = "async with session.watch() as watcher: async for event in watcher"
 
     def __init__(
         self,
@@ -88,12 +92,14 @@ class SessionWatcher:
         self.updates_only = updates_only
         self._prefix = session.scope.prefix
         self._watcher: ObjectWatcher | None = None
+        self._opened = False
         # Keys whose last event was a delete: the server's removal of their tombstone (a
         # session delete's tombstone has a TTL) is not news, and not an expiry.
         self._deleted: set[str] = set()
 
     async def __aenter__(self) -> SessionWatcher:
         self._watcher = await _watch_bucket(self.session, self)
+        self._opened = True
         return self
 
     async def __aexit__(
@@ -114,6 +120,8 @@ class SessionWatcher:
         return self
 
     async def __anext__(self) -> SessionEvent | None:
+        if not self._opened:
+            raise self._not_open()
         while True:
             if self._watcher is None:
                 raise StopAsyncIteration

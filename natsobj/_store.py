@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import builtins
+import codecs
 import contextlib
+import errno
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import anyio
 
+from ._checks import (
+    RequiresAsyncWith,
+    check_bool,
+    check_callable,
+    check_int,
+    check_local_path,
+    check_metadata,
+    check_put_data,
+    check_text,
+)
 from ._errors import (
     BadObjectMetaError,
     InvalidArgumentError,
@@ -20,18 +32,28 @@ from ._errors import (
     LinkNotAllowedError,
     NoLinkToDeletedError,
     NoLinkToLinkError,
+    NotOpenError,
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectStoreError,
     PreconditionFailedError,
+    RangeNotSatisfiableError,
     UnsupportedFeatureError,
     UpdateMetaDeletedError,
+    local_file_error,
     unwrap_single_error,
 )
 from ._expiration import CHUNK_TTL_MARGIN, duration
 from ._jsapi import JetStream, StoredMsg
 from ._listing import ObjectPage, SortBy, SortOrder, list_page, live_names
-from ._models import ObjectInfo, ObjectLink, ObjectMeta, ObjectMetaOptions, ObjectStoreStatus
+from ._models import (
+    ObjectInfo,
+    ObjectLink,
+    ObjectMeta,
+    ObjectMetaOptions,
+    ObjectStoreStatus,
+    check_meta,
+)
 from ._objects import (
     DeleteResult,
     copy_object,
@@ -47,7 +69,6 @@ from ._policy import (
     check_content_type,
     check_size_limit,
     content_type_headers,
-    policy_from_metadata,
 )
 from ._sweep import DEFAULT_SWEEP_GRACE, SweepReport, sweep_orphans
 from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
@@ -73,7 +94,7 @@ from ._wire import (
 if TYPE_CHECKING:
     from ._manager import ObjectStoreManager
 
-__all__ = ["ObjectResult", "ObjectStore"]
+__all__ = ["ObjectResult", "ObjectStore", "ReadResult"]
 
 # Links are one level deep by rule; this only guards against loops written by others.
 _MAX_LINK_DEPTH = 8
@@ -99,14 +120,19 @@ class ObjectStore:
         self._message_ttl = bool(config.get("allow_msg_ttl", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self._consistent_meta = int(config.get("num_replicas", 1)) > 1
-        # The bucket policy as read when the store was opened (``status()`` re-reads it).
-        self.policy: BucketPolicy = policy_from_metadata(config.get("metadata"))
+        manager._remember_policy(bucket, stream_info)
         # How often recent unconditional puts found their name taken (a moving average):
         # it decides whether the next one looks up the name first (see ``put``).
         self._overwrite_rate = 0.0
 
     def __repr__(self) -> str:
         return f"ObjectStore(bucket={self.bucket!r})"
+
+    @property
+    def policy(self) -> BucketPolicy:
+        """The bucket policy as last read, by any handle of this manager; puts enforce it
+        as the bucket has it now, give or take ``POLICY_MAX_AGE`` (about a second)."""
+        return self._manager._remembered_policy(self.bucket)
 
     # -- meta ---------------------------------------------------------------------------
 
@@ -158,6 +184,7 @@ class ObjectStore:
                 ``ObjectInfo.from_message``).
         """
         validate_object_name(name)
+        check_bool(show_deleted, "show_deleted")
         info = await self._last_meta(name)
         if info is None or (info.deleted and not show_deleted):
             raise ObjectNotFoundError(
@@ -205,7 +232,7 @@ class ObjectStore:
             bucket=self.bucket,
             name=info.name,
         )
-        return info.model_copy(update={"revision": int(ack.get("seq", 0))})
+        return _acknowledged(info, int(ack.get("seq", 0)))
 
     async def _purge_chunks(self, info: ObjectInfo) -> None:
         if info.nuid and not info.is_link:
@@ -250,15 +277,20 @@ class ObjectStore:
 
         ``content_type`` is stored as the meta's ``Content-Type`` header (else one in
         ``meta.headers`` is kept, else it is guessed from the name). The bucket policy is
-        enforced: a type outside ``allowed_mime_types`` is refused before any data is sent;
-        a known size over ``file_size_limit`` is refused up front, a streamed one as soon
-        as it crosses the limit (its chunks purged). An overwrite keeps the replaced
-        object's creation time (``ObjectInfo.created``).
+        enforced as the bucket has it now (a change by any client applies within
+        ``POLICY_MAX_AGE``, about a second): a type outside ``allowed_mime_types`` is
+        refused before any data is sent; a known size over ``file_size_limit`` is refused
+        up front, a streamed one as soon as it crosses the limit (its chunks purged). An
+        overwrite keeps the replaced object's creation time (``ObjectInfo.created``).
 
         ``if_revision`` makes the put conditional (compare-and-set on the meta): it commits
         only if the object's current revision is ``if_revision``, or with 0, only if there
         is no live object of that name. A lost race leaves nothing of this put behind and
         nothing of the winner's is touched.
+
+        Every argument is checked before anything is sent. Returns the stored meta; its
+        ``revision`` is the server's, its ``mtime`` this client's clock when the server
+        acknowledged the write (as nats.go sets it; ``get_info`` has the server's stamp).
 
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
@@ -266,9 +298,9 @@ class ObjectStore:
             BucketSealedError, BucketNotFoundError, UnsupportedFeatureError (``ttl`` on a
             bucket without message TTLs), ServerError.
         """
-        if not isinstance(meta, ObjectMeta):
-            meta = ObjectMeta(name=validate_object_name(meta))
-        validate_object_name(meta.name)
+        meta = check_meta(meta)
+        check_put_data(data)
+        check_bool(renewable, "renewable")
         options = meta.options or ObjectMetaOptions()
         if options.link is not None:
             raise LinkNotAllowedError(
@@ -278,18 +310,20 @@ class ObjectStore:
             chunk_size = options.max_chunk_size or DEFAULT_CHUNK_SIZE
         size = validate_chunk_size(chunk_size)
         validate_revision(if_revision)
+        if max_inflight_bytes is not None:
+            check_int(max_inflight_bytes, "max_inflight_bytes", minimum=1)
+        lifetimes = None if ttl is None else self._message_ttls(ttl, renewable, meta.name)
+        policy = await self._manager._current_policy(self.bucket)
         headers, content_type = content_type_headers(
             meta.headers,
             meta.name,
             content_type,
-            store_guess=self.policy.allowed_mime_types is not None,
+            store_guess=policy.allowed_mime_types is not None,
         )
-        check_content_type(self.policy, content_type, bucket=self.bucket, name=meta.name)
+        check_content_type(policy, content_type, bucket=self.bucket, name=meta.name)
         known_size = _known_size(data)
         if known_size is not None:
-            check_size_limit(
-                self.policy.file_size_limit, known_size, bucket=self.bucket, name=meta.name
-            )
+            check_size_limit(policy.file_size_limit, known_size, bucket=self.bucket, name=meta.name)
         template = ObjectInfo.model_validate(
             {
                 **meta.model_dump(exclude={"options", "headers"}),
@@ -303,19 +337,11 @@ class ObjectStore:
             self.bucket,
             atomic=self._fits_atomic_batch(known_size, size),
             batched=self._batched and _from_memory_or_file(data),
-            max_size=self.policy.file_size_limit,
+            max_size=policy.file_size_limit,
         )
-        if ttl is not None:
-            writer.chunk_ttl, writer.meta_ttl = self._message_ttls(ttl, renewable, meta.name)
+        if lifetimes is not None:
+            writer.chunk_ttl, writer.meta_ttl = lifetimes
         if max_inflight_bytes is not None:
-            if isinstance(max_inflight_bytes, bool) or not isinstance(max_inflight_bytes, int):
-                raise InvalidArgumentError(
-                    f"max_inflight_bytes must be an int, got {max_inflight_bytes!r}"
-                )
-            if max_inflight_bytes <= 0:
-                raise InvalidArgumentError(
-                    f"max_inflight_bytes must be positive, got {max_inflight_bytes}"
-                )
             writer.max_inflight_bytes = max(max_inflight_bytes, size)
         # The meta is a compare-and-set on the meta it replaces, so what it replaces is
         # known exactly and its chunks purged, however many writers race on the name.
@@ -380,6 +406,7 @@ class ObjectStore:
                 # unless the put was conditional.
                 if if_revision is not None or attempt == MAX_META_ATTEMPTS:
                     raise
+        info = _acknowledged(info, info.revision)
         if if_revision is None:
             self._overwrite_rate += (name_taken - self._overwrite_rate) / 8
         existing = replaced[0]
@@ -414,12 +441,14 @@ class ObjectStore:
         return -(-size // chunk_size) <= MAX_ATOMIC_CHUNKS
 
     async def put_bytes(self, name: str, data: bytes, **options: Any) -> ObjectInfo:
-        """Store ``data`` as ``name``."""
+        """Store ``data`` (bytes, bytearray or memoryview) as ``name``."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidArgumentError(f"put_bytes takes bytes, got {type(data).__name__}")
         return await self.put(name, data, **options)
 
     async def put_string(self, name: str, data: str, **options: Any) -> ObjectInfo:
         """Store ``data`` encoded as UTF-8."""
-        return await self.put(name, data.encode("utf-8"), **options)
+        return await self.put(name, check_text(data, "data").encode("utf-8"), **options)
 
     async def put_file(
         self,
@@ -435,19 +464,29 @@ class ObjectStore:
         The file is read in blocks of ``FILE_BLOCK_BYTES`` (or the chunk size, if larger)
         in a worker thread; ``progress`` is called with the size of every block read.
         Options as for ``put``.
+
+        Raises:
+            LocalFileNotFoundError: there is no such file (also a ``FileNotFoundError``).
+            LocalFileError: the file cannot be read (also an ``OSError``).
         """
-        path = Path(path)
+        path = check_local_path(path)
+        check_callable(progress, "progress")
         if meta is None:
-            meta = ObjectMeta(name=name or path.name)
+            meta = ObjectMeta(name=validate_object_name(path.name if name is None else name))
         elif name is not None:
-            meta = meta.model_copy(update={"name": name})
+            meta = check_meta(meta).model_copy(update={"name": validate_object_name(name)})
         try:
             handle = await anyio.open_file(path, "rb")
-        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-            raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from exc
+        except OSError as exc:
+            raise local_file_error(exc, f"cannot read {str(path)!r}") from exc
         async with handle:
             source = handle if progress is None else _ReportedReads(handle, progress)
-            return await self.put(meta, source, **options)
+            try:
+                return await self.put(meta, source, **options)
+            except ObjectStoreError:
+                raise
+            except OSError as exc:  # reading the file failed midway
+                raise local_file_error(exc, f"cannot read {str(path)!r}", name=meta.name) from exc
 
     async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
         """Change an object's name, description, headers and metadata (all replaced).
@@ -467,7 +506,7 @@ class ObjectStore:
         validate_object_name(name)
         if not isinstance(meta, ObjectMeta):
             raise InvalidArgumentError("update_meta takes an ObjectMeta")
-        validate_object_name(meta.name)
+        meta = check_meta(meta)
         for attempt in range(1, MAX_META_ATTEMPTS + 1):
             current, seq = await self._current(name, strict=True)
             renamed_seq = seq
@@ -538,11 +577,12 @@ class ObjectStore:
     ) -> ObjectInfo:
         """Delete an object: a tombstone meta, then the chunks are purged.
 
-        Deleting a deleted object is a no-op that returns its tombstone. With
-        ``if_revision`` the delete happens only if the object is at that revision
-        (compare-and-set on the meta), so it never deletes a newer version. An unusable
-        meta (``BadObjectMetaError`` on read: another client's) gets a bare tombstone, and
-        nothing is purged through it.
+        Deleting a deleted object is a no-op that returns its tombstone; deleting a name
+        that has no meta at all raises ObjectNotFoundError, as NATS object stores do
+        (``Session.delete``, Sentry's model, takes both quietly). With ``if_revision`` the
+        delete happens only if the object is at that revision (compare-and-set on the
+        meta), so it never deletes a newer version. An unusable meta (``BadObjectMetaError``
+        on read: another client's) gets a bare tombstone, and nothing is purged through it.
 
         The tombstone tells watchers and other clients the object is gone; it stays until
         the name is written again, unless ``tombstone_ttl`` (seconds or a timedelta, at
@@ -551,7 +591,7 @@ class ObjectStore:
         the tombstone is written.
 
         Raises:
-            ObjectNotFoundError: there never was such an object.
+            ObjectNotFoundError: there is no such object, live or deleted.
             PreconditionFailedError: the object is not at ``if_revision``.
             UnsupportedFeatureError: ``tombstone_ttl`` on a bucket without message TTLs.
         """
@@ -617,7 +657,7 @@ class ObjectStore:
         """Add ``name`` as a link to a whole bucket."""
         validate_object_name(name)
         bucket = store.bucket if isinstance(store, ObjectStore) else store
-        if not isinstance(bucket, str) or not bucket:
+        if not isinstance(bucket, str):
             raise InvalidArgumentError("add_bucket_link needs an ObjectStore or a bucket name")
         return await self._publish_link(name, ObjectLink(bucket=validate_bucket_name(bucket)))
 
@@ -677,15 +717,22 @@ class ObjectStore:
         """Stream an object's bytes, or the byte range ``[start, end)`` (end-exclusive).
 
         Use as ``async with store.get(name) as result:``, then ``async for chunk in result``
-        or ``await result.read()``. Links are followed. A whole-object read verifies size,
-        chunk count and SHA-256 digest when the last chunk arrives and raises
-        ``DigestMismatchError``/``IncompleteObjectError`` instead of ending quietly. A range
-        read fetches only the chunks it needs.
+        or ``await result.read()``; ``await store.get(name).read()`` opens, reads and closes
+        in one step. Iterating the result (or ``await``-ing it) outside ``async with``
+        raises NotOpenError: a loop abandoned midway would keep the read open.
+
+        Links are followed. A whole-object read verifies size, chunk count and SHA-256
+        digest when the last chunk arrives and raises ``DigestMismatchError``/
+        ``IncompleteObjectError`` instead of ending quietly. A range read fetches only the
+        chunks it needs; ``end`` past the object's end reads to its end, while ``start`` at
+        or past the end of a non-empty object (HTTP 416) raises RangeNotSatisfiableError on
+        opening (an empty object reads as ``b""`` from ``start=0``).
         """
         validate_object_name(name)
         for value, label in ((start, "start"), (end, "end")):
-            if value is not None and (not isinstance(value, int) or value < 0):
-                raise InvalidArgumentError(f"{label} must be a non-negative int, got {value!r}")
+            if value is not None:
+                check_int(value, label)
+        check_bool(show_deleted, "show_deleted")
         if start is not None and end is not None and end < start:
             raise InvalidArgumentError(f"end ({end}) is before start ({start})")
         return ObjectResult(self, name, start=start or 0, end=end, show_deleted=show_deleted)
@@ -716,7 +763,16 @@ class ObjectStore:
         )
 
     async def get_string(self, name: str, encoding: str = "utf-8", **options: Any) -> str:
-        """The object's bytes decoded (UTF-8 by default)."""
+        """The object's bytes decoded (UTF-8 by default).
+
+        Raises:
+            InvalidArgumentError: ``encoding`` is not a known text encoding.
+            UnicodeDecodeError: the bytes are not text in that encoding.
+        """
+        try:
+            codecs.lookup(check_text(encoding, "encoding"))
+        except LookupError as exc:
+            raise InvalidArgumentError(f"unknown encoding {encoding!r}") from exc
         return (await self.get_bytes(name, **options)).decode(encoding)
 
     async def get_file(
@@ -732,14 +788,20 @@ class ObjectStore:
         The bytes go to a temporary file beside ``path`` that replaces ``path`` only once
         the digest has been verified; on any failure no partial file is left. ``progress``
         is called with the object's info and 0 once the object is found, then with the
-        size of every chunk written.
+        size of every chunk written. Missing folders above ``path`` are created (as the CLI
+        does) once the object is found; they stay if the read then fails.
+
+        Raises:
+            ObjectNotFoundError: no such object (nothing is created locally).
+            LocalFileError: ``path`` is a folder, or it or its folder cannot be written
+                (``LocalFileNotFoundError`` when a folder vanished meanwhile).
         """
-        path = Path(path)
-        if "\x00" in str(path):
-            raise InvalidArgumentError(f"a path cannot contain NUL: {str(path)!r}", name=name)
+        path = check_local_path(path)
+        check_callable(progress, "progress")
         async with self.get(name, **options) as result:
             if progress is not None:
                 progress(result.info, 0)
+            await _make_room_for(path, name)
             # Beside the target (same file system, so the rename is atomic); created with
             # the usual umask-derived mode, unlike mkstemp's 0600.
             tmp = anyio.Path(path.parent / f".{path.name}.{new_nuid()}.part")
@@ -759,9 +821,11 @@ class ObjectStore:
                             progress(result.info, len(chunk))
                     await anyio.to_thread.run_sync(out.wrapped.writelines, block)
                 await tmp.replace(path)
-            except BaseException:
+            except BaseException as exc:
                 with anyio.CancelScope(shield=True):
                     await tmp.unlink(missing_ok=True)
+                if isinstance(exc, OSError) and not isinstance(exc, ObjectStoreError):
+                    raise local_file_error(exc, f"cannot write {str(path)!r}", name=name) from exc
                 raise
             return result.info
 
@@ -776,8 +840,9 @@ class ObjectStore:
         usable object meta (``BadObjectMetaError`` on read) are skipped. An empty bucket
         gives [].
         """
-        if prefix is not None and not isinstance(prefix, str):
-            raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
+        if prefix is not None:
+            check_text(prefix, "prefix")
+        check_bool(show_deleted, "show_deleted")
         infos: list[ObjectInfo] = []
         for msg in (await self._latest_metas()).values():
             if not msg.data:
@@ -827,7 +892,7 @@ class ObjectStore:
             InvalidArgumentError: ``grace`` is negative or not a duration.
             BucketNotFoundError, PermissionDeniedError, ServerError.
         """
-        return await sweep_orphans(self, grace=grace, dry_run=dry_run)
+        return await sweep_orphans(self, grace=grace, dry_run=check_bool(dry_run, "dry_run"))
 
     def watch(
         self,
@@ -842,6 +907,8 @@ class ObjectStore:
         the current value of every object comes first, then ``None`` once, then live
         changes. ``include_history`` replays every change instead; ``updates_only`` skips
         the initial values (and the ``None``); ``ignore_deletes`` drops deletions.
+        Iterating (or ``await``-ing) the watcher without ``async with`` raises NotOpenError:
+        the consumer would outlive a loop left early.
 
         Raises:
             InvalidArgumentError: include_history with updates_only, or a non-bool option.
@@ -856,9 +923,8 @@ class ObjectStore:
     async def status(self) -> ObjectStoreStatus:
         """The bucket's configuration, size and policy (``self.policy`` is refreshed)."""
         stream_info = await self._js.stream_info(self.stream, bucket=self.bucket)
-        status = ObjectStoreStatus.from_stream_info(self.bucket, stream_info)
-        self.policy = status.policy
-        return status
+        self._manager._remember_policy(self.bucket, stream_info)
+        return ObjectStoreStatus.from_stream_info(self.bucket, stream_info)
 
     # -- Supabase Storage's object API (implemented in _objects and _listing) --------------
 
@@ -879,6 +945,8 @@ class ObjectStore:
             ObjectExistsError: the name is taken and ``upsert`` is off.
             ObjectTooLargeError, InvalidMimeTypeError: the bucket policy refuses it.
         """
+        check_put_data(data)
+        check_bool(upsert, "upsert")
         return await upload_object(
             self, meta, data, upsert=upsert, content_type=content_type, **options
         )
@@ -897,6 +965,7 @@ class ObjectStore:
             ObjectNotFoundError: there is no live object of that name.
             PreconditionFailedError: it changed or was deleted while the data uploaded.
         """
+        check_put_data(data)
         return await update_object(self, meta, data, content_type=content_type, **options)
 
     async def copy(
@@ -919,6 +988,9 @@ class ObjectStore:
             ObjectNotFoundError: no such source.
             ObjectExistsError: the destination exists and ``upsert`` is off.
         """
+        _check_transfer(source, destination, to_store, upsert)
+        if metadata is not None:
+            metadata = check_metadata(metadata)
         return await copy_object(
             self, source, destination, to_store=to_store, metadata=metadata, upsert=upsert
         )
@@ -944,6 +1016,7 @@ class ObjectStore:
             PreconditionFailedError: the source changed during the move (the destination
                 holds the version that was moved; the newer source is kept).
         """
+        _check_transfer(source, destination, to_store, upsert)
         return await move_object(self, source, destination, to_store=to_store, upsert=upsert)
 
     async def list_page(
@@ -985,7 +1058,15 @@ class ObjectStore:
 
     async def delete_many(self, names: Iterable[str]) -> builtins.list[DeleteResult]:
         """Delete every name (up to 32 at once); one result per name, in order, with the
-        tombstone or the error (``ObjectNotFoundError`` for a name that never existed)."""
+        tombstone or the error (``ObjectNotFoundError`` for a name that never existed).
+
+        Raises:
+            InvalidArgumentError, InvalidObjectNameError: ``names`` is a str, or one of
+                them is not a valid name (nothing is deleted).
+        """
+        if isinstance(names, str) or not isinstance(names, Iterable):
+            raise InvalidArgumentError("delete_many takes a list of names, not a str")
+        names = [validate_object_name(name) for name in names]
         return await delete_many(self, names)
 
     async def delete_prefix(self, prefix: str) -> builtins.list[DeleteResult]:
@@ -1007,37 +1088,31 @@ class ObjectStore:
         return int(answer.get("purged", 0))
 
 
-class ObjectResult:
-    """A streaming read of one object (see ``ObjectStore.get``).
+class ReadResult(RequiresAsyncWith):
+    """Bytes read inside ``async with``: iterate them or ``read()`` them; leaving the block
+    stops the read and releases what it held (shielded from cancellation).
 
-    ``info`` is available inside the ``async with``; iterate for the bytes or ``read()``
-    them. Leaving the block early stops the read and releases everything it held.
+    Outside the block only ``read()`` works: it opens the read and closes it itself.
+    Iterating or ``await``-ing outside raises NotOpenError, which names the right form: a
+    loop abandoned midway would hold the read's subscription until garbage collection.
     """
 
-    def __init__(
-        self, store: ObjectStore, name: str, *, start: int, end: int | None, show_deleted: bool
-    ):
-        self._store = store
-        self._name = name
-        self._start = start
-        self._end = end
-        self._show_deleted = show_deleted
-        self._info: ObjectInfo | None = None
+    _usage = "async with ... as result: async for chunk in result"
+
+    def __init__(self) -> None:
         self._chunks: AsyncIterator[bytes] | None = None
+        self._sources: list[Any] = []  # the read's async generators, closed last to first
+        self._used = False
 
-    @property
-    def info(self) -> ObjectInfo:
-        if self._info is None:
-            raise RuntimeError("use the result inside 'async with store.get(...)'")
-        return self._info
+    async def _open(self) -> AsyncIterator[bytes]:
+        """Start the read: the bytes (generators the read holds go into ``_sources``)."""
+        raise NotImplementedError
 
-    async def __aenter__(self) -> ObjectResult:
-        target, info = await self._store._resolve(self._name, show_deleted=self._show_deleted)
-        if info.deleted:
-            self._chunks = _empty()
-        else:
-            self._chunks = target._reader(target, info, self._start, self._end).chunks()
-        self._info = info
+    async def __aenter__(self) -> Self:
+        if self._used:
+            raise NotOpenError(f"a {type(self).__name__} is opened once: ask for a new one")
+        self._used = True
+        self._chunks = await self._open()
         return self
 
     async def __aexit__(
@@ -1049,24 +1124,93 @@ class ObjectResult:
         await self.aclose()
 
     async def aclose(self) -> None:
-        chunks, self._chunks = self._chunks, None
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            with anyio.CancelScope(shield=True):
-                await aclose()
+        """Stop the read and release what it holds (shielded from cancellation)."""
+        self._chunks = None
+        sources, self._sources = self._sources, []
+        with anyio.CancelScope(shield=True):
+            for source in reversed(sources):
+                await source.aclose()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
     async def __anext__(self) -> bytes:
         if self._chunks is None:
-            raise StopAsyncIteration
+            raise self._not_open()
         return await self._chunks.__anext__()
 
     async def read(self) -> bytes:
-        """All remaining bytes, verified."""
-        parts = [chunk async for chunk in self]
-        return b"".join(parts)
+        """All remaining bytes, verified; outside ``async with``, all of them."""
+        if not self._used:
+            async with self:
+                return await self.read()
+        return b"".join([chunk async for chunk in self])
+
+
+class ObjectResult(ReadResult):
+    """A streaming read of one object (see ``ObjectStore.get``); ``info`` is its meta.
+
+    ``async with store.get(name) as result``, then ``async for chunk in result`` or
+    ``await result.read()``; or, in one step, ``await store.get(name).read()``.
+    """
+
+    _usage = (
+        "async with store.get(name) as result: async for chunk in result; "
+        "or await store.get(name).read(), or await store.get_bytes(name)"
+    )
+
+    def __init__(
+        self, store: ObjectStore, name: str, *, start: int, end: int | None, show_deleted: bool
+    ):
+        super().__init__()
+        self._store = store
+        self._name = name
+        self._start = start
+        self._end = end
+        self._show_deleted = show_deleted
+        self._info: ObjectInfo | None = None
+
+    @property
+    def info(self) -> ObjectInfo:
+        if self._info is None:
+            raise self._not_open()
+        return self._info
+
+    async def _open(self) -> AsyncIterator[bytes]:
+        target, info = await self._store._resolve(self._name, show_deleted=self._show_deleted)
+        if self._start and self._start >= info.size:
+            raise RangeNotSatisfiableError(
+                f"the range starts at byte {self._start}, past the end of {self._name!r}"
+                f" ({info.size} bytes)",
+                size=info.size,
+                bucket=self._store.bucket,
+                name=self._name,
+            )
+        self._info = info
+        if info.deleted:
+            return _empty()
+        chunks = target._reader(target, info, self._start, self._end).chunks()
+        self._sources.append(chunks)
+        return chunks
+
+
+def _check_transfer(source: str, destination: str, to_store: object, upsert: object) -> None:
+    """The arguments a copy or move shares."""
+    validate_object_name(source)
+    validate_object_name(destination)
+    if to_store is not None and not isinstance(to_store, ObjectStore):
+        raise InvalidArgumentError(
+            f"to_store must be an ObjectStore, got {type(to_store).__name__}"
+        )
+    check_bool(upsert, "upsert")
+
+
+def _acknowledged(info: ObjectInfo, revision: int) -> ObjectInfo:
+    """``info`` as the server stored it at stream sequence ``revision``. Its ``mtime`` is this
+    client's clock when the answer came, as nats.go sets it. The server's own stamp (what
+    ``get_info`` and ``list`` return; it differs by the clock skew and up to a round trip)
+    would cost a request more per write: a quarter fewer sequential 1 KiB puts (measured)."""
+    return info.model_copy(update={"revision": revision, "mtime": datetime.now(UTC)})
 
 
 def _known_size(data: PutData) -> int | None:
@@ -1095,6 +1239,16 @@ class _ReportedReads:
         if block:
             self._progress(len(block))
         return block
+
+
+async def _make_room_for(path: Path, name: str) -> None:
+    """Create the missing folders above ``path``; refuse a ``path`` that is a folder."""
+    try:
+        await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
+        if await anyio.Path(path).is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    except OSError as exc:
+        raise local_file_error(exc, f"cannot write {str(path)!r}", name=name) from exc
 
 
 async def _empty() -> AsyncIterator[bytes]:

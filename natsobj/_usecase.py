@@ -17,7 +17,6 @@ import re
 import uuid
 import weakref
 from collections.abc import (
-    AsyncIterable,
     AsyncIterator,
     Callable,
     Coroutine,
@@ -26,11 +25,9 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-import anyio
-
+from ._checks import check_metadata, check_put_data
 from ._compression import (
     Compression,
     compress,
@@ -53,7 +50,7 @@ from ._expiration import TOMBSTONE_TTL, ExpirationPolicy, expired
 from ._jsapi import MULTI_LAST_SUBJECTS
 from ._manager import ObjectStoreManager
 from ._models import ObjectInfo, ObjectMeta
-from ._store import ObjectStore
+from ._store import ObjectStore, ReadResult
 from ._transfer import PutData
 from ._wire import (
     EXPECTED_SUBJECT_SEQUENCE_HEADER,
@@ -145,21 +142,10 @@ def _content_type(value: object) -> str | None:
 
 
 def _custom_metadata(value: object) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidArgumentError(f"metadata must be a mapping of str to str, got {value!r}")
-    out: dict[str, str] = {}
-    for key, item in value.items():
-        if not isinstance(key, str) or not key or not isinstance(item, str):
-            raise InvalidArgumentError(
-                f"metadata keys must be non-empty str and values str, got {key!r}: {item!r}"
-            )
-        out[key] = item
-    try:
-        size = sum(len(k.encode()) + len(v.encode()) for k, v in out.items())
-    except UnicodeEncodeError as exc:
-        raise InvalidArgumentError("metadata is not valid Unicode") from exc
+    out = check_metadata(value)
+    if "" in out:
+        raise InvalidArgumentError("metadata keys must not be empty")
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in out.items())
     if size > MAX_CUSTOM_METADATA_BYTES:
         raise InvalidArgumentError(
             f"metadata is {size} bytes; the limit is {MAX_CUSTOM_METADATA_BYTES}"
@@ -451,14 +437,7 @@ class Session:
         filename: str | None = None,
     ) -> PutRequest:
         """Validate a put's arguments (see ``put``); a missing key is generated."""
-        readable = callable(getattr(contents, "read", None))
-        if not readable and not isinstance(
-            contents, bytes | bytearray | memoryview | str | AsyncIterable
-        ):
-            raise InvalidArgumentError(
-                "put needs bytes, str, a binary file or an async iterable of bytes, "
-                f"got {type(contents).__name__}"
-            )
+        check_put_data(contents)
         return PutRequest(
             key=str(uuid.uuid4()) if key is None else validate_key(key),
             contents=contents,
@@ -513,6 +492,8 @@ class Session:
     @_forgets_deleted_bucket
     async def run_put(self, request: PutRequest) -> ObjectMetadata:
         """Run a validated put; the stored object's metadata."""
+        if not isinstance(request, PutRequest):
+            raise InvalidArgumentError("run_put takes a PutRequest (see put_request)")
         bucket = await self.bucket()
         compression = request.compression or self.usecase.compression or bucket.compression
         policy = request.expiration_policy or self.usecase.expiration_policy
@@ -610,11 +591,13 @@ class Session:
         """The current metas of ``keys``, by key, in batched Direct Gets of up to 1024
         (server 2.11+; a few milliseconds for a thousand keys instead of a round trip
         each). Keys missing from the answer (no object, or not fetched) are absent."""
+        if isinstance(keys, str) or not isinstance(keys, Iterable):
+            raise InvalidArgumentError("prefetch takes a list of keys, not a str")
+        names = {self.object_name(key): key for key in keys}
         bucket = await self.bucket()
         store, js = bucket.store, self.manager.js
         if not store._direct or store._consistent_meta or not js.server_at_least(2, 11):
             return {}
-        names = {self.object_name(key): key for key in keys}
         subjects = [meta_subject(store.bucket, name) for name in names]
         found: dict[str, ObjectInfo] = {}
         for start in range(0, len(subjects), MULTI_LAST_SUBJECTS):
@@ -647,7 +630,9 @@ class Session:
         accept_encoding: str | list[str] | None = None,
     ) -> GetResponse:
         """Stream an object: ``async with session.get(key) as response``, then
-        ``async for chunk in response`` or ``await response.read()``.
+        ``async for chunk in response`` or ``await response.read()``; or in one step
+        ``await session.get(key).read()``. Iterating (or ``await``-ing) the response outside
+        ``async with`` raises NotOpenError.
 
         zstd objects are decompressed as they stream, unless ``decompress=False`` or the
         stored encoding is in ``accept_encoding`` (``"zstd"`` or ``"*"``): then the stored
@@ -706,12 +691,17 @@ class Session:
         The data is purged at once. The tombstone that tells watchers the key is gone is
         removed by the server an hour later (``TOMBSTONE_TTL``; buckets with message TTLs,
         server 2.11+), so deleted keys leave nothing behind.
+
+        Unlike ``ObjectStore.delete`` (which raises ObjectNotFoundError, as NATS object
+        stores do), deleting a key that does not exist (never put, deleted, or expired)
+        succeeds and changes nothing, as Sentry's delete does.
         """
+        name = self.object_name(key)
         bucket = await self.bucket()
         store = bucket.store
         with contextlib.suppress(ObjectNotFoundError):
             await store.delete(
-                self.object_name(key),
+                name,
                 tombstone_ttl=TOMBSTONE_TTL if store._message_ttl else None,
             )
 
@@ -771,64 +761,42 @@ class Session:
         return Many(self, max_concurrency=max_concurrency)
 
 
-class GetResponse:
-    """A streaming get (see ``Session.get``): ``metadata``, ``encoding`` and the bytes."""
+class GetResponse(ReadResult):
+    """A streaming get (see ``Session.get``): ``metadata``, ``encoding`` and the bytes.
+
+    ``async with session.get(key) as response``, then ``async for chunk in response`` or
+    ``await response.read()``; or, in one step, ``await session.get(key).read()``.
+    """
+
+    _usage = (
+        "async with session.get(key) as response: async for chunk in response; "
+        "or await session.get(key).read(), or await session.get_bytes(key)"
+    )
 
     def __init__(self, session: Session, request: GetRequest, prefetched: ObjectInfo | None = None):
+        super().__init__()
         self._session = session
         self._request = request
         self._prefetched = prefetched
         self._metadata: ObjectMetadata | None = None
         self.encoding: Compression = "none"
-        self._chunks: AsyncIterator[bytes] | None = None
-        self._sources: list[Any] = []
 
     @property
     def metadata(self) -> ObjectMetadata:
         if self._metadata is None:
-            raise RuntimeError("use the response inside 'async with session.get(...)'")
+            raise self._not_open()
         return self._metadata
 
-    async def __aenter__(self) -> GetResponse:
+    async def _open(self) -> AsyncIterator[bytes]:
         request = self._request
         store, meta = await self._session._live(request.key, self._prefetched)
         chunks: AsyncIterator[bytes] = store._reader(store, meta.info).chunks()
         self._sources.append(chunks)
         if meta.compression == "zstd":
-            raw = not request.decompress or bool({"zstd", "*"} & request.accept_encoding)
-            if raw:
+            if not request.decompress or bool({"zstd", "*"} & request.accept_encoding):
                 self.encoding = "zstd"
             else:
                 chunks = decompress(chunks, name=request.key)
                 self._sources.append(chunks)
-        self._chunks = chunks
         self._metadata = meta
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop the read and release what it holds (shielded from cancellation)."""
-        self._chunks = None
-        sources, self._sources = self._sources, []
-        with anyio.CancelScope(shield=True):
-            for source in reversed(sources):
-                await source.aclose()
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._chunks is None:
-            raise StopAsyncIteration
-        return await self._chunks.__anext__()
-
-    async def read(self) -> bytes:
-        """All remaining bytes (decoded unless the encoding was accepted), verified."""
-        return b"".join([chunk async for chunk in self])
+        return chunks

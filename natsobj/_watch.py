@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from nats.js.api import DeliverPolicy
 
+from ._checks import RequiresAsyncWith
 from ._errors import BadObjectMetaError, InvalidArgumentError, map_nats_errors
 from ._jsapi import unsubscribe
 from ._models import ObjectInfo, _name_from_subject
@@ -35,7 +36,7 @@ def check_watch_options(*, include_history: bool, ignore_deletes: bool, updates_
         raise InvalidArgumentError("include_history and updates_only cannot be combined")
 
 
-class ObjectWatcher:
+class ObjectWatcher(RequiresAsyncWith):
     """Async iterator of ``ObjectInfo`` changes, with ``None`` once after the initial values.
 
     Backed by an ordered push consumer on the bucket's meta subjects (the server replays
@@ -43,11 +44,15 @@ class ObjectWatcher:
     skipped. A deletion the server made (a message TTL or the bucket's max age removed the
     meta) carries the server marker's reason in ``headers["Nats-Marker-Reason"]``
     (``"MaxAge"``). Use inside ``async with store.watch() as watcher``; leaving the block
-    deletes the consumer.
+    (or ``stop()``) deletes the consumer and ends the iteration. Iterating (or
+    ``await``-ing) a watcher that was never entered raises NotOpenError: a subscription
+    opened by a bare ``async for`` would outlive a loop left early.
 
     Raises:
         InvalidArgumentError: an option is not a bool, or include_history with updates_only.
     """
+
+    _usage = "async with store.watch() as watcher: async for info in watcher"
 
     def __init__(
         self,
@@ -69,6 +74,7 @@ class ObjectWatcher:
         self._sub: JetStreamContext.PushSubscription | None = None
         self._marker_due = False
         self._initial = not updates_only
+        self._opened = False
 
     async def __aenter__(self) -> ObjectWatcher:
         store = self._store
@@ -93,6 +99,7 @@ class ObjectWatcher:
                 ordered_consumer=True,
                 deliver_policy=policy,
             )
+        self._opened = True
         return self
 
     async def __aexit__(
@@ -113,6 +120,8 @@ class ObjectWatcher:
         return self
 
     async def __anext__(self) -> ObjectInfo | None:
+        if not self._opened:
+            raise self._not_open()
         while True:
             if self._marker_due:
                 self._marker_due = False

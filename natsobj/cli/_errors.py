@@ -55,6 +55,7 @@ def classify(exc: natsobj.ObjectStoreError) -> ExitCode:
             natsobj.InvalidBucketNameError()
             | natsobj.InvalidObjectNameError()
             | natsobj.InvalidArgumentError()
+            | natsobj.LocalFileNotFoundError()
             | natsobj.NoLinkToLinkError()
             | natsobj.LinkIsBucketError()
             | natsobj.LinkNotAllowedError()

@@ -66,7 +66,7 @@ CASES: list[tuple[str, Call, type[Exception]]] = [
     ("str meta", lambda m, s: s.update_meta("x", "y"), E),  # type: ignore[arg-type]
     ("str link target", lambda m, s: s.add_link("l", "x"), E),  # type: ignore[arg-type]
     ("int bucket link", lambda m, s: s.add_bucket_link("l", 5), E),  # type: ignore[arg-type]
-    ("missing file", lambda m, s: s.put_file("/nonexistent/file"), E),
+    ("missing file", lambda m, s: s.put_file("/nonexistent/file"), FileNotFoundError),
     ("NUL in path", lambda m, s: s.put_file("a\x00b"), E),
     ("int prefix", lambda m, s: s.list(prefix=5), E),  # type: ignore[arg-type]
     ("bad grace", lambda m, s: s.sweep_orphans(grace=-1), E),

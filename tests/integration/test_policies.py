@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
 import natsobj
 from natsobj import ObjectMeta
+from natsobj._manager import POLICY_MAX_AGE
 
 from ..conftest import chunk_counts, subject_counts, unique_bucket
 
@@ -150,10 +152,8 @@ async def test_update_bucket_changes_only_what_is_given(
         None,
         2000,
     )
-    # This handle still enforces what it read; status() refreshes it.
-    with pytest.raises(natsobj.ObjectTooLargeError):
-        await limited.put("a.png", b"x" * 1500)
-    await limited.status()
+    # Handles of the manager that made the change enforce it at once.
+    assert limited.policy == status.policy
     assert (await limited.put("a.html", b"x" * 1500)).size == 1500
     reopened = await manager.object_store(limited.bucket)
     with pytest.raises(natsobj.ObjectTooLargeError):
@@ -208,3 +208,65 @@ async def test_delete_bucket_force_and_empty_bucket(manager: natsobj.ObjectStore
     assert bucket not in await manager.object_store_names()
     with pytest.raises(natsobj.BucketNotFoundError):
         await manager.delete_bucket(bucket, force=True)
+
+
+async def _refused_within(
+    store: natsobj.ObjectStore, name: str, data: bytes, error: type[Exception]
+) -> float:
+    """Put until the put raises ``error``; how long that took."""
+    started = anyio.current_time()
+    with anyio.fail_after(POLICY_MAX_AGE + 3):  # slack for a loaded machine
+        while True:
+            try:
+                await store.put(name, data)
+            except error:
+                return anyio.current_time() - started
+            await anyio.sleep(0.05)
+
+
+async def test_policy_changes_reach_handles_of_other_connections(
+    server: natsobj.EmbeddedServer,
+    manager: natsobj.ObjectStoreManager,
+    limited: natsobj.ObjectStore,
+) -> None:
+    # Another connection (another process, as far as the server can tell), with a handle
+    # opened before the changes.
+    async with natsobj.connect(server.url) as elsewhere:
+        old = await elsewhere.object_store(limited.bucket)
+        assert (await old.put("a.txt", b"x" * 100)).size == 100
+        await manager.update_bucket(limited.bucket, file_size_limit=50)
+        took = await _refused_within(old, "a.txt", b"x" * 100, natsobj.ObjectTooLargeError)
+        assert took < POLICY_MAX_AGE + 1.5
+        await manager.update_bucket(limited.bucket, allowed_mime_types=["image/*"])
+        await _refused_within(old, "a.txt", b"x", natsobj.InvalidMimeTypeError)
+        await manager.update_bucket(limited.bucket, file_size_limit=None, allowed_mime_types=None)
+        with anyio.fail_after(POLICY_MAX_AGE + 3):  # lifted: the old handle lets it in
+            while True:
+                with contextlib.suppress(natsobj.ObjectTooLargeError, natsobj.InvalidMimeTypeError):
+                    assert (await old.put("big.bin", b"x" * 5000)).size == 5000
+                    break
+                await anyio.sleep(0.05)
+
+
+async def test_policy_is_read_again_at_most_once_a_second(
+    server: natsobj.EmbeddedServer, limited: natsobj.ObjectStore
+) -> None:
+    # Stream info requests, as the server sees them, while one handle puts for 2.5 s.
+    requests = 0
+
+    async def count(msg: object) -> None:
+        nonlocal requests
+        requests += 1
+
+    async with natsobj.connect(server.url) as observer:
+        await observer.nc.subscribe(f"$JS.API.STREAM.INFO.{limited.stream}", cb=count)
+        await observer.nc.flush()
+        puts = 0
+        with anyio.move_on_after(2.5):
+            while True:
+                await limited.put("a.txt", b"x")
+                puts += 1
+                await anyio.sleep(0.01)
+        await observer.nc.flush()
+    assert puts > 20
+    assert 1 <= requests <= 4  # about one a second, never one per put

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -39,14 +40,38 @@ async def data(store: ObjectStore) -> bytes:
         (0, SIZE),
         (123, None),
         (7, 7),
-        (SIZE, SIZE + 5),
-        (SIZE + 10, SIZE + 20),
     ],
 )
 async def test_range(store: ObjectStore, data: bytes, start: int, end: int | None) -> None:
     async with store.get("r", start=start, end=end) as result:
         got = await result.read()
     assert got == data[start:end]
+
+
+@pytest.mark.parametrize(("start", "end"), [(SIZE, None), (SIZE, SIZE + 5), (SIZE + 10, SIZE + 20)])
+async def test_range_starting_past_the_end_is_refused(
+    store: ObjectStore, data: bytes, start: int, end: int | None, tmp_path: Path
+) -> None:
+    # HTTP's 416: the error carries the size for ``Content-Range: bytes */<size>``.
+    with pytest.raises(natsobj.RangeNotSatisfiableError) as caught:
+        await store.get_bytes("r", start=start, end=end)
+    assert (caught.value.size, caught.value.name) == (SIZE, "r")
+    with pytest.raises(natsobj.RangeNotSatisfiableError):
+        async with store.get("r", start=start, end=end):
+            pass
+    with pytest.raises(natsobj.RangeNotSatisfiableError):
+        await store.get_file("r", tmp_path / "out", start=start, end=end)
+    assert list(tmp_path.iterdir()) == []  # no file, no temp file
+    assert await store.get_bytes("r", start=SIZE - 1, end=end) == data[-1:]
+
+
+async def test_empty_object_reads_from_zero_only(store: ObjectStore) -> None:
+    await store.put("empty", b"")
+    assert await store.get_bytes("empty", start=0) == b""
+    assert await store.get_bytes("empty", start=0, end=10) == b""
+    with pytest.raises(natsobj.RangeNotSatisfiableError) as caught:
+        await store.get_bytes("empty", start=1)
+    assert caught.value.size == 0
 
 
 async def test_range_with_only_end(store: ObjectStore, data: bytes) -> None:
