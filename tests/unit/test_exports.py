@@ -8,14 +8,17 @@ import inspect
 import pytest
 
 import natsobj
-import natsobj._compression
 import natsobj._errors
 import natsobj._expiration
-import natsobj._many
 import natsobj._models
 import natsobj._permissions
-import natsobj._session_watch
-import natsobj._usecase
+import natsobj._sessions
+import natsobj._sessions._compression
+import natsobj._sessions._many
+import natsobj._sessions._ops
+import natsobj._sessions._scope
+import natsobj._sessions._session
+import natsobj._sessions._watch
 import natsobj.server
 
 CONTRACT_NAMES = [
@@ -117,11 +120,14 @@ def test_private_modules_names_are_reexported() -> None:
     assert set(natsobj._permissions.__all__) <= set(natsobj.__all__)
     assert {"OrphanChunks", "SweepReport"} <= set(natsobj.__all__)
     modules = (
-        natsobj._compression,
         natsobj._expiration,
-        natsobj._many,
-        natsobj._session_watch,
-        natsobj._usecase,
+        natsobj._sessions,
+        natsobj._sessions._compression,
+        natsobj._sessions._many,
+        natsobj._sessions._ops,
+        natsobj._sessions._scope,
+        natsobj._sessions._session,
+        natsobj._sessions._watch,
     )
     for module in modules:
         assert set(module.__all__) <= set(natsobj.__all__), module.__name__
