@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio
@@ -83,7 +83,6 @@ class UsecaseBucket:
     expiration_policy: ExpirationPolicy
 
 
-@dataclass
 class UsecaseRegistry:
     """The usecase buckets opened over one manager (connection): one lookup per usecase.
 
@@ -91,8 +90,9 @@ class UsecaseRegistry:
     the next use creates it again.
     """
 
-    _opened: dict[str, UsecaseBucket] = field(default_factory=dict)
-    _opening: dict[str, anyio.Lock] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._opened: dict[str, UsecaseBucket] = {}
+        self._opening: dict[str, anyio.Lock] = {}
 
     async def open(
         self,
