@@ -32,6 +32,7 @@ __all__ = [
     "Run",
     "ServerBinaryNotFoundError",
     "ServerStartupError",
+    "absolute",
     "connect_host",
     "find_nats_server",
     "free_ports",
@@ -109,6 +110,12 @@ class ServerStartupError(EmbeddedServerError):
 # --------------------------------------------------------------------------- binary lookup
 
 
+def absolute(path: str | os.PathLike[str]) -> Path:
+    """``path`` made absolute against the current directory (``~`` expanded, ``..`` folded,
+    symlinks kept), so that it means the same to a process started in another directory."""
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
 def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 
@@ -141,11 +148,16 @@ def find_nats_server(binary: str | os.PathLike[str] | None = None) -> Path:
         binary: A path to the binary, or a command name to look up on ``PATH``.
 
     Returns:
-        The path of an executable ``nats-server``.
+        The absolute path of an executable ``nats-server`` (a relative ``binary`` is taken
+        from the current directory).
 
     Raises:
         ServerBinaryNotFoundError: Nothing was found; the message says how to install it.
     """
+    return absolute(_search(binary))
+
+
+def _search(binary: str | os.PathLike[str] | None) -> Path:
     if binary is not None:
         return _named(binary, "binary=")
     env = os.environ.get(ENV_BINARY)

@@ -45,6 +45,7 @@ from ._server_process import (
     Run,
     ServerBinaryNotFoundError,
     ServerStartupError,
+    absolute,
     connect_host,
     find_nats_server,
     free_ports,
@@ -80,6 +81,14 @@ _POLL = 0.01  # seconds between checks while waiting for the process
 _Popen = subprocess.Popen[bytes]
 
 
+def _current_dir() -> str | None:
+    """Where nats-server runs; None (inherit) if the current directory was removed."""
+    try:
+        return os.getcwd()
+    except FileNotFoundError:
+        return None
+
+
 class EmbeddedServer:
     """A real ``nats-server`` process, JetStream enabled, on a free loopback port.
 
@@ -93,17 +102,24 @@ class EmbeddedServer:
     to remove the temporary directory. A process still running when the object is garbage
     collected or the interpreter exits is killed.
 
+    Relative paths mean what they mean where the object is created: ``store_dir`` and
+    ``binary`` are made absolute then, and nats-server runs in that directory, so relative
+    paths in ``extra_args`` (``--log server.log``) and in ``config`` land there too, never in
+    the temporary ``work_dir``.
+
     Args:
         host: Address to listen on for clients.
         port: Client port; 0 picks a free one (the server's ``-p -1``).
-        store_dir: JetStream store directory, created if missing and kept. ``None`` uses a
-            temporary directory that ``aclose()`` (the end of ``async with``) removes.
+        store_dir: JetStream store directory, created if missing and kept (made absolute
+            at once). ``None`` uses a temporary directory that ``aclose()`` (the end of
+            ``async with``) removes.
         jetstream: Enable JetStream (``-js``).
         binary: The ``nats-server`` to run; see ``find_nats_server`` for the default.
         extra_args: More command-line arguments, appended last.
         config: Text of a configuration file (accounts, TLS, cluster, ...). It is written to
-            ``work_dir`` and passed with ``-c``. ``host``, ``port``, ``store_dir`` and
-            ``name`` are passed as flags and win over the file.
+            ``work_dir`` and passed with ``-c`` (so its ``include`` paths must be absolute).
+            ``host``, ``port``, ``store_dir`` and ``name`` are passed as flags and win over
+            the file.
         name: The server name (``--server_name``); required for JetStream clustering.
         startup_timeout: Seconds to wait for the server to become ready.
         stop_timeout: Seconds ``stop()`` waits after SIGTERM before it sends SIGKILL.
@@ -133,7 +149,8 @@ class EmbeddedServer:
         self._binary = find_nats_server(binary)
         self._host = host
         self._port: int | None = port or None
-        self._given_store = Path(store_dir) if store_dir is not None else None
+        self._given_store = absolute(store_dir) if store_dir is not None else None
+        self._cwd = _current_dir()
         self._jetstream = jetstream
         self._extra_args = list(extra_args)
         self._config = config
@@ -368,7 +385,7 @@ class EmbeddedServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            cwd=self._work_dir,
+            cwd=self._cwd,
         )
 
     def _ports_file_port(self, pid: int) -> int | None:
@@ -521,7 +538,7 @@ class EmbeddedCluster:
         self._size = size
         self._name = name
         self._host = host
-        self._store_root = Path(store_dir) if store_dir is not None else None
+        self._store_root = absolute(store_dir) if store_dir is not None else None
         self._binary = find_nats_server(binary)
         self._extra_args = list(extra_args)
         self._config = config
