@@ -102,10 +102,9 @@ class EmbeddedServer:
     to remove the temporary directory. A process still running when the object is garbage
     collected or the interpreter exits is killed.
 
-    Relative paths mean what they mean where the object is created: ``store_dir`` and
-    ``binary`` are made absolute then, and nats-server runs in that directory, so relative
-    paths in ``extra_args`` (``--log server.log``) and in ``config`` land there too, never in
-    the temporary ``work_dir``.
+    Relative paths are taken from the directory the object is created in: nats-server runs
+    there, so ``store_dir``, ``binary`` and paths in ``extra_args`` or ``config`` (``--log
+    server.log``) never land in the temporary ``work_dir``.
 
     Args:
         host: Address to listen on for clients.
