@@ -170,11 +170,11 @@ def port_open(port: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def started(
-    url: str | None, *args: str
+    url: str | None, *args: str, cwd: Path | None = None
 ) -> AsyncIterator[tuple[Process, BufferedByteReceiveStream]]:
     """A long-running ``natsobj`` (server, watch) with its stdout readable by line."""
     process = await anyio.open_process(
-        [*NATSOBJ, *args], stdin=subprocess.DEVNULL, env=cli_env(url)
+        [*NATSOBJ, *args], stdin=subprocess.DEVNULL, env=cli_env(url), cwd=cwd
     )
     try:
         assert process.stdout is not None
@@ -573,12 +573,12 @@ async def test_status_of_the_server(
 
 
 async def test_server_command_starts_serves_and_stops(tmp_path: Path) -> None:
+    # A relative --store-dir is the current directory's, not nats-server's temporary one.
     store_dir = tmp_path / "store"
     name = unique_bucket()
-    async with started(None, "server", "--port", "0", "--store-dir", str(store_dir), "--json") as (
-        process,
-        lines,
-    ):
+    async with started(
+        None, "server", "--port", "0", "--store-dir", "store", "--json", cwd=tmp_path
+    ) as (process, lines):
         ready = await read_json_line(lines)
         port = int(ready["url"].rsplit(":", 1)[1])
         assert ready["urls"] == [ready["url"]]
@@ -588,6 +588,7 @@ async def test_server_command_starts_serves_and_stops(tmp_path: Path) -> None:
         code, err = await stop(process, signal.SIGINT)
     assert code == 0, err
     assert not port_open(port)
+    assert (store_dir / "jetstream").is_dir()
 
     # The data survives in --store-dir; the human banner says where to connect.
     async with started(None, "server", "--port", "0", "--store-dir", str(store_dir)) as (
@@ -596,6 +597,7 @@ async def test_server_command_starts_serves_and_stops(tmp_path: Path) -> None:
     ):
         with anyio.fail_after(15):
             banner = (await lines.receive_until(b"press Ctrl-C", 1 << 16)).decode()
+        assert f"store: {store_dir} (kept)" in banner
         url = banner.split("export NATS_URL=", 1)[1].split()[0]
         listed = await natsobj_cli(url, "bucket", "ls", "--json")
         assert [b["bucket"] for b in listed.json()] == [name]
