@@ -223,6 +223,30 @@ async def test_version_help_and_usage_errors() -> None:
     assert_error(ttl, 2, "--ttl", "not a duration")
 
 
+# A core-only install: click and rich cannot be imported (what `pip install natsobj` leaves).
+WITHOUT_CLI_EXTRA = """
+import runpy, sys
+sys.modules["click"] = sys.modules["rich"] = None
+import natsobj.cli
+assert "click" not in sys.modules or sys.modules["click"] is None
+runpy.run_module("natsobj", run_name="__main__")
+"""
+
+
+async def test_python_m_natsobj_and_a_core_only_install() -> None:
+    with anyio.fail_after(RUN_TIMEOUT):
+        version = await anyio.run_process([sys.executable, "-m", "natsobj", "--version"])
+        bare = await anyio.run_process(
+            [sys.executable, "-c", WITHOUT_CLI_EXTRA, "ls"], check=False, env=cli_env(None)
+        )
+    assert natsobj.__version__ in version.stdout.decode()
+    assert bare.returncode == 1
+    err = bare.stderr.decode()
+    assert err.count("\n") == 1, err  # one line, no traceback
+    assert "natsobj: error: the command line needs click and rich" in err
+    assert "pip install 'natsobj[cli]'" in err
+
+
 async def test_no_server_says_how_to_start_one() -> None:
     started_at = time.monotonic()
     result = await natsobj_cli(f"nats://127.0.0.1:{free_port()}", "ls")
