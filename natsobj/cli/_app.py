@@ -94,6 +94,9 @@ def cli() -> None:
       natsobj ls files
       natsobj get files photo.jpg -o /tmp/photo.jpg
 
+    Sizes (e.g. 512, 64KiB, 10MB, 1.5GiB): kB MB GB TB PB are powers of 1000;
+    KiB MiB GiB TiB PiB, and K M G T P alone, are powers of 1024.
+
     Exit codes: 0 ok, 1 error, 2 bad input, 3 not found, 4 server unreachable,
     5 conflict (exists, sealed), 6 permission denied, 130 interrupted.
     """
