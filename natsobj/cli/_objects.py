@@ -11,7 +11,6 @@ from natsobj import ObjectMeta
 
 from ._buckets import bucket_status, list_buckets
 from ._connect import Settings, open_manager, open_store
-from ._errors import ExitCode, classify, one_line
 from ._options import (
     bucket_argument,
     complete_bucket,
@@ -28,7 +27,7 @@ from ._output import (
     print_objects,
     print_pairs,
 )
-from ._run import Reported, error, run
+from ._run import report, run, warn
 
 __all__ = ["info", "link", "ls", "mv", "rm", "status"]
 
@@ -147,35 +146,42 @@ def _version(version: Any) -> str:
 
 @click.command("rm")
 @bucket_argument
-@click.argument("names", nargs=-1, required=True, metavar="NAME...", shell_complete=complete_object)
+@click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=complete_object)
+@click.option("--prefix", help="Delete every object whose name starts with PREFIX.")
 @click.option("-f", "--force", is_flag=True, help="No error for names that do not exist.")
 @global_options()
 @pass_settings
-def rm(settings: Settings, bucket: str, names: tuple[str, ...], force: bool) -> None:
-    """Delete objects."""
+def rm(
+    settings: Settings, bucket: str, names: tuple[str, ...], prefix: str | None, force: bool
+) -> None:
+    """Delete objects: the NAMEs, or every object whose name starts with --prefix.
+
+    Every object is tried even when others fail; each failure is one error line, and the
+    command ends with the first one's exit code.
+    """
+    if bool(names) == (prefix is not None):
+        raise click.UsageError("give object NAMEs or --prefix, not both")
+    if prefix == "":
+        raise click.UsageError("--prefix needs at least one character")
 
     async def go() -> None:
-        failed: list[ExitCode] = []
         async with open_store(settings, bucket) as store:
-            for name in names:
-                try:
-                    await store.delete(name)
-                except natsobj.ObjectNotFoundError:
-                    if force:
-                        continue
-                    error(f"object {name!r} not found in bucket {bucket!r}")
-                    failed.append(ExitCode.NOT_FOUND)
-                    continue
-                except natsobj.ObjectStoreError as exc:
-                    if classify(exc) in (ExitCode.UNREACHABLE, ExitCode.CONFLICT):
-                        raise
-                    error(one_line(str(exc)))
-                    failed.append(classify(exc))
-                    continue
-                if not settings.quiet:
-                    click.echo(f"deleted {name}")
-        if failed:
-            raise Reported(failed[0])
+            if prefix is None:
+                results = await store.delete_many(names)
+            else:
+                results = await store.delete_prefix(prefix)
+            if prefix is not None and not results:
+                warn(f"no objects with prefix {prefix!r} in bucket {bucket}")
+            missing_ok = (natsobj.ObjectNotFoundError,) if force else ()
+            report(
+                "deleted",
+                [
+                    (result.name, result.error)
+                    for result in results
+                    if not isinstance(result.error, missing_ok)
+                ],
+                quiet=settings.quiet,
+            )
 
     run(go)
 

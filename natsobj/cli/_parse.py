@@ -15,10 +15,12 @@ __all__ = [
     "DURATION",
     "HEADER",
     "KEY_VALUE",
+    "LIMIT",
     "SIZE",
     "DurationType",
     "HeaderType",
     "KeyValueType",
+    "LimitType",
     "SizeType",
     "parse_duration",
 ]
@@ -81,6 +83,19 @@ class SizeType(_IntType):
             self.fail(str(exc), param, ctx)
 
 
+class LimitType(SizeType):
+    """A size, or ``none`` for no limit (converted to ``None``)."""
+
+    name = "limit"
+
+    def convert(  # type: ignore[override]
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if isinstance(value, str) and value.strip().lower() in ("none", "unlimited"):
+            return None
+        return super().convert(value, param, ctx)
+
+
 class DurationType(_FloatType):
     """A duration in seconds, with optional units (``ms s m h d w``)."""
 
@@ -133,6 +148,7 @@ class HeaderType(_PairType):
 
 
 SIZE = SizeType()
+LIMIT = LimitType()
 DURATION = DurationType()
 KEY_VALUE = KeyValueType()
 HEADER = HeaderType()

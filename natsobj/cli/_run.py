@@ -11,14 +11,20 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 import click
 
-from ._errors import CliError, ExitCode
+import natsobj
 
-__all__ = ["Interrupted", "Reported", "error", "run", "warn"]
+from ._errors import CliError, ExitCode, classify, one_line
+from ._output import printable
+
+__all__ = ["Interrupted", "Reported", "error", "report", "run", "warn"]
+
+# Failures that every other operation of the command would repeat: reported once.
+_STOPPING = (ExitCode.UNREACHABLE, ExitCode.CONFLICT)
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -92,3 +98,27 @@ def error(message: str) -> None:
 def warn(message: str) -> None:
     """One warning line on stderr; the command goes on."""
     click.echo(f"natsobj: warning: {message}", err=True)
+
+
+def report(
+    verb: str, outcomes: Sequence[tuple[str, natsobj.ObjectStoreError | None]], *, quiet: bool
+) -> None:
+    """Report one operation on each of several things, in order: ``VERB WHAT`` on stdout for
+    a success, one error line for a failure; then end with the first failure's exit code.
+
+    A failure that the others would repeat (the server gone, a sealed bucket) is raised
+    once instead of one line per thing.
+    """
+    stop = next((exc for _, exc in outcomes if exc and classify(exc) in _STOPPING), None)
+    failed: list[ExitCode] = []
+    for what, exc in outcomes:
+        if exc is None:
+            if not quiet:
+                click.echo(f"{verb} {printable(what)}")
+        elif stop is None:
+            error(one_line(str(exc)))
+            failed.append(classify(exc))
+    if stop is not None:
+        raise stop
+    if failed:
+        raise Reported(failed[0])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
@@ -23,6 +22,7 @@ from ._output import (
     emit_json,
     human_size,
     object_json,
+    printable,
 )
 from ._parse import HEADER, KEY_VALUE, SIZE
 from ._progress import THRESHOLD, Transfer, terminal
@@ -41,15 +41,14 @@ class _Upload:
 
 
 def _plan_uploads(
-    sources: Sequence[str], name: str | None, prefix: str
-) -> tuple[list[_Upload], list[str]]:
-    """What to put under which names; also the directories that had no files."""
+    sources: Sequence[str], name: str | None, prefix: str, walk: _Walk
+) -> list[_Upload]:
+    """What to put under which names (warning about what directories leave out)."""
     if name is not None and len(sources) != 1:
         raise CliError("--name names one object: give one PATH (or '-')", ExitCode.BAD_INPUT)
     if sources.count("-") > 1:
         raise CliError("stdin ('-') can be read only once", ExitCode.BAD_INPUT)
     uploads: list[_Upload] = []
-    empty: list[str] = []
     for source in sources:
         if source == "-":
             if name is None:
@@ -63,9 +62,9 @@ def _plan_uploads(
                     f"--name names one object, and {source} is a directory: use --prefix",
                     ExitCode.BAD_INPUT,
                 )
-            found = _walk(path)
+            found = walk(path)
             if not found:
-                empty.append(source)
+                warn(f"{source} has no files to put")
             uploads += [_Upload(prefix + rel, file, file.stat().st_size) for rel, file in found]
         elif path.is_file():
             uploads.append(_Upload(prefix + (name or path.name), path, path.stat().st_size))
@@ -76,21 +75,61 @@ def _plan_uploads(
         if upload.name in seen:
             raise CliError(f"two sources would be named {upload.name!r}", ExitCode.BAD_INPUT)
         seen.add(upload.name)
-    return uploads, empty
+    return uploads
 
 
-def _walk(root: Path) -> list[tuple[str, Path]]:
-    """Regular files under ``root`` (following file symlinks, not directory ones), named by
-    their path relative to ``root`` with ``/`` separators, sorted."""
-    found: list[tuple[str, Path]] = []
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for filename in sorted(filenames):
-            file = Path(directory, filename)
-            with contextlib.suppress(OSError):
-                if stat.S_ISREG(file.stat().st_mode):
-                    found.append((file.relative_to(root).as_posix(), file))
-    return found
+@dataclass(frozen=True)
+class _Walk:
+    """Which files of a directory ``put`` takes (the rules are in ``put``'s help)."""
+
+    follow_symlinks: bool
+    hidden: bool
+
+    def __call__(self, root: Path) -> list[tuple[str, Path]]:
+        """The files under ``root``, named by their path relative to it with ``/``, sorted;
+        a warning for each entry left out (other than hidden ones, left out on request)."""
+        found: list[tuple[str, Path]] = []
+        walked = {_identity(root.stat())}
+        for directory, dirnames, filenames in os.walk(
+            root, followlinks=self.follow_symlinks, onerror=_warn_unreadable
+        ):
+            here = Path(directory)
+            dirnames[:] = [d for d in sorted(dirnames) if self._takes(here / d, walked)]
+            for filename in sorted(filenames):
+                if self._takes(here / filename, None):
+                    found.append(((here / filename).relative_to(root).as_posix(), here / filename))
+        return found
+
+    def _takes(self, path: Path, walked: set[tuple[int, int]] | None) -> bool:
+        """Whether to take ``path``: a directory (``walked`` given) or a file."""
+        if not self.hidden and path.name.startswith("."):
+            return False
+        if path.is_symlink() and not self.follow_symlinks:
+            warn(f"skipping {path}: a symbolic link (--follow-symlinks puts what it points to)")
+            return False
+        try:
+            found = path.stat()
+        except OSError as exc:  # a dangling link, a permission
+            warn(f"skipping {path}: {exc.strerror or exc}")
+            return False
+        if walked is not None:
+            if _identity(found) in walked:  # a link back up the tree: no endless walk
+                warn(f"skipping {path}: it leads to a directory already put")
+                return False
+            walked.add(_identity(found))
+            return True
+        if not stat.S_ISREG(found.st_mode):
+            warn(f"skipping {path}: not a regular file (a FIFO, socket or device)")
+            return False
+        return True
+
+
+def _identity(found: os.stat_result) -> tuple[int, int]:
+    return found.st_dev, found.st_ino
+
+
+def _warn_unreadable(exc: OSError) -> None:
+    warn(f"skipping {exc.filename}: {exc.strerror or exc}")
 
 
 async def _stdin_blocks(progress: Transfer) -> AsyncIterator[bytes]:
@@ -114,12 +153,12 @@ def _summary(verb: str, infos: Sequence[ObjectInfo], progress: Transfer, where: 
     if len(infos) == 1:
         info = infos[0]
         click.echo(
-            f"{verb} {where}: {human_size(progress.done)} "
+            f"{verb} {printable(where)}: {human_size(progress.done)} "
             f"({info.chunks} chunk{'' if info.chunks == 1 else 's'}) in {took}"
         )
         return
     for info in infos:
-        click.echo(f"{verb} {info.name} ({human_size(info.size)})")
+        click.echo(f"{verb} {printable(info.name)} ({human_size(info.size)})")
     click.echo(f"{verb} {len(infos)} objects, {human_size(progress.done)} in {took}")
 
 
@@ -146,6 +185,17 @@ def _summary(verb: str, infos: Sequence[ObjectInfo], progress: Transfer, where: 
     "-m", "--metadata", type=KEY_VALUE, multiple=True, help="Object metadata (repeatable)."
 )
 @click.option("--chunk-size", type=SIZE, help="Chunk size (e.g. 128KiB, 1MiB). [default: 128KiB]")
+@click.option(
+    "-L",
+    "--follow-symlinks",
+    is_flag=True,
+    help="In directories, put what symbolic links point to (skipped by default).",
+)
+@click.option(
+    "--skip-hidden",
+    is_flag=True,
+    help="In directories, leave out files and directories whose names start with '.'.",
+)
 @json_option
 @global_options()
 @pass_settings
@@ -159,16 +209,23 @@ def put(
     headers: tuple[tuple[str, str], ...],
     metadata: tuple[tuple[str, str], ...],
     chunk_size: int | None,
+    follow_symlinks: bool,
+    skip_hidden: bool,
     as_json: bool,
 ) -> None:
     """Put files, directories (recursively) or stdin ('-' with --name) into BUCKET.
 
     A file is named by its file name, a directory's files by their path relative to the
     directory. An object of the same name is replaced.
+
+    In a directory, files and directories whose names start with '.' are put like any
+    other (--skip-hidden leaves them out). Symbolic links are skipped with a warning, so a
+    link cannot bring in a file from elsewhere unasked: --follow-symlinks puts what they
+    point to, each directory once. FIFOs, sockets and devices are skipped. A PATH named
+    on the command line is put even if it is a symbolic link.
     """
-    uploads, empty = _plan_uploads(sources, name, prefix)
-    for source in empty:
-        warn(f"{source} has no files")
+    walk = _Walk(follow_symlinks=follow_symlinks, hidden=not skip_hidden)
+    uploads = _plan_uploads(sources, name, prefix, walk)
     if not uploads:
         return
     total = None if any(u.size is None for u in uploads) else sum(u.size or 0 for u in uploads)
@@ -358,7 +415,7 @@ async def _get_targets(
         for info in infos:
             link = info.link
             if link is not None and link.is_bucket_link:
-                warn(f"skipping {info.name}: it links to a whole bucket ({link.bucket})")
+                warn(f"skipping {printable(info.name)}: it links to a whole bucket ({link.bucket})")
                 continue
             targets.append((info, _local_path(info.name[len(strip) :], root)))
         return targets

@@ -17,6 +17,7 @@ from ._output import (
     human_size,
     human_time,
     object_json,
+    printable,
 )
 from ._parse import DURATION
 from ._run import run
@@ -51,7 +52,8 @@ def watch(
     """Print changes to BUCKET's objects as they happen, until Ctrl-C.
 
     First the current objects (every change with --history), then a line saying the
-    watch is up to date, then live changes.
+    watch is up to date, then live changes. Objects deleted before the watch started
+    are not current: only --history shows their deletion.
     """
     if history and updates_only:
         raise click.UsageError("--history and --updates-only cannot be combined")
@@ -65,11 +67,15 @@ def watch(
                 updates_only=updates_only,
             ) as watcher,
         ):
+            initial = not updates_only
             if updates_only:
                 _synced(as_json, settings.quiet)
             async for found in watcher:
                 if found is None:
+                    initial = False
                     _synced(as_json, settings.quiet)
+                elif initial and found.deleted and not history:
+                    continue  # the tombstone of an object deleted before: not a change
                 elif as_json:
                     emit_json_line({"event": _event(found), **object_json(found)})
                 else:
@@ -92,9 +98,11 @@ def _print_event(info: ObjectInfo) -> None:
     elif event == "link" and info.link is not None:
         target = info.link
         detail = f"-> {target.bucket}" + (f"/{target.name}" if target.name else " (bucket)")
+        detail = printable(detail)
     else:
         detail = ""
-    click.echo(f"{human_time(info.mtime)}  {event.upper():<6}  {info.name}  {detail}".rstrip())
+    name = printable(info.name)
+    click.echo(f"{human_time(info.mtime)}  {event.upper():<6}  {name}  {detail}".rstrip())
     sys.stdout.flush()
 
 
@@ -137,8 +145,9 @@ def sweep(settings: Settings, bucket: str, dry_run: bool, grace: float, as_json:
             return
         verb = "would purge" if dry_run else "purged"
         for orphan in report.orphans:
+            size = human_size(orphan.bytes)
             click.echo(
-                f"{verb} {orphan.nuid}  {orphan.messages} chunks  {human_size(orphan.bytes)}"
+                f"{verb} {printable(orphan.nuid)}  {orphan.messages} chunks  {size}"
                 f"  last written {human_time(orphan.newest)}"
             )
         click.echo(
