@@ -13,7 +13,7 @@ from click.core import ParameterSource
 import natsobj
 
 from ._connect import Settings, open_bucket, open_manager, open_store
-from ._errors import CliError, ExitCode, one_line
+from ._errors import CliError, ExitCode, classify, one_line
 from ._options import F, bucket_argument, global_options, json_option, pass_settings
 from ._output import bucket_json, emit_json, print_buckets, print_status
 from ._parse import DURATION, KEY_VALUE, LIMIT
@@ -344,6 +344,8 @@ def bucket_rm(settings: Settings, buckets: tuple[str, ...], force: bool) -> None
                     await manager.delete_object_store(name)
                 except natsobj.ObjectStoreError as exc:
                     outcomes.append((f"bucket {name}", exc))
+                    if classify(exc) == ExitCode.UNREACHABLE:
+                        break  # the others would each wait out the timeout
                 else:
                     outcomes.append((f"bucket {name}", None))
             report("deleted", outcomes, quiet=settings.quiet)
