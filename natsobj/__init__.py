@@ -67,6 +67,7 @@ from ._objects import DeleteResult
 from ._permissions import BucketPermissions, bucket_permissions
 from ._policy import BucketPolicy
 from ._session_watch import SessionEvent, SessionWatcher
+from ._sizes import parse_size
 from ._store import ObjectResult, ObjectStore
 from ._sweep import OrphanChunks, SweepReport
 from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
@@ -157,6 +158,7 @@ __all__ = [
     "__version__",
     "bucket_permissions",
     "connect",
+    "parse_size",
 ]
 
 for _name in __all__:
