@@ -77,6 +77,7 @@ from ._sessions import (
     SessionWatcher,
     Usecase,
 )
+from ._sizes import parse_size
 from ._store import ObjectResult, ObjectStore
 from ._sweep import OrphanChunks, SweepReport
 from ._watch import ObjectWatcher
@@ -166,6 +167,7 @@ __all__ = [
     "__version__",
     "bucket_permissions",
     "connect",
+    "parse_size",
 ]
 
 for _name in __all__:

@@ -72,6 +72,12 @@ class ObjectStoreManager:
     seconds; ``many_concurrency`` is the default for ``Session.many()`` batches. The manager
     does not own ``nc``: ``close()`` (and leaving ``async with manager``) leaves it open.
     ``natsobj.connect`` makes a manager that owns its connection.
+
+    One name per operation: the ADR-20 names (``create_object_store``, ``object_store``,
+    ``update_object_store``, ``delete_object_store``, as nats.go has them). The Supabase
+    Storage names beside them (``get_bucket``, ``update_bucket``, ``empty_bucket``,
+    ``delete_bucket``) carry Supabase's rules; each docstring says how it differs and which
+    to prefer. docs/guide.md has the table.
     """
 
     def __init__(
@@ -231,7 +237,8 @@ class ObjectStoreManager:
         """Change an existing bucket's description, ttl, max_bytes, replicas, compression,
         placement, metadata and policy (all as ``config`` says: a config without a policy
         clears it; ``update_bucket`` changes policy fields one by one). Stream flags natsobj
-        does not manage are left as they are.
+        does not manage are left as they are. The one to use to change a bucket's
+        configuration; ``update_bucket`` for a policy field alone.
         """
         if not isinstance(config, ObjectStoreConfig):
             raise InvalidArgumentError(
@@ -294,6 +301,10 @@ class ObjectStoreManager:
     async def get_bucket(self, bucket: str) -> ObjectStoreStatus:
         """A bucket's details: configuration, size and policy.
 
+        Supabase-style alias (supabase-js ``getBucket``) of ``(await
+        object_store(bucket)).status()``: it returns the status, not a handle. Prefer
+        ``object_store`` when you will use the bucket.
+
         Raises:
             BucketNotFoundError: there is no such bucket.
         """
@@ -311,6 +322,11 @@ class ObjectStoreManager:
     ) -> ObjectStoreStatus:
         """Change some of a bucket's policy fields, keeping everything else. Pass
         ``file_size_limit=None`` or ``allowed_mime_types=None`` to lift that restriction.
+
+        Supabase-style alias (supabase-js ``updateBucket``) of ``update_object_store``.
+        Differs from it: only the policy fields given change, where ``update_object_store``
+        sets the whole configuration. Prefer this for a policy change, the other for the
+        rest.
 
         The new policy applies at once to puts through this manager's handles, and within
         about a second (``POLICY_MAX_AGE``) to those of every other handle and process.
@@ -338,12 +354,18 @@ class ObjectStoreManager:
         return ObjectStoreStatus.from_stream_info(bucket, info)
 
     async def empty_bucket(self, bucket: str) -> int:
-        """Remove every object from a bucket and keep the bucket (``ObjectStore.empty``)."""
+        """Remove every object from a bucket and keep the bucket: Supabase-style alias
+        (supabase-js ``emptyBucket``) of ``(await object_store(bucket)).empty()``, the
+        one to prefer when you hold the store."""
         return await (await self.object_store(bucket)).empty()
 
     async def delete_bucket(self, bucket: str, *, force: bool = False) -> None:
-        """Delete a bucket, but only if it holds no live object, unless ``force``
-        (Supabase's rule; ``delete_object_store`` deletes regardless).
+        """Delete a bucket, but only if it holds no live object, unless ``force``.
+
+        Supabase-style alias (supabase-js ``deleteBucket``) of ``delete_object_store``.
+        Differs from it: a bucket with live objects is refused (``BucketNotEmptyError``)
+        unless ``force``; ``delete_object_store`` deletes regardless. Prefer
+        ``delete_object_store``; this one where Supabase's guard is wanted.
 
         Raises:
             BucketNotFoundError: there is no such bucket.

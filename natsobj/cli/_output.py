@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ __all__ = [
     "print_objects",
     "print_pairs",
     "print_status",
+    "printable",
     "short_digest",
     "stdout_console",
 ]
@@ -88,6 +90,10 @@ def bucket_json(status: natsobj.ObjectStoreStatus) -> dict[str, Any]:
         "messages": int(state.get("messages", 0) or 0),
         "atomic_puts": status.atomic_puts,
         "batched_puts": status.batched_puts,
+        "message_ttl": status.message_ttl,
+        "public": status.public,
+        "file_size_limit": status.file_size_limit,
+        "allowed_mime_types": status.allowed_mime_types,
         "placement": (
             {"cluster": placement.get("cluster"), "tags": list(placement.get("tags") or [])}
             if isinstance(placement, dict)
@@ -111,6 +117,27 @@ def emit_json_line(data: Any) -> None:
 
 
 # --------------------------------------------------------------------------- human text
+
+# Bidirectional overrides and isolates: they reorder what a terminal shows around them.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal, as escapes (``\\x1b``, ``\\n``, ``\\u202e``)
+    for control characters, line separators and bidirectional overrides.
+
+    Object names, descriptions and metadata come from the wire, where any client may have
+    put escape sequences that would rewrite the screen, or newlines that forge output lines.
+    JSON output needs none of this: it escapes them itself.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if char in _BIDI or unicodedata.category(char) in ("Cc", "Zl", "Zp")
+        else char
+        for char in text
+    )
 
 
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
@@ -165,7 +192,8 @@ def _link_text(info: natsobj.ObjectInfo) -> str:
     link = info.link
     if link is None:
         return ""
-    return f"bucket {link.bucket}" if link.is_bucket_link else f"{link.bucket}/{link.name}"
+    text = f"bucket {link.bucket}" if link.is_bucket_link else f"{link.bucket}/{link.name}"
+    return printable(text)
 
 
 # --------------------------------------------------------------------------- rich
@@ -198,7 +226,7 @@ def print_objects(infos: Sequence[natsobj.ObjectInfo], bucket: str) -> None:
     table.add_column("Digest", no_wrap=True)
     total = 0
     for info in infos:
-        name = Text(info.name)
+        name = Text(printable(info.name))
         if info.deleted:
             name.append(" (deleted)", style="red")
             size = Text("-")
@@ -230,7 +258,7 @@ def _kv_table(rows: Sequence[tuple[str, str]]) -> Any:
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for key, value in rows:
-        table.add_row(key, Text(value))
+        table.add_row(key, Text(printable(value)))
     return table
 
 
@@ -274,13 +302,17 @@ def print_status(status: natsobj.ObjectStoreStatus) -> None:
         ("Description", status.description or "-"),
         ("Size", f"{human_size(status.size)} in {data['messages']} messages"),
         ("TTL", human_duration(status.ttl) if status.ttl else "none"),
-        ("Max bytes", human_size(data["max_bytes"]) if data["max_bytes"] is not None else "none"),
+        ("Max bytes", _limit(data["max_bytes"])),
         ("Storage", status.storage),
         ("Replicas", str(status.replicas)),
         ("Compression", "s2" if status.compressed else "none"),
         ("Sealed", "yes" if status.sealed else "no"),
         ("Atomic puts", "yes" if status.atomic_puts else "no"),
         ("Batched puts", "yes" if status.batched_puts else "no"),
+        ("Object TTLs", "yes" if status.message_ttl else "no"),
+        ("Public", "yes" if status.public else "no"),
+        ("File size limit", _limit(status.file_size_limit)),
+        ("MIME types", ", ".join(status.allowed_mime_types or ["any"])),
         ("Metadata", _mapping_text(status.metadata)),
     ]
     if placement is not None:
@@ -288,6 +320,10 @@ def print_status(status: natsobj.ObjectStoreStatus) -> None:
         rows.append(("Placement", f"cluster {placement['cluster'] or '-'}, tags {tags}"))
     rows.append(("Stream", data["stream"]))
     _print(_kv_table(rows))
+
+
+def _limit(size: int | None) -> str:
+    return "none" if size is None else human_size(size)
 
 
 def print_buckets(statuses: Sequence[natsobj.ObjectStoreStatus]) -> None:
@@ -307,7 +343,7 @@ def print_buckets(statuses: Sequence[natsobj.ObjectStoreStatus]) -> None:
     for status in statuses:
         table.add_row(
             Text(status.bucket),
-            Text(status.description),
+            Text(printable(status.description)),
             human_size(status.size),
             human_duration(status.ttl) if status.ttl else "-",
             status.storage,

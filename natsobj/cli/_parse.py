@@ -1,4 +1,5 @@
-"""Parsing of command-line values: sizes, durations, ``k=v`` pairs and ``K:V`` headers."""
+"""Parsing of command-line values: sizes (with the library's ``natsobj.parse_size``), durations,
+``k=v`` pairs and ``K:V`` headers."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import natsobj
+
 __all__ = [
     "DURATION",
     "HEADER",
     "KEY_VALUE",
+    "LIMIT",
     "SIZE",
     "DurationType",
     "HeaderType",
     "KeyValueType",
+    "LimitType",
     "SizeType",
     "parse_duration",
-    "parse_size",
 ]
 
 if TYPE_CHECKING:
@@ -27,27 +31,6 @@ if TYPE_CHECKING:
     _PairType = click.ParamType[tuple[str, str]]
 else:  # click < 8.3 has no generic ParamType
     _IntType = _FloatType = _PairType = click.ParamType
-
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
-_SIZE_UNITS: dict[str, int] = {
-    "": 1,
-    "b": 1,
-    "k": 1024,
-    "kib": 1024,
-    "kb": 1000,
-    "m": 1024**2,
-    "mib": 1024**2,
-    "mb": 1000**2,
-    "g": 1024**3,
-    "gib": 1024**3,
-    "gb": 1000**3,
-    "t": 1024**4,
-    "tib": 1024**4,
-    "tb": 1000**4,
-    "p": 1024**5,
-    "pib": 1024**5,
-    "pb": 1000**5,
-}
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 _DURATION_UNITS: dict[str, float] = {
@@ -58,21 +41,6 @@ _DURATION_UNITS: dict[str, float] = {
     "d": 86400.0,
     "w": 7 * 86400.0,
 }
-
-
-def parse_size(text: str) -> int:
-    """Bytes from ``"10MB"`` (decimal), ``"1GiB"`` or ``"1G"`` (binary), or ``"512"``.
-
-    ``kB MB GB TB PB`` are decimal (powers of 1000); ``KiB MiB GiB TiB PiB`` and the single
-    letters ``K M G T P`` are binary (powers of 1024). Units are case-insensitive.
-
-    Raises:
-        ValueError: not a size.
-    """
-    match = _SIZE_RE.match(text)
-    if match is None or match[2].lower() not in _SIZE_UNITS:
-        raise ValueError(f"{text!r} is not a size (examples: 512, 64KiB, 10MB, 1GiB)")
-    return round(float(match[1]) * _SIZE_UNITS[match[2].lower()])
 
 
 def parse_duration(text: str) -> float:
@@ -104,17 +72,28 @@ def parse_duration(text: str) -> float:
 
 
 class SizeType(_IntType):
-    """A byte count with an optional unit."""
+    """A byte count with an optional unit, as ``natsobj.parse_size`` reads it."""
 
     name = "size"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
         try:
-            return parse_size(str(value))
-        except ValueError as exc:
+            return natsobj.parse_size(value if isinstance(value, int) else str(value))
+        except natsobj.InvalidArgumentError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class LimitType(SizeType):
+    """A size, or ``none`` for no limit (converted to ``None``)."""
+
+    name = "limit"
+
+    def convert(  # type: ignore[override]
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | None:
+        if isinstance(value, str) and value.strip().lower() in ("none", "unlimited"):
+            return None
+        return super().convert(value, param, ctx)
 
 
 class DurationType(_FloatType):
@@ -169,6 +148,7 @@ class HeaderType(_PairType):
 
 
 SIZE = SizeType()
+LIMIT = LimitType()
 DURATION = DurationType()
 KEY_VALUE = KeyValueType()
 HEADER = HeaderType()

@@ -12,7 +12,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ._output import human_size
+from ._output import human_size, printable
 
 if TYPE_CHECKING:
     from rich.progress import Progress, ProgressColumn, Task, TaskID
@@ -38,7 +38,7 @@ class Transfer:
     def __init__(self, *, enabled: bool, total: int | None, label: str) -> None:
         self._enabled = enabled
         self._total = total
-        self._label = label
+        self._label = printable(label)  # object names come from the wire
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._started = time.monotonic()
@@ -110,7 +110,7 @@ class Transfer:
             self._show()
 
     def next_item(self, label: str) -> None:
-        self._label = label
+        self._label = label = printable(label)
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, description=label)
 

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import nats
 import pytest
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 import natsobj
+from natsobj._wire import encode_name
 from tests.conftest import unique_bucket
 
 pytestmark = pytest.mark.anyio
@@ -66,6 +68,10 @@ BUCKET_KEYS = {
     "messages",
     "atomic_puts",
     "batched_puts",
+    "message_ttl",
+    "public",
+    "file_size_limit",
+    "allowed_mime_types",
     "placement",
     "metadata",
     "backing_store",
@@ -170,11 +176,11 @@ def port_open(port: int) -> bool:
 
 @contextlib.asynccontextmanager
 async def started(
-    url: str | None, *args: str
+    url: str | None, *args: str, cwd: Path | None = None
 ) -> AsyncIterator[tuple[Process, BufferedByteReceiveStream]]:
     """A long-running ``natsobj`` (server, watch) with its stdout readable by line."""
     process = await anyio.open_process(
-        [*NATSOBJ, *args], stdin=subprocess.DEVNULL, env=cli_env(url)
+        [*NATSOBJ, *args], stdin=subprocess.DEVNULL, env=cli_env(url), cwd=cwd
     )
     try:
         assert process.stdout is not None
@@ -223,6 +229,30 @@ async def test_version_help_and_usage_errors() -> None:
     assert_error(ttl, 2, "--ttl", "not a duration")
 
 
+# A core-only install: click and rich cannot be imported (what `pip install natsobj` leaves).
+WITHOUT_CLI_EXTRA = """
+import runpy, sys
+sys.modules["click"] = sys.modules["rich"] = None
+import natsobj.cli
+assert "click" not in sys.modules or sys.modules["click"] is None
+runpy.run_module("natsobj", run_name="__main__")
+"""
+
+
+async def test_python_m_natsobj_and_a_core_only_install() -> None:
+    with anyio.fail_after(RUN_TIMEOUT):
+        version = await anyio.run_process([sys.executable, "-m", "natsobj", "--version"])
+        bare = await anyio.run_process(
+            [sys.executable, "-c", WITHOUT_CLI_EXTRA, "ls"], check=False, env=cli_env(None)
+        )
+    assert natsobj.__version__ in version.stdout.decode()
+    assert bare.returncode == 1
+    err = bare.stderr.decode()
+    assert err.count("\n") == 1, err  # one line, no traceback
+    assert "natsobj: error: the command line needs click and rich" in err
+    assert "pip install 'natsobj[cli]'" in err
+
+
 async def test_no_server_says_how_to_start_one() -> None:
     started_at = time.monotonic()
     result = await natsobj_cli(f"nats://127.0.0.1:{free_port()}", "ls")
@@ -259,17 +289,22 @@ async def test_server_without_jetstream() -> None:
 # --------------------------------------------------------------------------- buckets
 
 
+async def added_bucket(url: str, name: str, *options: str) -> Any:
+    """``natsobj bucket add NAME OPTIONS --json``: the new bucket's JSON."""
+    added = await natsobj_cli(url, "bucket", "add", name, *options, "--json")
+    assert added.code == 0, added.stderr
+    return added.json()
+
+
 async def test_bucket_add_with_every_option_and_lifecycle(
     url: str, manager: natsobj.ObjectStoreManager
 ) -> None:
     name = unique_bucket()
-    added = await natsobj_cli(
-        url, "bucket", "add", name, "-d", "team files", "--ttl", "7d", "--max-bytes", "1GiB",
+    status = await added_bucket(
+        url, name, "-d", "team files", "--ttl", "7d", "--max-bytes", "1GiB",
         "--storage", "memory", "--replicas", "1", "--compression", "-m", "team=x",
-        "-m", "tier=gold", "--json",
+        "-m", "tier=gold",
     )  # fmt: skip
-    assert added.code == 0, added.stderr
-    status = added.json()
     assert set(status) == BUCKET_KEYS
     assert status["bucket"] == name
     assert status["description"] == "team files"
@@ -302,16 +337,110 @@ async def test_bucket_add_with_every_option_and_lifecycle(
     assert_error(conflict, 5, name)
     assert_error(bad_name, 2, "bucket name")
 
-    sealed = await natsobj_cli(url, "bucket", "seal", name, "--json")
+    sealed = await natsobj_cli(url, "bucket", "seal", name, "--json", "--force")
     assert sealed.code == 0, sealed.stderr
     assert sealed.json()["sealed"] is True
     refused = await natsobj_cli(url, "put", name, "-", "-n", "x", stdin=b"data")
     assert_error(refused, 5, "sealed")
 
-    removed = await natsobj_cli(url, "bucket", "rm", name)
+    removed = await natsobj_cli(url, "bucket", "rm", name, "-f")
     assert removed.code == 0
     assert f"deleted bucket {name}" in removed.out
     assert_error(await natsobj_cli(url, "ls", name), 3, name)
+
+
+async def test_bucket_update_changes_only_what_is_given(
+    url: str, manager: natsobj.ObjectStoreManager
+) -> None:
+    name = unique_bucket()
+    status = await added_bucket(
+        url, name, "-d", "photos", "--ttl", "7d", "-m", "team=x", "-m", "tier=gold",
+        "--max-bytes", "10MB", "--public", "--file-size-limit", "1.5MB",
+        "--allowed-mime-types", "image/*,text/plain",
+    )  # fmt: skip
+    assert status["max_bytes"] == 10_000_000  # MB: powers of 1000
+    assert status["file_size_limit"] == 1_500_000
+    assert (status["public"], status["allowed_mime_types"]) == (True, ["image/*", "text/plain"])
+    try:
+        changed = await natsobj_cli(
+            url, "bucket", "update", name, "-d", "all photos", "-m", "tier=silver",
+            "--remove-metadata", "team", "--max-bytes", "none", "--file-size-limit", "2MiB",
+            "--json",
+        )  # fmt: skip
+        assert changed.code == 0, changed.stderr
+        after = changed.json()
+        assert set(after) == BUCKET_KEYS
+        assert after["description"] == "all photos"
+        assert after["metadata"] == {"tier": "silver"}
+        assert after["max_bytes"] is None
+        assert after["file_size_limit"] == 2 * 1024**2
+        # What was not given is as it was.
+        for key in ("ttl_seconds", "public", "allowed_mime_types", "replicas", "storage"):
+            assert after[key] == status[key], key
+        # Library handles opened now enforce the policy the CLI wrote.
+        store = await manager.object_store(name)
+        with pytest.raises(natsobj.InvalidMimeTypeError):
+            await store.put("notes.pdf", b"%PDF")
+        with pytest.raises(natsobj.ObjectTooLargeError):
+            await store.put("big.png", b"x" * (2 * 1024**2 + 1))
+
+        lifted = await natsobj_cli(
+            url, "bucket", "update", name, "--private", "--allowed-mime-types", "any",
+            "--file-size-limit", "none", "--ttl", "0", "--compression", "--json",
+        )  # fmt: skip
+        assert lifted.code == 0, lifted.stderr
+        final = lifted.json()
+        assert (final["public"], final["allowed_mime_types"]) == (False, None)
+        assert (final["file_size_limit"], final["ttl_seconds"]) == (None, None)
+        assert final["compression"] is True
+        assert final["description"] == "all photos"
+        await (await manager.object_store(name)).put("notes.pdf", b"%PDF")
+
+        # A policy another client wrote in a form no reader takes is ignored, and an
+        # update leaves it out; it does not stop the update.
+        info = await raw_request(url, f"$JS.API.STREAM.INFO.OBJ_{name}", b"")
+        config = info["config"]
+        config["metadata"] |= {"natsobj.file_size_limit": "lots", "natsobj.public": "maybe"}
+        updated = await raw_request(
+            url, f"$JS.API.STREAM.UPDATE.OBJ_{name}", json.dumps(config).encode()
+        )
+        assert "error" not in updated, updated
+        described = await natsobj_cli(url, "bucket", "update", name, "-d", "again", "--json")
+        assert described.code == 0, described.stderr
+        assert (described.json()["file_size_limit"], described.json()["public"]) == (None, False)
+        stored = (await raw_request(url, f"$JS.API.STREAM.INFO.OBJ_{name}", b""))["config"]
+        assert "natsobj.file_size_limit" not in stored["metadata"]
+
+        nothing, missing, bad_type, bad_size = await concurrently(
+            url,
+            ["bucket", "update", name],
+            ["bucket", "update", unique_bucket(), "--public"],
+            ["bucket", "update", name, "--allowed-mime-types", "images"],
+            ["bucket", "update", name, "--max-bytes", "lots"],
+        )
+        assert_error(nothing, 2, "nothing to change")
+        assert_error(missing, 3, "not found")
+        assert_error(bad_type, 2, "allowed_mime_types")
+        assert_error(bad_size, 2, "--max-bytes", "not a size")
+    finally:
+        await manager.delete_object_store(name)
+
+
+async def test_rm_and_seal_without_a_terminal_need_force(
+    url: str, manager: natsobj.ObjectStoreManager
+) -> None:
+    name = unique_bucket()
+    await manager.create_object_store(name)
+    seal, remove = await concurrently(url, ["bucket", "seal", name], ["bucket", "rm", name])
+    assert_error(seal, 2, "--force", "not a terminal")
+    assert_error(remove, 2, "--force", "not a terminal")
+    status = await (await manager.object_store(name)).status()
+    assert not status.sealed  # nothing was done unasked
+    sealed = await natsobj_cli(url, "bucket", "seal", name, "--force")
+    assert sealed.code == 0, sealed.stderr
+    removed = await natsobj_cli(url, "bucket", "rm", name, "--force")
+    assert removed.out == f"deleted bucket {name}\n"
+    assert name not in await manager.object_store_names()
 
 
 # --------------------------------------------------------------------------- objects
@@ -467,6 +596,48 @@ async def test_directory_round_trip(url: str, store: natsobj.ObjectStore, tmp_pa
     assert not list(tmp_path.glob(".target.jpg.*"))  # no temporary file left behind
 
 
+async def test_put_directory_dotfiles_symlinks_and_special_files(
+    url: str, store: natsobj.ObjectStore, tmp_path: Path
+) -> None:
+    bucket = store.bucket
+    (tmp_path / "secret.txt").write_bytes(b"not for the bucket")
+    source = tmp_path / "src"
+    for rel in ("a.txt", ".env", ".git/config", "sub/b.txt"):
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(rel.encode())
+    (source / "link-secret").symlink_to(tmp_path / "secret.txt")
+    (source / "sub" / "loop").symlink_to(source, target_is_directory=True)
+    os.mkfifo(source / "fifo")  # reading it would block the put for good
+
+    plain, no_hidden, followed, named = await concurrently(
+        url,
+        ["put", bucket, str(source), "--prefix", "d/", "-q"],
+        ["put", bucket, str(source), "--prefix", "h/", "--skip-hidden", "-q"],
+        ["put", bucket, str(source), "--prefix", "f/", "--follow-symlinks", "-q"],
+        ["put", bucket, str(source / "link-secret"), "--prefix", "n/", "-q"],
+    )
+    for result in (plain, no_hidden, followed, named):
+        assert result.code == 0, result.stderr
+    names = sorted(info.name for info in await store.list())
+    assert [n for n in names if n.startswith("d/")] == [
+        "d/.env", "d/.git/config", "d/a.txt", "d/sub/b.txt"
+    ]  # fmt: skip
+    assert [n for n in names if n.startswith("h/")] == ["h/a.txt", "h/sub/b.txt"]
+    assert [n for n in names if n.startswith("f/")] == [
+        "f/.env", "f/.git/config", "f/a.txt", "f/link-secret", "f/sub/b.txt"
+    ]  # fmt: skip
+    assert await store.get_bytes("f/link-secret") == b"not for the bucket"
+    assert await store.get_bytes("n/link-secret") == b"not for the bucket"  # named: followed
+    # Every entry left out is named in a warning.
+    assert f"skipping {source / 'link-secret'}: a symbolic link" in plain.stderr
+    assert f"skipping {source / 'sub' / 'loop'}: a symbolic link" in plain.stderr
+    assert f"skipping {source / 'fifo'}: not a regular file" in plain.stderr
+    assert f"skipping {source / 'sub' / 'loop'}: it leads to a directory already put" in (
+        followed.stderr
+    )
+    assert ".env" not in no_hidden.stderr  # left out on request, without a warning
+
+
 async def test_rm_mv_and_links(
     url: str, store: natsobj.ObjectStore, manager: natsobj.ObjectStoreManager
 ) -> None:
@@ -569,16 +740,147 @@ async def test_status_of_the_server(
     assert "Buckets" in human.out
 
 
+# --------------------------------------------------------------------------- untrusted data
+
+EMPTY_DIGEST = "SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="
+# What a hostile writer may name an object: clear the screen, forge a second output line.
+HOSTILE = "p/\x1b[2J\x1b]0;owned\x07evil\nDELETE  important\u202etxt.exe"
+HOSTILE_SHOWN = "p/\\x1b[2J\\x1b]0;owned\\x07evil\\nDELETE  important\\u202etxt.exe"
+
+
+async def raw_request(
+    url: str, subject: str, payload: bytes, headers: dict[str, str] | None = None
+) -> Any:
+    """A JetStream request from a raw nats-py client, as any client with write access may
+    send it; the JSON answer."""
+    nc = await nats.connect(url)
+    try:
+        reply = await nc.request(subject, payload, timeout=5, headers=headers)
+        return json.loads(reply.data)
+    finally:
+        await nc.close()
+
+
+async def publish_meta(url: str, bucket: str, name: str, **fields: Any) -> None:
+    """A meta message published by a raw client (an empty object unless ``fields`` say)."""
+    meta = {"name": name, "bucket": bucket, "nuid": "N" * 22, "size": 0, "chunks": 0}
+    meta |= {"digest": EMPTY_DIGEST, **fields}
+    subject = f"$O.{bucket}.M.{encode_name(name)}"
+    ack = await raw_request(url, subject, json.dumps(meta).encode(), {"Nats-Rollup": "sub"})
+    assert "error" not in ack, ack
+
+
+async def test_rm_prefix_and_names_from_the_wire_shown_escaped(
+    url: str, store: natsobj.ObjectStore
+) -> None:
+    bucket = store.bucket
+    for name in ("p/a", "p/b", "q/c"):
+        await store.put(name, name.encode())
+    await publish_meta(url, bucket, HOSTILE)
+
+    table = await natsobj_cli(url, "ls", bucket)
+    assert HOSTILE_SHOWN in table.out
+    assert not {"\x1b", "\x07", "\u202e"} & set(table.out)
+
+    removed, again, both, empty = await concurrently(
+        url,
+        ["rm", bucket, "--prefix", "p/"],
+        ["rm", bucket],
+        ["rm", bucket, "q/c", "--prefix", "q/"],
+        ["rm", bucket, "--prefix", ""],
+    )
+    assert removed.code == 0, removed.stderr
+    # One line per object in name order, the hostile name escaped on its own line.
+    assert removed.out.splitlines() == [f"deleted {HOSTILE_SHOWN}", "deleted p/a", "deleted p/b"]
+    assert [info.name for info in await store.list()] == ["q/c"]
+    assert_error(again, 2, "NAMEs or --prefix")
+    assert_error(both, 2, "not both")
+    assert_error(empty, 2, "--prefix")
+    nothing = await natsobj_cli(url, "rm", bucket, "--prefix", "p/")
+    assert nothing.code == 0
+    assert "no objects with prefix 'p/'" in nothing.stderr
+
+    # A sealed bucket refuses every delete: said once, not once per name.
+    await store.seal()
+    sealed = await natsobj_cli(url, "rm", bucket, "q/c", "q/d", "-f")
+    assert_error(sealed, 5, "sealed")
+
+
+async def test_watch_initial_listing_leaves_out_tombstones(
+    url: str, store: natsobj.ObjectStore
+) -> None:
+    bucket = store.bucket
+    await store.put("kept", b"1")
+    await store.put("gone", b"2")
+    await store.delete("gone")
+    # A tombstone a raw client wrote for a name that never held data.
+    await publish_meta(url, bucket, "never", deleted=True)
+    async with started(url, "watch", bucket, "--json") as (process, lines):
+        first = await read_json_line(lines)
+        assert (first["event"], first["name"]) == ("put", "kept")
+        assert await read_json_line(lines) == {"event": "synced"}
+        await store.delete("kept")  # a deletion while watching is a change
+        gone = await read_json_line(lines)
+        assert (gone["event"], gone["name"]) == ("delete", "kept")
+        code, err = await stop(process)
+    assert code == 0, err
+
+    # The human lines: only the one live object (a hostile name, shown escaped).
+    await publish_meta(url, bucket, HOSTILE)
+    async with started(url, "watch", bucket) as (process, lines):
+        with anyio.fail_after(15):
+            line = (await lines.receive_until(b"\n", 1 << 16)).decode()
+        code, err = await stop(process)
+    assert code == 0, err
+    assert line.rstrip("\n").endswith(f"  PUT     {HOSTILE_SHOWN}  0 B"), line
+    assert "up to date" in err
+
+
+async def test_a_server_lost_mid_put_says_so() -> None:
+    """Not "cannot connect ... start one": the put had a server, and lost it."""
+    block = os.urandom(1024 * 1024)
+    async with natsobj.EmbeddedServer() as doomed:
+        async with natsobj.connect(doomed.url) as manager:
+            await manager.create_object_store("lost")
+        args = ["put", "lost", "-", "--name", "big", "--timeout", "1s"]
+        process = await anyio.open_process([*NATSOBJ, *args], env=cli_env(doomed.url))
+        try:
+            assert process.stdin is not None
+            with anyio.fail_after(30):
+                while True:  # until the put has written chunks: it is under way
+                    await process.stdin.send(block)
+                    async with natsobj.connect(doomed.url) as manager:
+                        if (await (await manager.object_store("lost")).status()).size:
+                            break
+                await doomed.kill()
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    for _ in range(8):
+                        await process.stdin.send(block)
+                await process.stdin.aclose()
+                code = await process.wait()
+            assert process.stderr is not None
+            err = b"".join([chunk async for chunk in process.stderr]).decode()
+        finally:
+            if process.returncode is None:
+                process.kill()
+            with anyio.CancelScope(shield=True):
+                await process.aclose()
+    assert code == 4, err
+    assert err.startswith("natsobj: error: lost the connection to the NATS server at"), err
+    assert err.count("\n") == 1, err
+    assert "start" not in err
+
+
 # --------------------------------------------------------------------------- server
 
 
 async def test_server_command_starts_serves_and_stops(tmp_path: Path) -> None:
+    # A relative --store-dir is the current directory's, not nats-server's temporary one.
     store_dir = tmp_path / "store"
     name = unique_bucket()
-    async with started(None, "server", "--port", "0", "--store-dir", str(store_dir), "--json") as (
-        process,
-        lines,
-    ):
+    async with started(
+        None, "server", "--port", "0", "--store-dir", "store", "--json", cwd=tmp_path
+    ) as (process, lines):
         ready = await read_json_line(lines)
         port = int(ready["url"].rsplit(":", 1)[1])
         assert ready["urls"] == [ready["url"]]
@@ -588,6 +890,7 @@ async def test_server_command_starts_serves_and_stops(tmp_path: Path) -> None:
         code, err = await stop(process, signal.SIGINT)
     assert code == 0, err
     assert not port_open(port)
+    assert (store_dir / "jetstream").is_dir()
 
     # The data survives in --store-dir; the human banner says where to connect.
     async with started(None, "server", "--port", "0", "--store-dir", str(store_dir)) as (
@@ -596,6 +899,7 @@ async def test_server_command_starts_serves_and_stops(tmp_path: Path) -> None:
     ):
         with anyio.fail_after(15):
             banner = (await lines.receive_until(b"press Ctrl-C", 1 << 16)).decode()
+        assert f"store: {store_dir} (kept)" in banner
         url = banner.split("export NATS_URL=", 1)[1].split()[0]
         listed = await natsobj_cli(url, "bucket", "ls", "--json")
         assert [b["bucket"] for b in listed.json()] == [name]

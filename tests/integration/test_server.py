@@ -146,6 +146,37 @@ async def test_given_store_dir_kept(tmp_path: Path) -> None:
     assert store.is_dir()
 
 
+@pytest.mark.anyio
+async def test_relative_paths_are_where_the_caller_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative store dir (and log file) is the caller's, not the temporary work dir's:
+    it is kept on exit, and a second server finds the data in it."""
+    monkeypatch.chdir(tmp_path)
+    server = EmbeddedServer(store_dir="data", extra_args=["--log", "server.log"])
+    assert server.store_dir == tmp_path / "data"
+    async with server:
+        work = server.work_dir
+        await _put_message(server.url, b"kept")
+    assert work is not None
+    assert not work.exists()
+    assert (tmp_path / "data" / "jetstream").is_dir()
+    assert "Server is ready" in (tmp_path / "server.log").read_text()
+    monkeypatch.chdir(tmp_path / "data")  # where we are now no longer matters
+    async with EmbeddedServer(store_dir=tmp_path / "data") as again:
+        assert await _get_message(again.url) == b"kept"
+
+
+def test_relative_binary_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = find_nats_server()
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / real.name).symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    found = find_nats_server(Path("bin") / real.name)
+    assert found == tmp_path / "bin" / real.name
+    assert EmbeddedServer(binary=f"bin/{real.name}").binary == found
+
+
 async def _put_message(url: str, payload: bytes) -> None:
     nc = await connect(url)
     try:

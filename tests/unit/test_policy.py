@@ -10,35 +10,10 @@ from natsobj._policy import (
     content_type_headers,
     guess_content_type,
     mime_type_allowed,
-    parse_size,
     policy_from_metadata,
     policy_metadata,
     without_policy,
 )
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (0, 0),
-        (1000, 1000),
-        ("100", 100),
-        ("50MB", 50_000_000),
-        ("50 mb", 50_000_000),
-        ("1KB", 1000),
-        ("1 KiB", 1024),
-        ("2GiB", 2 * 1024**3),
-        ("1B", 1),
-    ],
-)
-def test_parse_size(value: int | str, expected: int) -> None:
-    assert parse_size(value) == expected
-
-
-@pytest.mark.parametrize("value", [-1, "1.5MB", "MB", "10 parsecs", True, None, 1.0])
-def test_parse_size_rejects(value: object) -> None:
-    with pytest.raises(natsobj.InvalidArgumentError):
-        parse_size(value)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +37,7 @@ def test_config_validates_policies() -> None:
         {"bucket": "b", "file_size_limit": "1 MiB", "allowed_mime_types": [" Image/* "]}
     )
     assert (config.file_size_limit, config.allowed_mime_types) == (2**20, ["image/*"])
-    for bad in ({"file_size_limit": -1}, {"file_size_limit": "1.5MB"}, {"file_size_limit": True}):
+    for bad in ({"file_size_limit": -1}, {"file_size_limit": "1 pc"}, {"file_size_limit": True}):
         with pytest.raises(ValueError, match="file_size_limit"):
             natsobj.ObjectStoreConfig(bucket="b", **bad)
     for mimes in (["image"], ["*/*"], "image/png"):
