@@ -14,8 +14,10 @@ from typing import Self
 
 import anyio
 
+from ._errors import InvalidArgumentError, ObjectStoreTimeoutError
 from ._server_embedded import EmbeddedServer
 from ._server_process import (
+    EmbeddedServerError,
     absolute,
     find_nats_server,
     free_ports,
@@ -50,6 +52,12 @@ class EmbeddedCluster:
         startup_timeout: Seconds each node may take to start, and the cluster to elect a
             JetStream meta leader.
         stop_timeout: Seconds a node may take to stop after SIGTERM before SIGKILL.
+
+    Raises:
+        ServerBinaryNotFoundError: From the constructor, if there is no binary.
+        InvalidArgumentError: From the constructor, ``size`` under 1 or ``server_tags``
+            not one list per node.
+        EmbeddedServerError: Entering a cluster that is already started.
     """
 
     def __init__(
@@ -67,9 +75,9 @@ class EmbeddedCluster:
         stop_timeout: float = 5.0,
     ) -> None:
         if size < 1:
-            raise ValueError(f"a cluster needs at least 1 node, not {size}")
+            raise InvalidArgumentError(f"a cluster needs at least 1 node, not {size}")
         if server_tags is not None and len(server_tags) != size:
-            raise ValueError(f"server_tags needs one list of tags per node ({size})")
+            raise InvalidArgumentError(f"server_tags needs one list of tags per node ({size})")
         self._size = size
         self._name = name
         self._host = host
@@ -132,7 +140,7 @@ class EmbeddedCluster:
 
     async def __aenter__(self) -> Self:
         if self._stack is not None:
-            raise RuntimeError(f"{self!r} is already started")
+            raise EmbeddedServerError(f"{self!r} is already started")
         stack = AsyncExitStack()
         try:
             route_ports = free_ports(self._host, self._size)
@@ -178,7 +186,7 @@ class EmbeddedCluster:
 
     def _node(self, index: int) -> EmbeddedServer:
         if not self._servers:
-            raise RuntimeError(f"{self!r} is not started")
+            raise EmbeddedServerError(f"{self!r} is not started")
         return self._servers[index]
 
     async def kill(self, index: int) -> None:
@@ -194,7 +202,8 @@ class EmbeddedCluster:
 
         Raises:
             ServerStartupError: The node did not start.
-            TimeoutError: It did not answer JetStream requests within ``startup_timeout``.
+            ObjectStoreTimeoutError: It did not answer JetStream requests within
+                ``startup_timeout`` (a ``TimeoutError``).
         """
         await self._node(index).start()
         await self.wait_until_ready([index])
@@ -204,7 +213,8 @@ class EmbeddedCluster:
 
         Raises:
             ServerStartupError: The node did not start.
-            TimeoutError: It did not answer JetStream requests within ``startup_timeout``.
+            ObjectStoreTimeoutError: It did not answer JetStream requests within
+                ``startup_timeout`` (a ``TimeoutError``).
         """
         await self._node(index).restart()
         await self.wait_until_ready([index])
@@ -218,7 +228,7 @@ class EmbeddedCluster:
         meta leader is elected.
 
         Raises:
-            TimeoutError: Not every node answered within ``timeout`` (default
+            ObjectStoreTimeoutError: Not every node answered within ``timeout`` (default
                 ``startup_timeout``); the message names the nodes and their last answer.
         """
         nodes = [self._node(i) for i in (range(self._size) if indexes is None else indexes)]
@@ -230,6 +240,6 @@ class EmbeddedCluster:
                 await wait_jetstream(node.url, last)
         if scope.cancelled_caught:
             waiting = {n.name or n.url: last.get(n.url, "no answer") for n in nodes}
-            raise TimeoutError(
+            raise ObjectStoreTimeoutError(
                 f"cluster {self._name!r}: JetStream not ready within {limit:g} s: {waiting}"
             )

@@ -19,7 +19,9 @@ from typing import Any, Self
 
 import anyio
 
+from ._errors import InvalidArgumentError
 from ._server_process import (
+    EmbeddedServerError,
     Lines,
     Run,
     ServerStartupError,
@@ -83,6 +85,8 @@ class EmbeddedServer:
 
     Raises:
         ServerBinaryNotFoundError: From the constructor, if there is no binary.
+        InvalidArgumentError: From the constructor, a port out of range or ``extra_args``
+            given as one string.
     """
 
     def __init__(
@@ -100,9 +104,9 @@ class EmbeddedServer:
         stop_timeout: float = 5.0,
     ) -> None:
         if port < 0 or port > 65535:
-            raise ValueError(f"port must be 0 (pick a free port) or 1-65535, not {port}")
+            raise InvalidArgumentError(f"port must be 0 (pick a free port) or 1-65535, not {port}")
         if isinstance(extra_args, str):
-            raise TypeError("extra_args must be a sequence of arguments, not a string")
+            raise InvalidArgumentError("extra_args must be a sequence of arguments, not a string")
         self._binary = find_nats_server(binary)
         self._host = host
         self._port: int | None = port or None
@@ -138,10 +142,11 @@ class EmbeddedServer:
         """The client port. Known after the first start, and kept across restarts.
 
         Raises:
-            RuntimeError: ``port=0`` was given and the server has not been started yet.
+            EmbeddedServerError: ``port=0`` was given and the server has not been started
+                yet.
         """
         if self._port is None:
-            raise RuntimeError("the server has not been started yet: its port is not known")
+            raise EmbeddedServerError("the server has not been started yet: its port is not known")
         return self._port
 
     @property
@@ -243,7 +248,7 @@ class EmbeddedServer:
         cancelled, the process is killed and reaped before this returns or raises.
 
         Raises:
-            RuntimeError: It is already running.
+            EmbeddedServerError: It is already running.
             ServerStartupError: It exited or did not become ready within
                 ``startup_timeout``; the message includes the reason and the last log lines.
         """
@@ -284,11 +289,11 @@ class EmbeddedServer:
         """Wait until the process exits on its own (or is stopped); return its exit code.
 
         Raises:
-            RuntimeError: It was never started.
+            EmbeddedServerError: It was never started.
         """
         run = self._run
         if run is None:
-            raise RuntimeError("the server was never started")
+            raise EmbeddedServerError("the server was never started")
         code = await anyio.to_thread.run_sync(run.proc.wait, abandon_on_cancel=True)
         await run.join_reader()
         return code
@@ -361,7 +366,7 @@ class EmbeddedServer:
 
     async def _start_locked(self) -> None:
         if self.running:
-            raise RuntimeError(f"{self!r} is already running")
+            raise EmbeddedServerError(f"{self!r} is already running")
         if self._run is not None:
             await self._run.join_reader()
         self._ensure_dirs()

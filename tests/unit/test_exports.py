@@ -180,15 +180,12 @@ def test_object_not_found_is_a_file_not_found() -> None:
     assert issubclass(natsobj.ObjectNotFoundError, FileNotFoundError)
 
 
-def test_every_store_exception_derives_from_the_root() -> None:
-    # The embedded test server (natsobj.server) has its own EmbeddedServerError tree.
+def test_every_exception_derives_from_the_root() -> None:
     for name in natsobj.__all__:
         obj = getattr(natsobj, name)
         if inspect.isclass(obj) and issubclass(obj, BaseException):
-            if obj.__module__ == "natsobj.server":
-                assert issubclass(obj, natsobj.server.EmbeddedServerError), name
-            else:
-                assert issubclass(obj, natsobj.ObjectStoreError), name
+            assert issubclass(obj, natsobj.ObjectStoreError), name
+    assert natsobj.server.ServerStartupError is natsobj.ServerStartupError
 
 
 def test_version_matches_package_metadata() -> None:
