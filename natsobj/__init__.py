@@ -9,7 +9,6 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
-from ._compression import Compression
 from ._errors import (
     BadObjectMetaError,
     BucketError,
@@ -53,7 +52,6 @@ from ._errors import (
 from ._expiration import ExpirationPolicy
 from ._listing import ObjectPage
 from ._manager import ObjectStoreManager, connect
-from ._many import Many, OperationResult, OperationResults
 from ._models import (
     ObjectInfo,
     ObjectLink,
@@ -66,11 +64,22 @@ from ._models import (
 from ._objects import DeleteResult
 from ._permissions import BucketPermissions, bucket_permissions
 from ._policy import BucketPolicy
-from ._session_watch import SessionEvent, SessionWatcher
+from ._sessions import (
+    Compression,
+    GetResponse,
+    Many,
+    ObjectMetadata,
+    OperationResult,
+    OperationResults,
+    Scope,
+    Session,
+    SessionEvent,
+    SessionWatcher,
+    Usecase,
+)
 from ._sizes import parse_size
 from ._store import ObjectResult, ObjectStore
 from ._sweep import OrphanChunks, SweepReport
-from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
 from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,

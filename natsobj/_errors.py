@@ -36,6 +36,10 @@ escape, they are chained as ``__cause__``::
     │   └── LocalFileNotFoundError         (also FileNotFoundError)
     ├── UnsupportedFeatureError            the server, bucket or install lacks a feature
     ├── ManyOperationsError                ``error_for_failures``: every failed operation
+    ├── EmbeddedServerError                (also RuntimeError; in ``natsobj.server``) the
+    │   │                                  embedded server was used in the wrong state
+    │   ├── ServerBinaryNotFoundError      no ``nats-server`` binary found
+    │   └── ServerStartupError             ``nats-server`` exited or was not ready in time
     └── ServerError
         ├── ServerUnavailableError         (also ConnectionError) no connection / no JetStream
         │   └── NoRespondersError          nobody answered: no JetStream, or no such stream

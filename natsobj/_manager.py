@@ -102,6 +102,9 @@ class ObjectStoreManager:
         self.js = JetStream(nc, timeout=timeout, api_prefix=api_prefix)
         # Each bucket's policy, shared by every handle on this manager (see _current_policy).
         self._policies: dict[str, _Policy] = {}
+        # The sessions' opened usecase buckets (natsobj._sessions._ops.usecase_registry),
+        # made on first use; opaque here.
+        self._usecases: object = None
         # Set when this manager owns its connection (``await natsobj.connect(...)``).
         self._closing: contextlib.AsyncExitStack | None = None
 

@@ -25,6 +25,8 @@ from typing import IO, Any
 
 import anyio
 
+from ._errors import ObjectStoreError
+
 __all__ = [
     "ENV_BINARY",
     "EmbeddedServerError",
@@ -64,8 +66,11 @@ _FATAL_RE = re.compile(r"\[(FTL|ERR)\]\s*(?P<msg>.*)$")
 log = logging.getLogger("natsobj.server")
 
 
-class EmbeddedServerError(RuntimeError):
-    """Root of the errors ``EmbeddedServer`` and ``EmbeddedCluster`` raise."""
+class EmbeddedServerError(ObjectStoreError, RuntimeError):
+    """Root of the errors ``EmbeddedServer`` and ``EmbeddedCluster`` raise (besides bad
+    arguments, ``InvalidArgumentError``, and a cluster that is not ready in time,
+    ``ObjectStoreTimeoutError``); also raised for a call in the wrong state, such as
+    starting a server that is running."""
 
 
 class ServerBinaryNotFoundError(EmbeddedServerError):

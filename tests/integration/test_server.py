@@ -6,6 +6,7 @@ import os
 import stat
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -15,6 +16,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import StorageType
 
+import natsobj
 from natsobj import _pytest_plugin
 from natsobj.server import (
     ENV_BINARY,
@@ -280,6 +282,20 @@ async def test_config_text_is_used() -> None:
             await nc.close()
 
 
+def test_bad_constructor_arguments_are_invalid_argument_errors() -> None:
+    bad: list[Callable[[], object]] = [
+        lambda: EmbeddedServer(port=70000),
+        lambda: EmbeddedServer(extra_args="--debug"),
+        lambda: EmbeddedCluster(0),
+        lambda: EmbeddedCluster(2, server_tags=[["az:1"]]),
+    ]
+    for make in bad:
+        with pytest.raises(natsobj.InvalidArgumentError):
+            make()
+    with pytest.raises(natsobj.EmbeddedServerError, match="not been started"):
+        _ = EmbeddedServer().port
+
+
 @pytest.mark.anyio
 async def test_bad_argument_fails_clearly() -> None:
     server = EmbeddedServer(extra_args=["--no-such-flag"])
@@ -453,5 +469,9 @@ async def test_cluster_restart_node_and_exit(tmp_path: Path) -> None:
         await cluster.stop(2)
         assert not cluster.servers[2].running
         await cluster.wait_until_ready()  # two of three still have a meta leader
+        with pytest.raises(natsobj.ObjectStoreTimeoutError, match="not ready within 0 s"):
+            await cluster.wait_until_ready(timeout=0)
+        with pytest.raises(natsobj.EmbeddedServerError, match="already started"):
+            await cluster.__aenter__()
     assert all(p is not None and not alive(p) for p in pids)
     assert sorted([p.name async for p in anyio.Path(tmp_path).iterdir()]) == ["n1", "n2", "n3"]

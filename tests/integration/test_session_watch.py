@@ -155,6 +155,24 @@ async def test_ignore_deletes_updates_only_and_stop(
         assert [event async for event in watcher] == []
 
 
+async def test_aclose_ends_the_iteration_and_unsubscribes(
+    manager: natsobj.ObjectStoreManager, usecase: Usecase
+) -> None:
+    session = usecase.scope().session(manager)
+    async with session.watch():
+        pass  # the connection's own subscriptions (its request inbox) now exist
+    subscriptions = len(manager.nc._subs)
+    async with session.watch(updates_only=True) as watcher:
+        await session.put(b"z", key="later")
+        assert kinds(await next_events(watcher, 1)) == [("later", "put")]
+        assert len(manager.nc._subs) > subscriptions
+        await watcher.aclose()
+        assert len(manager.nc._subs) == subscriptions
+        assert [event async for event in watcher] == []
+    with pytest.raises(natsobj.NotOpenError):
+        await anext(session.watch())
+
+
 async def test_bad_arguments(manager: natsobj.ObjectStoreManager, usecase: Usecase) -> None:
     session = usecase.scope().session(manager)
     with pytest.raises(natsobj.InvalidArgumentError, match="cannot be combined"):

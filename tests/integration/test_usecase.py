@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import pytest
 import zstandard
 
@@ -210,6 +211,7 @@ BAD_PUTS: list[tuple[dict[str, Any], str]] = [
     ({"origin": 127}, "origin"),
     ({"filename": "a\nb"}, "filename"),
     ({"filename": "f" * 1025}, "filename"),
+    ({"compresion": "none"}, "unknown put option"),  # a misspelt option is not dropped
 ]
 
 
@@ -275,3 +277,22 @@ async def test_a_deleted_usecase_bucket_is_recreated(
     await session.put(b"second life", key="k")  # the bucket comes back, with its defaults
     assert await session.get_bytes("k") == b"second life"
     assert (await (await manager.object_store(usecase.name)).status()).message_ttl
+
+
+async def test_a_usecase_is_opened_once_per_connection(
+    server: natsobj.EmbeddedServer, manager: natsobj.ObjectStoreManager, usecase: Usecase
+) -> None:
+    session = usecase.scope().session(manager)
+    opened: list[object] = []
+
+    async def open_bucket() -> None:
+        opened.append(await session.bucket())
+
+    async with anyio.create_task_group() as tg:  # concurrent first uses wait for one
+        for _ in range(8):
+            tg.start_soon(open_bucket)
+    assert len(opened) == 8
+    assert all(bucket is opened[0] for bucket in opened)
+    assert await usecase.for_project(1, 2).session(manager).bucket() is opened[0]
+    async with natsobj.connect(server.url) as other:  # another connection opens its own
+        assert await usecase.scope().session(other).bucket() is not opened[0]

@@ -10,6 +10,7 @@ import pytest
 
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
+from natsobj._sessions._ops import renew
 from natsobj._wire import chunk_subject, meta_subject
 from tests.conftest import SERVER_GRACE, chunk_counts, wait_until_removed
 
@@ -109,7 +110,7 @@ async def test_time_to_idle_renewal_never_resurrects_a_replaced_object(
     await session.put(b"new", key="k", expiration_policy=policy)
     store = await manager.object_store(usecase.name)
     # A reader that saw the old meta renews it late: the newer object wins.
-    assert await session._renew(store, old, datetime.now(UTC)) == old
+    assert await renew(store, old, datetime.now(UTC)) == old
     assert await session.get_bytes("k") == b"new"
 
 

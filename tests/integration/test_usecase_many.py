@@ -12,6 +12,7 @@ import pytest
 
 import natsobj
 from natsobj import Usecase
+from natsobj._sessions._ops import run_put
 
 pytestmark = pytest.mark.anyio
 
@@ -83,21 +84,23 @@ async def test_error_for_failures_carries_every_failure(session: natsobj.Session
         assert [r async for r in results] == []
 
 
-async def test_concurrency_is_bounded(session: natsobj.Session) -> None:
+async def test_concurrency_is_bounded(
+    session: natsobj.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     running = peak = 0
-    original = session.run_put
+    original = run_put
 
-    async def tracked(request: Any) -> natsobj.ObjectMetadata:
+    async def tracked(context: Any, request: Any) -> natsobj.ObjectMetadata:
         nonlocal running, peak
         running += 1
         peak = max(peak, running)
         try:
             await anyio.sleep(0.02)
-            return await original(request)
+            return await original(context, request)
         finally:
             running -= 1
 
-    session.run_put = tracked  # type: ignore[method-assign]
+    monkeypatch.setattr("natsobj._sessions._many.run_put", tracked)  # what a batch runs
     many = session.many(max_concurrency=4)
     for i in range(20):
         many.put(f"object {i}".encode(), key=f"k{i}")
@@ -117,12 +120,31 @@ async def test_leaving_early_cancels_the_rest(session: natsobj.Session) -> None:
     assert len(await session.list()) < 50
 
 
+async def test_an_error_in_the_block_comes_out_as_itself(session: natsobj.Session) -> None:
+    many = session.many(max_concurrency=1)
+    for i in range(50):
+        many.put(b"x", key=f"k{i}")
+    results = many.send()
+
+    async def fail_after_the_first() -> None:
+        async with results:
+            assert (await anext(aiter(results))).ok
+            raise LookupError("mine")
+
+    with anyio.fail_after(10), pytest.raises(LookupError, match="mine"):  # not a group
+        await fail_after_the_first()
+    assert len(await session.list()) < 50
+    with pytest.raises(natsobj.NotOpenError):
+        await anext(aiter(results))
+
+
 async def test_bad_input_is_refused_when_queued(session: natsobj.Session) -> None:
     many = session.many()
     bad_calls: list[Callable[[], object]] = [
         lambda: many.put(b"x", key=""),
         lambda: many.put(b"x", compression="lz4"),  # type: ignore[arg-type]
         lambda: many.put(b"x", metadata={"k": 1}),  # type: ignore[dict-item]
+        lambda: many.put(b"x", compresion="none"),  # type: ignore[call-arg]
         lambda: many.get(""),
         lambda: many.get("k", accept_encoding="br"),
         lambda: many.head(""),

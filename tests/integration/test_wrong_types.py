@@ -10,6 +10,7 @@ without a valid call in ``CALLS`` fails the test, so new methods are walked too.
 from __future__ import annotations
 
 import inspect
+import typing
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -76,7 +77,6 @@ MISTAKES: dict[str, list[Any]] = {
     "scope": ["org=1"],
     "manager": ["nats://127.0.0.1:4222"],
     "nc": ["nats://127.0.0.1:4222"],
-    "request": [{"key": "k"}],
 }
 
 
@@ -206,7 +206,7 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
     ("manager", "close"): lambda w: args(),
     ("session", "object_name"): lambda w: args("k"),
     ("session", "bucket"): lambda w: args(),
-    ("session", "put_request"): lambda w: args(
+    ("session", "put"): lambda w: args(
         b"new",
         "k2",
         compression="none",
@@ -216,10 +216,7 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
         origin="here",
         filename="f.txt",
     ),
-    ("session", "put"): lambda w: args(b"new", "k2", metadata={"k": "v"}),
-    ("session", "run_put"): lambda w: args(w.session.put_request(b"new", "k2")),
     ("session", "prefetch"): lambda w: args(["k"]),
-    ("session", "get_request"): lambda w: args("k", decompress=True, accept_encoding="zstd"),
     ("session", "get"): lambda w: args("k", decompress=True, accept_encoding=None),
     ("session", "get_bytes"): lambda w: args("k"),
     ("session", "head"): lambda w: args("k"),
@@ -274,6 +271,20 @@ def test_every_public_method_is_walked() -> None:
         assert not missing, f"{cls.__name__} methods without a valid call in CALLS: {missing}"
 
 
+def _parameter_names(function: Callable[..., Any]) -> list[str]:
+    """The arguments a call takes by name: its parameters, with ``**options:
+    Unpack[SomeOptions]`` spelled out as the TypedDict's keys (a plain ``**kwargs`` adds none)."""
+    names = []
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is not parameter.VAR_KEYWORD:
+            names.append(parameter.name)
+            continue
+        hint = typing.get_type_hints(function, include_extras=True).get(parameter.name)
+        if typing.get_origin(hint) is typing.Unpack:
+            names += list(typing.get_args(hint)[0].__annotations__)
+    return [name for name in names if name != "self"]
+
+
 def _cases() -> list[Any]:
     cases = []
     targets: list[tuple[str, Callable[..., Any]]] = [
@@ -281,14 +292,21 @@ def _cases() -> list[Any]:
     ]
     targets += [(label, function) for label, (function, _) in FUNCTIONS.items()]
     for label, function in targets:
-        signature = inspect.signature(function)
-        for parameter in signature.parameters.values():
-            if parameter.name == "self" or parameter.kind is parameter.VAR_KEYWORD:
-                continue
-            for index, wrong in enumerate([object(), *MISTAKES.get(parameter.name, [])]):
-                case_id = f"{label}-{parameter.name}-{index}"
-                cases.append(pytest.param(label, parameter.name, wrong, id=case_id))
+        for name in _parameter_names(function):
+            for index, wrong in enumerate([object(), *MISTAKES.get(name, [])]):
+                case_id = f"{label}-{name}-{index}"
+                cases.append(pytest.param(label, name, wrong, id=case_id))
     return cases
+
+
+def _set_argument(bound: inspect.BoundArguments, name: str, value: Any) -> None:
+    """Give ``bound`` the argument ``name``, a parameter or a key of its ``**options``."""
+    parameters = bound.signature.parameters
+    if name in parameters and parameters[name].kind is not inspect.Parameter.VAR_KEYWORD:
+        bound.arguments[name] = value
+        return
+    (options,) = [p.name for p in parameters.values() if p.kind is p.VAR_KEYWORD]
+    bound.arguments.setdefault(options, {})[name] = value
 
 
 async def _written(world: World) -> tuple[object, ...]:
@@ -321,7 +339,7 @@ async def test_wrong_value_gets_a_typed_error_and_sends_nothing(
 ) -> None:
     call, (positional, keywords) = _bind(world, label)
     bound = inspect.signature(call).bind_partial(*positional, **keywords)
-    bound.arguments[parameter] = wrong
+    _set_argument(bound, parameter, wrong)
     before = await _written(world)
     with pytest.raises(TYPED) as caught:
         await _run(call, bound)

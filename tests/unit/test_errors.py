@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import nats.errors
 import nats.js.errors
 import pytest
 
 import natsobj
+import natsobj._errors
 from natsobj._errors import map_nats_errors
 
 
@@ -139,12 +141,27 @@ def test_jetstream_api_error_carries_codes() -> None:
         (natsobj.ObjectStoreTimeoutError, (natsobj.ServerError, TimeoutError)),
         (natsobj.PermissionDeniedError, (natsobj.ServerError, PermissionError)),
         (natsobj.JetStreamAPIError, (natsobj.ServerError,)),
+        (natsobj.EmbeddedServerError, (RuntimeError,)),
+        (natsobj.ServerBinaryNotFoundError, (natsobj.EmbeddedServerError,)),
+        (natsobj.ServerStartupError, (natsobj.EmbeddedServerError,)),
     ],
 )
 def test_error_tree(cls: type[Exception], bases: tuple[type[Exception], ...]) -> None:
     assert issubclass(cls, natsobj.ObjectStoreError)
     for base in bases:
         assert issubclass(cls, base), base
+
+
+def test_the_drawn_tree_names_every_error() -> None:
+    assert natsobj._errors.__doc__ is not None
+    drawn = set(re.findall(r"[├└]── (\w+)", natsobj._errors.__doc__))
+    exported = {
+        name
+        for name in natsobj.__all__
+        if isinstance(getattr(natsobj, name), type)
+        and issubclass(getattr(natsobj, name), natsobj.ObjectStoreError)
+    }
+    assert drawn == exported - {"ObjectStoreError"}
 
 
 def test_object_not_found_is_caught_as_file_not_found() -> None:

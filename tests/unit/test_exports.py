@@ -8,14 +8,17 @@ import inspect
 import pytest
 
 import natsobj
-import natsobj._compression
 import natsobj._errors
 import natsobj._expiration
-import natsobj._many
 import natsobj._models
 import natsobj._permissions
-import natsobj._session_watch
-import natsobj._usecase
+import natsobj._sessions
+import natsobj._sessions._compression
+import natsobj._sessions._many
+import natsobj._sessions._ops
+import natsobj._sessions._scope
+import natsobj._sessions._session
+import natsobj._sessions._watch
 import natsobj.server
 
 CONTRACT_NAMES = [
@@ -117,11 +120,14 @@ def test_private_modules_names_are_reexported() -> None:
     assert set(natsobj._permissions.__all__) <= set(natsobj.__all__)
     assert {"OrphanChunks", "SweepReport"} <= set(natsobj.__all__)
     modules = (
-        natsobj._compression,
         natsobj._expiration,
-        natsobj._many,
-        natsobj._session_watch,
-        natsobj._usecase,
+        natsobj._sessions,
+        natsobj._sessions._compression,
+        natsobj._sessions._many,
+        natsobj._sessions._ops,
+        natsobj._sessions._scope,
+        natsobj._sessions._session,
+        natsobj._sessions._watch,
     )
     for module in modules:
         assert set(module.__all__) <= set(natsobj.__all__), module.__name__
@@ -174,15 +180,12 @@ def test_object_not_found_is_a_file_not_found() -> None:
     assert issubclass(natsobj.ObjectNotFoundError, FileNotFoundError)
 
 
-def test_every_store_exception_derives_from_the_root() -> None:
-    # The embedded test server (natsobj.server) has its own EmbeddedServerError tree.
+def test_every_exception_derives_from_the_root() -> None:
     for name in natsobj.__all__:
         obj = getattr(natsobj, name)
         if inspect.isclass(obj) and issubclass(obj, BaseException):
-            if obj.__module__ == "natsobj.server":
-                assert issubclass(obj, natsobj.server.EmbeddedServerError), name
-            else:
-                assert issubclass(obj, natsobj.ObjectStoreError), name
+            assert issubclass(obj, natsobj.ObjectStoreError), name
+    assert natsobj.server.ServerStartupError is natsobj.ServerStartupError
 
 
 def test_version_matches_package_metadata() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from natsobj import ObjectInfo, Usecase
-from natsobj._session_watch import session_event
+from natsobj._sessions._watch import session_event
 from natsobj._wire import MARKER_REASON_HEADER
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -11,9 +11,9 @@ import zstandard
 
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
-from natsobj import _compression as compression
 from natsobj import _wire as wire
 from natsobj._expiration import expired
+from natsobj._sessions import _compression as compression
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

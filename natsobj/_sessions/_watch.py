@@ -7,19 +7,21 @@ session keys, and server delete markers told apart from client deletes.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Self
 
-from ._checks import RequiresAsyncWith
-from ._expiration import expired
-from ._usecase import ObjectMetadata, Session, _forgets_deleted_bucket
-from ._watch import ObjectWatcher, check_watch_options
-from ._wire import EXPIRY_MARKER_REASON, MARKER_REASON_HEADER
+import anyio
 
-if TYPE_CHECKING:
-    from ._models import ObjectInfo
+from .._checks import RequiresAsyncWith
+from .._expiration import expired
+from .._models import ObjectInfo
+from .._watch import ObjectWatcher, check_watch_options
+from .._wire import EXPIRY_MARKER_REASON, MARKER_REASON_HEADER
+from ._ops import SessionContext
+from ._scope import ObjectMetadata
 
 __all__ = ["SessionEvent", "SessionWatcher"]
 
@@ -50,32 +52,20 @@ class SessionEvent:
         return self.kind in ("delete", "expire")
 
 
-@_forgets_deleted_bucket
-async def _watch_bucket(session: Session, watcher: SessionWatcher) -> ObjectWatcher:
-    """Start the store watcher under the session's usecase bucket (created if missing)."""
-    bucket = await session.bucket()
-    store_watcher = bucket.store.watch(
-        include_history=watcher.include_history,
-        ignore_deletes=watcher.ignore_deletes,
-        updates_only=watcher.updates_only,
-    )
-    return await store_watcher.__aenter__()
-
-
-class SessionWatcher(RequiresAsyncWith):
+class SessionWatcher(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
     """Async iterator of ``SessionEvent``s for one scope, with ``None`` once after the
     initial values (see ``Session.watch``).
 
-    Use inside ``async with session.watch() as watcher``; leaving the block (or ``stop()``)
-    deletes the consumer, shielded from cancellation, and ends the iteration. Iterating (or
-    ``await``-ing) a watcher that was never entered raises NotOpenError.
+    Use inside ``async with session.watch() as watcher``; leaving the block (or
+    ``aclose()``) unsubscribes, shielded from cancellation, and ends the iteration.
+    Iterating (or ``await``-ing) a watcher that was never entered raises NotOpenError.
     """
 
     _usage = "async with session.watch() as watcher: async for event in watcher"
 
     def __init__(
         self,
-        session: Session,
+        context: SessionContext,
         *,
         include_history: bool,
         ignore_deletes: bool,
@@ -86,35 +76,46 @@ class SessionWatcher(RequiresAsyncWith):
             ignore_deletes=ignore_deletes,
             updates_only=updates_only,
         )
-        self.session = session
+        self._context = context
         self.include_history = include_history
         self.ignore_deletes = ignore_deletes
         self.updates_only = updates_only
-        self._prefix = session.scope.prefix
+        self._prefix = context.prefix
         self._watcher: ObjectWatcher | None = None
         self._opened = False
         # Keys whose last event was a delete: the server's removal of their tombstone (a
         # session delete's tombstone has a TTL) is not news, and not an expiry.
         self._deleted: set[str] = set()
 
-    async def __aenter__(self) -> SessionWatcher:
-        self._watcher = await _watch_bucket(self.session, self)
-        self._opened = True
-        return self
+    @contextlib.asynccontextmanager
+    async def __asynccontextmanager__(self) -> AsyncGenerator[Self, None]:
+        context = self._context
+        async with contextlib.AsyncExitStack() as stack:
+            with context.forgets_deleted_bucket():  # a deleted bucket is created again
+                store = (await context.bucket()).store
+                self._watcher = await stack.enter_async_context(
+                    store.watch(
+                        include_history=self.include_history,
+                        ignore_deletes=self.ignore_deletes,
+                        updates_only=self.updates_only,
+                    )
+                )
+            self._opened = True
+            try:
+                yield self
+            finally:
+                self._watcher = None
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
-        """Stop watching; the iterator then ends."""
+    async def aclose(self) -> None:
+        """Stop watching: unsubscribe (shielded from cancellation); the iterator then
+        ends. Leaving ``async with`` does this too."""
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             await watcher.stop()
+
+    async def stop(self) -> None:
+        """Stop watching: the same as ``aclose()``."""
+        await self.aclose()
 
     def __aiter__(self) -> SessionWatcher:
         return self

@@ -10,30 +10,34 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Self, Unpack
 
 import anyio
-from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._checks import RequiresAsyncWith
-from ._errors import (
+from .._checks import RequiresAsyncWith
+from .._errors import (
     InvalidArgumentError,
     ManyOperationsError,
     ObjectStoreError,
     unwrap_single_error,
 )
-from ._manager import DEFAULT_MANY_CONCURRENCY
-from ._transfer import PutData
-
-if TYPE_CHECKING:
-    from ._compression import Compression
-    from ._expiration import ExpirationPolicy
-    from ._models import ObjectInfo
-    from ._usecase import ObjectMetadata, Session
+from .._manager import DEFAULT_MANY_CONCURRENCY
+from .._models import ObjectInfo
+from .._transfer import PutData
+from ._ops import (
+    GetResponse,
+    SessionContext,
+    delete,
+    get_request,
+    live,
+    prefetch,
+    put_request,
+    run_put,
+)
+from ._scope import ObjectMetadata, SessionPutOptions
 
 __all__ = ["Many", "OperationResult", "OperationResults"]
 
@@ -63,9 +67,9 @@ class OperationResult:
 
 
 # A queued operation: given the prefetched meta of its key (or None), its result.
-_Run = Callable[["ObjectInfo | None"], Awaitable[OperationResult]]
+_Run = Callable[[ObjectInfo | None], Awaitable[OperationResult]]
 # What an operation gives back: the object's metadata and a get's payload.
-_Outcome = tuple["ObjectMetadata | None", bytes | None]
+_Outcome = tuple[ObjectMetadata | None, bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +86,14 @@ class Many:
     returns the batch, so calls chain.
     """
 
-    def __init__(self, session: Session, *, max_concurrency: int = DEFAULT_MANY_CONCURRENCY):
+    def __init__(self, context: SessionContext, *, max_concurrency: int = DEFAULT_MANY_CONCURRENCY):
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
             raise InvalidArgumentError(f"max_concurrency must be an int, got {max_concurrency!r}")
         if not 1 <= max_concurrency <= MAX_CONCURRENCY:
             raise InvalidArgumentError(
                 f"max_concurrency must be 1 to {MAX_CONCURRENCY}, got {max_concurrency}"
             )
-        self._session = session
+        self._context = context
         self.max_concurrency = max_concurrency
         self._queued: list[_Queued] = []
 
@@ -115,31 +119,13 @@ class Many:
         return self
 
     def put(
-        self,
-        contents: PutData,
-        key: str | None = None,
-        *,
-        compression: Compression | None = None,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        expiration_policy: ExpirationPolicy | None = None,
-        origin: str | None = None,
-        filename: str | None = None,
+        self, contents: PutData, key: str | None = None, **options: Unpack[SessionPutOptions]
     ) -> Many:
         """Queue a put (arguments as ``Session.put``; a missing key is generated now)."""
-        request = self._session.put_request(
-            contents,
-            key,
-            compression=compression,
-            content_type=content_type,
-            metadata=metadata,
-            expiration_policy=expiration_policy,
-            origin=origin,
-            filename=filename,
-        )
+        context, request = self._context, put_request(contents, key, options)
 
         async def run(_: ObjectInfo | None) -> _Outcome:
-            return await self._session.run_put(request), None
+            return await run_put(context, request), None
 
         return self._queue("put", request.key, run)
 
@@ -151,34 +137,32 @@ class Many:
         accept_encoding: str | list[str] | None = None,
     ) -> Many:
         """Queue a get; its result carries the metadata and the whole payload."""
-        session = self._session
-        request = session.get_request(key, decompress=decompress, accept_encoding=accept_encoding)
+        context = self._context
+        request = get_request(key, decompress=decompress, accept_encoding=accept_encoding)
 
         async def run(prefetched: ObjectInfo | None) -> _Outcome:
-            from ._usecase import GetResponse
-
-            async with GetResponse(session, request, prefetched) as response:
+            async with GetResponse(context, request, prefetched) as response:
                 return response.metadata, await response.read()
 
         return self._queue("get", request.key, run)
 
     def head(self, key: str) -> Many:
         """Queue a head."""
-        session = self._session
-        session.object_name(key)  # validates the key now
+        context = self._context
+        context.object_name(key)  # validates the key now
 
         async def run(prefetched: ObjectInfo | None) -> _Outcome:
-            return (await session._live(key, prefetched))[1], None
+            return (await live(context, key, prefetched))[1], None
 
         return self._queue("head", key, run)
 
     def delete(self, key: str) -> Many:
         """Queue a delete (of a missing key too: that is not an error)."""
-        session = self._session
-        session.object_name(key)
+        context = self._context
+        context.object_name(key)
 
         async def run(_: ObjectInfo | None) -> _Outcome:
-            await session.delete(key)
+            await delete(context, key)
             return None, None
 
         return self._queue("delete", key, run)
@@ -187,7 +171,7 @@ class Many:
         """Run the queued operations: ``async with many.send() as results``, then
         ``async for result in results`` (in completion order) or
         ``await results.error_for_failures()``. Leaving the block cancels what is left."""
-        return OperationResults(self._session, list(self._queued), self.max_concurrency)
+        return OperationResults(self._context, list(self._queued), self.max_concurrency)
 
     async def error_for_failures(self) -> None:
         """Send, wait for every operation, and raise if any failed.
@@ -199,28 +183,34 @@ class Many:
             await results.error_for_failures()
 
 
-class OperationResults(RequiresAsyncWith):
+class OperationResults(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
     """The results of a sent batch, as they complete (see ``Many.send``): use inside
     ``async with``, which runs the batch (else NotOpenError)."""
 
     _usage = "async with many.send() as results: async for result in results"
 
-    def __init__(self, session: Session, queued: list[_Queued], max_concurrency: int):
-        self._session = session
+    def __init__(self, context: SessionContext, queued: list[_Queued], max_concurrency: int):
+        self._context = context
         self._queued = deque(queued)
         self._workers = min(max_concurrency, len(queued))
         self._prefetched: dict[str, ObjectInfo] = {}
-        self._task_group: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[OperationResult] | None = None
 
-    async def __aenter__(self) -> OperationResults:
-        send, self._receive = anyio.create_memory_object_stream[OperationResult](
-            max(self._workers, 1)
-        )
-        self._task_group = anyio.create_task_group()
-        await self._task_group.__aenter__()
-        self._task_group.start_soon(self._run_all, send)
-        return self
+    @contextlib.asynccontextmanager
+    async def __asynccontextmanager__(self) -> AsyncGenerator[Self, None]:
+        send, receive = anyio.create_memory_object_stream[OperationResult](max(self._workers, 1))
+        try:
+            with unwrap_single_error():
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(self._run_all, send)
+                    self._receive = receive
+                    try:
+                        yield self
+                    finally:
+                        task_group.cancel_scope.cancel()  # what is left is not wanted any more
+        finally:
+            self._receive = None  # iterating now: NotOpenError
+            receive.close()
 
     async def _run_all(self, send: MemoryObjectSendStream[OperationResult]) -> None:
         async with send:
@@ -228,7 +218,7 @@ class OperationResults(RequiresAsyncWith):
             if keys:
                 # A failure here is not fatal: each operation then looks its key up itself.
                 with contextlib.suppress(ObjectStoreError):
-                    self._prefetched = await self._session.prefetch(keys)
+                    self._prefetched = await prefetch(self._context, keys)
             async with anyio.create_task_group() as workers:
                 for _ in range(self._workers):
                     workers.start_soon(self._work, send.clone())
@@ -239,24 +229,6 @@ class OperationResults(RequiresAsyncWith):
                 queued = self._queued.popleft()
                 prefetched = self._prefetched.get(queued.key) if queued.wants_meta else None
                 await send.send(await queued.run(prefetched))
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        task_group, self._task_group = self._task_group, None
-        if task_group is None:
-            return None
-        task_group.cancel_scope.cancel()  # what is left is not wanted any more
-        try:
-            with unwrap_single_error():
-                return await task_group.__aexit__(exc_type, exc, tb)
-        finally:
-            receive, self._receive = self._receive, None  # iterating now: NotOpenError
-            if receive is not None:
-                receive.close()
 
     def __aiter__(self) -> OperationResults:
         return self

@@ -14,8 +14,8 @@ from typing import Literal, TypeAlias, cast
 
 import anyio
 
-from ._errors import BadObjectMetaError, InvalidArgumentError, UnsupportedFeatureError
-from ._transfer import PutData, iter_chunks
+from .._errors import BadObjectMetaError, InvalidArgumentError, UnsupportedFeatureError
+from .._transfer import PutData, iter_chunks
 
 __all__ = ["Compression"]
 

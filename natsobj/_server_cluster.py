@@ -1,0 +1,245 @@
+"""``EmbeddedCluster``: a JetStream cluster of ``EmbeddedServer`` nodes routed on loopback.
+
+Public as ``natsobj.server.EmbeddedCluster``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Self
+
+import anyio
+
+from ._errors import InvalidArgumentError, ObjectStoreTimeoutError
+from ._server_embedded import EmbeddedServer
+from ._server_process import (
+    EmbeddedServerError,
+    absolute,
+    find_nats_server,
+    free_ports,
+    wait_jetstream,
+)
+
+__all__ = ["EmbeddedCluster"]
+
+
+class EmbeddedCluster:
+    """A JetStream cluster of ``size`` ``nats-server`` processes routed together on loopback.
+
+    Nodes are named ``n1``, ``n2``, ... Each has its own store dir, client port and route
+    port; the route ports are fixed when the cluster starts and kept, so a node that is
+    killed or stopped and started again rejoins with its data. ``async with`` returns once
+    every node answers JetStream API requests (a meta leader is elected); on exit every node
+    is stopped, also on error or cancellation.
+
+    Waiting for JetStream uses nats-py, so the cluster needs the asyncio backend.
+
+    Args:
+        size: Number of nodes (3 gives R3 streams a quorum that survives one lost node).
+        name: The cluster name.
+        host: Loopback address for clients and routes.
+        store_dir: Parent for the nodes' store dirs (``<store_dir>/n1``, ...), kept on exit.
+            ``None``: each node uses a temporary directory, removed on exit.
+        binary: The ``nats-server`` to run; see ``find_nats_server``.
+        extra_args: More command-line arguments for every node.
+        config: More configuration text for every node (limits, accounts, ...).
+        server_tags: Tags per node, in node order (``[["az:1"], ["az:2"], ...]``), for
+            bucket placement by tags.
+        startup_timeout: Seconds each node may take to start, and the cluster to elect a
+            JetStream meta leader.
+        stop_timeout: Seconds a node may take to stop after SIGTERM before SIGKILL.
+
+    Raises:
+        ServerBinaryNotFoundError: From the constructor, if there is no binary.
+        InvalidArgumentError: From the constructor, ``size`` under 1 or ``server_tags``
+            not one list per node.
+        EmbeddedServerError: Entering a cluster that is already started.
+    """
+
+    def __init__(
+        self,
+        size: int = 3,
+        *,
+        name: str = "natsobj",
+        host: str = "127.0.0.1",
+        store_dir: str | os.PathLike[str] | None = None,
+        binary: str | os.PathLike[str] | None = None,
+        extra_args: Sequence[str] = (),
+        config: str = "",
+        server_tags: Sequence[Sequence[str]] | None = None,
+        startup_timeout: float = 30.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        if size < 1:
+            raise InvalidArgumentError(f"a cluster needs at least 1 node, not {size}")
+        if server_tags is not None and len(server_tags) != size:
+            raise InvalidArgumentError(f"server_tags needs one list of tags per node ({size})")
+        self._size = size
+        self._name = name
+        self._host = host
+        self._store_root = absolute(store_dir) if store_dir is not None else None
+        self._binary = find_nats_server(binary)
+        self._extra_args = list(extra_args)
+        self._config = config
+        self._server_tags = [list(tags) for tags in server_tags] if server_tags else None
+        self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
+        self._servers: list[EmbeddedServer] = []
+        self._stack: AsyncExitStack | None = None
+
+    @property
+    def size(self) -> int:
+        """The number of nodes."""
+        return self._size
+
+    @property
+    def name(self) -> str:
+        """The cluster name."""
+        return self._name
+
+    @property
+    def servers(self) -> list[EmbeddedServer]:
+        """The nodes, in order (``n1`` first); empty before the cluster is started."""
+        return list(self._servers)
+
+    @property
+    def urls(self) -> list[str]:
+        """Every node's client URL, e.g. for ``nats.connect(servers=cluster.urls)``."""
+        return [server.url for server in self._servers]
+
+    @property
+    def url(self) -> str:
+        """Every node's client URL joined by commas (the form nats.go and the CLI accept).
+
+        nats-py's ``connect()`` wants a list instead: pass ``urls``.
+        """
+        return ",".join(self.urls)
+
+    def __repr__(self) -> str:
+        return f"<EmbeddedCluster {self._name} size={self._size} {self._servers!r}>"
+
+    def _node_config(self, index: int, route_ports: list[int]) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        routes = ", ".join(
+            f'"nats-route://{host}:{port}"' for i, port in enumerate(route_ports) if i != index
+        )
+        tags = f"server_tags: {json.dumps(self._server_tags[index])}\n" if self._server_tags else ""
+        return (
+            "# written by natsobj.server.EmbeddedCluster\n"
+            "cluster {\n"
+            f"  name: {json.dumps(self._name)}\n"
+            f'  listen: "{host}:{route_ports[index]}"\n'
+            f"  routes: [{routes}]\n"
+            "}\n"
+            f"{tags}{self._config}\n"
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._stack is not None:
+            raise EmbeddedServerError(f"{self!r} is already started")
+        stack = AsyncExitStack()
+        try:
+            route_ports = free_ports(self._host, self._size)
+            for index in range(self._size):
+                node = f"n{index + 1}"
+                store = self._store_root / node if self._store_root is not None else None
+                server = EmbeddedServer(
+                    host=self._host,
+                    store_dir=store,
+                    binary=self._binary,
+                    extra_args=self._extra_args,
+                    config=self._node_config(index, route_ports),
+                    name=node,
+                    startup_timeout=self._startup_timeout,
+                    stop_timeout=self._stop_timeout,
+                )
+                self._servers.append(server)
+                await stack.enter_async_context(server)
+            await self.wait_until_ready()
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+            self._servers = []
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop every node and remove temporary directories. Shielded from cancellation."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            with anyio.CancelScope(shield=True):
+                await stack.aclose()
+        self._servers = []
+
+    def _node(self, index: int) -> EmbeddedServer:
+        if not self._servers:
+            raise EmbeddedServerError(f"{self!r} is not started")
+        return self._servers[index]
+
+    async def kill(self, index: int) -> None:
+        """SIGKILL node ``index`` (0-based), simulating a crash; returns once it is reaped."""
+        await self._node(index).kill()
+
+    async def stop(self, index: int) -> None:
+        """Stop node ``index`` (0-based) gracefully; returns once it has exited."""
+        await self._node(index).stop()
+
+    async def start(self, index: int) -> None:
+        """Start node ``index`` again (same ports and store) and wait until it serves JetStream.
+
+        Raises:
+            ServerStartupError: The node did not start.
+            ObjectStoreTimeoutError: It did not answer JetStream requests within
+                ``startup_timeout`` (a ``TimeoutError``).
+        """
+        await self._node(index).start()
+        await self.wait_until_ready([index])
+
+    async def restart(self, index: int) -> None:
+        """Restart node ``index`` (same ports and store) and wait until it serves JetStream.
+
+        Raises:
+            ServerStartupError: The node did not start.
+            ObjectStoreTimeoutError: It did not answer JetStream requests within
+                ``startup_timeout`` (a ``TimeoutError``).
+        """
+        await self._node(index).restart()
+        await self.wait_until_ready([index])
+
+    async def wait_until_ready(
+        self, indexes: Sequence[int] | None = None, *, timeout: float | None = None
+    ) -> None:
+        """Wait until each given running node (default: all running) answers ``$JS.API.INFO``.
+
+        A node answers without error only when it is part of the JetStream meta group and a
+        meta leader is elected.
+
+        Raises:
+            ObjectStoreTimeoutError: Not every node answered within ``timeout`` (default
+                ``startup_timeout``); the message names the nodes and their last answer.
+        """
+        nodes = [self._node(i) for i in (range(self._size) if indexes is None else indexes)]
+        nodes = [node for node in nodes if node.running]
+        limit = self._startup_timeout if timeout is None else timeout
+        last: dict[str, str] = {}
+        with anyio.move_on_after(limit) as scope:
+            for node in nodes:
+                await wait_jetstream(node.url, last)
+        if scope.cancelled_caught:
+            waiting = {n.name or n.url: last.get(n.url, "no answer") for n in nodes}
+            raise ObjectStoreTimeoutError(
+                f"cluster {self._name!r}: JetStream not ready within {limit:g} s: {waiting}"
+            )
