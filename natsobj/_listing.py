@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from ._checks import check_bool, check_text
 from ._errors import BadObjectMetaError, InvalidArgumentError
-from ._jsapi import StoredMsg
+from ._jetstream import StoredMsg
 from ._models import CREATED_HEADER, ObjectInfo
 from ._wire import meta_subject_filter, name_of_meta_subject, parse_timestamp
 

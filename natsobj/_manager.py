@@ -23,7 +23,7 @@ from ._errors import (
     UnsupportedFeatureError,
     map_nats_errors,
 )
-from ._jsapi import JetStream
+from ._jetstream import JetStream
 from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
 from ._policy import BucketPolicy, policy_from_metadata, policy_metadata, without_policy
 from ._store import ObjectStore

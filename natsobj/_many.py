@@ -27,7 +27,7 @@ from ._errors import (
     unwrap_single_error,
 )
 from ._manager import DEFAULT_MANY_CONCURRENCY
-from ._transfer import PutData
+from ._source import PutData
 
 if TYPE_CHECKING:
     from ._compression import Compression

@@ -26,8 +26,8 @@ from ._policy import content_type_headers
 from ._wire import validate_object_name
 
 if TYPE_CHECKING:
+    from ._source import PutData
     from ._store import ObjectResult, ObjectStore
-    from ._transfer import PutData
 
 __all__ = [
     "DeleteResult",

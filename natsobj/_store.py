@@ -44,7 +44,7 @@ from ._errors import (
     unwrap_single_error,
 )
 from ._expiration import CHUNK_TTL_MARGIN, duration
-from ._jsapi import JetStream, StoredMsg
+from ._jetstream import JetStream, StoredMsg, new_nuid
 from ._listing import ObjectPage, SortBy, SortOrder, list_page, live_names
 from ._models import (
     ObjectInfo,
@@ -70,8 +70,9 @@ from ._policy import (
     check_size_limit,
     content_type_headers,
 )
+from ._source import FILE_BLOCK_BYTES, PutData
 from ._sweep import DEFAULT_SWEEP_GRACE, SweepReport, sweep_orphans
-from ._transfer import FILE_BLOCK_BYTES, ChunkReader, PutData, Writer, new_nuid
+from ._transfer import ChunkReader, Writer
 from ._watch import ObjectWatcher
 from ._wire import (
     DEFAULT_CHUNK_SIZE,

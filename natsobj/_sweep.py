@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import InvalidArgumentError
-from ._jsapi import StoredMsg
+from ._jetstream import StoredMsg
 from ._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp
 
 if TYPE_CHECKING:

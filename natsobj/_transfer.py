@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
-import os
 import queue
 import threading
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterable,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -28,25 +25,23 @@ from collections.abc import (
 )
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol, TypeAlias, cast
 
 import anyio
-from nats.nuid import NUID
 
 from ._errors import (
     BadObjectMetaError,
     DigestMismatchError,
     IncompleteObjectError,
-    InvalidArgumentError,
     ObjectStoreError,
     ObjectStoreTimeoutError,
     PreconditionFailedError,
     ServerUnavailableError,
     unwrap_single_error,
 )
-from ._jsapi import AckWindow, FastIngest, JetStream, Payload, StoredMsg
+from ._jetstream import AckWindow, FastIngest, JetStream, Payload, StoredMsg, new_nuid
 from ._models import ObjectInfo
 from ._policy import check_size_limit
+from ._source import PutData, iter_chunks
 from ._wire import (
     BATCH_COMMIT_HEADER,
     BATCH_ID_HEADER,
@@ -62,56 +57,12 @@ from ._wire import (
     stream_name,
 )
 
-
-class AsyncReadable(Protocol):
-    async def read(self, size: int = -1, /) -> bytes: ...
-
-
-PutData: TypeAlias = (
-    bytes | bytearray | memoryview | str | IO[bytes] | AsyncIterable[bytes] | AsyncReadable
-)
-
 # Unacknowledged bytes in flight per put: far below the server's 128 MiB ingest buffer.
 DEFAULT_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
 # Bytes per Direct Get run on reads.
 DEFAULT_READ_RUN_BYTES = 8 * 1024 * 1024
-# Local files are read and written in blocks of this size (one worker-thread hop each).
-FILE_BLOCK_BYTES = 4 * 1024 * 1024
 # Purge and verify after a failure get this long, shielded from cancellation.
 CLEANUP_TIMEOUT = 10.0
-
-
-class _NuidSource:
-    """nats-py's NUID generator, made safe for threads and for forks.
-
-    One generator per process: a child forked after the parent made NUIDs (multiprocessing,
-    preforking servers, task-queue workers) would otherwise make the same ones as its
-    parent and siblings, so their puts would share chunk subjects and their purges take
-    each other's chunks. ``next`` is locked: nats-py does not promise its generator is
-    thread-safe (its sequence update takes several steps), and threads may each run an
-    event loop with natsobj in it.
-    """
-
-    def __init__(self) -> None:
-        self._reseed()
-        os.register_at_fork(after_in_child=self._reseed)
-
-    def _reseed(self) -> None:
-        # A new lock too: one held by another thread at the fork stays held in the child.
-        self._lock = threading.Lock()
-        self._nuid = NUID()  # seeded from os.urandom
-
-    def next(self) -> str:
-        with self._lock:
-            return self._nuid.next().decode("ascii")
-
-
-_nuids = _NuidSource()
-
-
-def new_nuid() -> str:
-    """A fresh NUID, unique across threads and forked processes."""
-    return _nuids.next()
 
 
 class StreamingHash:
@@ -175,76 +126,6 @@ class StreamingHash:
             self._queue.put(None)
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(thread.join)
-
-
-async def iter_chunks(data: PutData, chunk_size: int) -> AsyncGenerator[Payload, None]:
-    """Yield ``data`` in chunks of exactly ``chunk_size`` bytes (the last may be shorter).
-
-    Uniform chunks keep byte offsets computable for range reads. Blocking file reads run
-    in a worker thread; nothing holds more than one chunk plus one input block. Immutable
-    ``bytes`` are yielded as views, not copies; mutable buffers are copied chunk by chunk
-    so a caller changing them mid-put cannot change what was hashed.
-    """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if isinstance(data, bytes | bytearray | memoryview):
-        view = memoryview(data).cast("B")
-        for offset in range(0, len(view), chunk_size):
-            piece = view[offset : offset + chunk_size]
-            yield piece if isinstance(data, bytes) else bytes(piece)
-        return
-    read = getattr(data, "read", None)
-    if callable(read):
-        # Files are read in blocks: a worker-thread hop per chunk costs more than the read.
-        block_size = max(chunk_size, FILE_BLOCK_BYTES)
-        if inspect.iscoroutinefunction(read):
-            blocks = _async_reads(cast(Callable[[int], Awaitable[bytes]], read), block_size)
-        else:
-            blocks = _thread_reads(cast(Callable[[int], bytes], read), block_size)
-    elif isinstance(data, AsyncIterable):
-        blocks = _blocks(data)
-    else:
-        raise InvalidArgumentError(
-            f"cannot put {type(data).__name__}: give bytes, str, a binary file, "
-            "an async iterable of bytes or a byte stream"
-        )
-    buffer = bytearray()
-    async for block in blocks:
-        if isinstance(block, str):
-            raise InvalidArgumentError("put data yielded str; only bytes are accepted")
-        buffer += block
-        while len(buffer) >= chunk_size:
-            yield bytes(buffer[:chunk_size])
-            del buffer[:chunk_size]
-    if buffer:
-        yield bytes(buffer)
-
-
-async def _blocks(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
-    async for block in source:
-        if not isinstance(block, bytes | bytearray | memoryview):
-            raise InvalidArgumentError(
-                f"put data yielded {type(block).__name__}; only bytes are accepted"
-            )
-        yield bytes(block)
-
-
-async def _thread_reads(read: Callable[[int], bytes], size: int) -> AsyncIterator[bytes]:
-    while True:
-        block = await anyio.to_thread.run_sync(read, size)
-        if isinstance(block, str):
-            raise InvalidArgumentError("file is open in text mode; open it with 'rb'")
-        if not block:
-            return
-        yield block
-
-
-async def _async_reads(read: Callable[[int], Awaitable[bytes]], size: int) -> AsyncIterator[bytes]:
-    while True:
-        block = await read(size)
-        if not block:
-            return
-        yield block
 
 
 @dataclass

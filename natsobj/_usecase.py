@@ -47,11 +47,11 @@ from ._errors import (
     UnsupportedFeatureError,
 )
 from ._expiration import TOMBSTONE_TTL, ExpirationPolicy, expired
-from ._jsapi import MULTI_LAST_SUBJECTS
+from ._jetstream import MULTI_LAST_SUBJECTS
 from ._manager import ObjectStoreManager
 from ._models import ObjectInfo, ObjectMeta
+from ._source import PutData
 from ._store import ObjectStore, ReadResult
-from ._transfer import PutData
 from ._wire import (
     EXPECTED_SUBJECT_SEQUENCE_HEADER,
     ROLLUP_HEADER,

@@ -9,7 +9,7 @@ from nats.js.api import DeliverPolicy
 
 from ._checks import RequiresAsyncWith
 from ._errors import BadObjectMetaError, InvalidArgumentError, map_nats_errors
-from ._jsapi import unsubscribe
+from ._jetstream import unsubscribe
 from ._models import ObjectInfo, _name_from_subject
 from ._wire import MARKER_REASON_HEADER, meta_subject_filter
 

@@ -11,7 +11,7 @@ import pytest
 
 import natsobj
 from natsobj import ObjectStore
-from natsobj._transfer import new_nuid
+from natsobj._jetstream import new_nuid
 from natsobj._wire import meta_subject
 from tests.conftest import chunk_counts
 
