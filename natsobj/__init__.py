@@ -9,6 +9,10 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._bucket._listing import ObjectPage
+from ._bucket._objects import DeleteResult
+from ._bucket._sweep import OrphanChunks, SweepReport
+from ._bucket._watch import ObjectWatcher
 from ._compression import Compression
 from ._errors import (
     BadObjectMetaError,
@@ -51,7 +55,6 @@ from ._errors import (
     UpdateMetaDeletedError,
 )
 from ._expiration import ExpirationPolicy
-from ._listing import ObjectPage
 from ._manager import ObjectStoreManager, connect
 from ._many import Many, OperationResult, OperationResults
 from ._models import (
@@ -63,14 +66,11 @@ from ._models import (
     ObjectStoreStatus,
     Placement,
 )
-from ._objects import DeleteResult
 from ._permissions import BucketPermissions, bucket_permissions
 from ._policy import BucketPolicy
 from ._session_watch import SessionEvent, SessionWatcher
 from ._store import ObjectResult, ObjectStore
-from ._sweep import OrphanChunks, SweepReport
 from ._usecase import GetResponse, ObjectMetadata, Scope, Session, Usecase
-from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,
     EmbeddedServer,

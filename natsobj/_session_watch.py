@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from ._bucket._watch import ObjectWatcher, check_watch_options
 from ._checks import RequiresAsyncWith
 from ._expiration import expired
 from ._usecase import ObjectMetadata, Session, _forgets_deleted_bucket
-from ._watch import ObjectWatcher, check_watch_options
 from ._wire import EXPIRY_MARKER_REASON, MARKER_REASON_HEADER
 
 if TYPE_CHECKING:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from ._bucket._core import BucketCore
 from ._checks import check_metadata, check_put_data
 from ._compression import (
     Compression,
@@ -53,10 +54,6 @@ from ._models import ObjectInfo, ObjectMeta
 from ._source import PutData
 from ._store import ObjectStore, ReadResult
 from ._wire import (
-    EXPECTED_SUBJECT_SEQUENCE_HEADER,
-    ROLLUP_HEADER,
-    ROLLUP_SUBJECT,
-    TTL_HEADER,
     meta_subject,
     parse_timestamp,
     stream_name,
@@ -338,7 +335,9 @@ async def open_usecase(manager: ObjectStoreManager, usecase: Usecase) -> Usecase
             f"usecase {usecase.name!r} has unreadable defaults in its metadata: {exc}",
             bucket=usecase.name,
         ) from exc
-    bucket = UsecaseBucket(ObjectStore(manager, usecase.name, info), compression, policy)
+    bucket = UsecaseBucket(
+        ObjectStore(manager._bucket_core(usecase.name, info)), compression, policy
+    )
     opened[usecase.name] = bucket
     return bucket
 
@@ -536,15 +535,15 @@ class Session:
     @_forgets_deleted_bucket
     async def _live(
         self, key: str, prefetched: ObjectInfo | None = None
-    ) -> tuple[ObjectStore, ObjectMetadata]:
-        """The store holding ``key``'s bytes and its metadata, if it has not expired; a
+    ) -> tuple[BucketCore, ObjectMetadata]:
+        """The bucket core holding ``key``'s bytes and its metadata, if it has not expired; a
         time-to-idle deadline is moved when due. A ``prefetched`` meta saves the lookup."""
         bucket = await self.bucket()
         if prefetched is not None and not prefetched.is_link and not prefetched.deleted:
-            target, info = bucket.store, prefetched
+            target, info = bucket.store._core, prefetched
         else:
             try:
-                target, info = await bucket.store._resolve(self.object_name(key))
+                target, info = await bucket.store._core.resolve(self.object_name(key))
             except ObjectNotFoundError:
                 raise self._not_found(key) from None
         meta = ObjectMetadata.from_info(key, info)
@@ -556,9 +555,7 @@ class Session:
             meta = await self._renew(target, meta, now)
         return target, meta
 
-    async def _renew(
-        self, store: ObjectStore, meta: ObjectMetadata, now: datetime
-    ) -> ObjectMetadata:
+    async def _renew(self, core: BucketCore, meta: ObjectMetadata, now: datetime) -> ObjectMetadata:
         """Republish a time-to-idle meta with a fresh deadline and TTL (the data is not
         touched). Only if the meta is still the one read: a put or delete in between wins."""
         policy = meta.expiration_policy
@@ -569,21 +566,14 @@ class Session:
         headers = {**info.headers, TIME_EXPIRES: [_timestamp(deadline)]}
         renewed = info.model_copy(update={"headers": headers})
         try:
-            ack = await store._js.publish(
-                meta_subject(store.bucket, info.name),
-                renewed.to_payload(),
-                headers={
-                    ROLLUP_HEADER: ROLLUP_SUBJECT,
-                    TTL_HEADER: ttl_header(policy.duration.total_seconds()),
-                    # Renewed only if nobody changed it since it was read.
-                    EXPECTED_SUBJECT_SEQUENCE_HEADER: str(info.revision),
-                },
-                bucket=store.bucket,
-                name=info.name,
+            # Renewed only if nobody changed it since it was read.
+            renewed = await core.commit(
+                renewed,
+                expected=info.revision,
+                ttl=ttl_header(policy.duration.total_seconds()),
             )
         except PreconditionFailedError:
             return meta  # changed meanwhile; the new meta has its own deadline
-        renewed = renewed.model_copy(update={"revision": int(ack.get("seq", 0))})
         return ObjectMetadata.from_info(meta.key, renewed)
 
     @_forgets_deleted_bucket
@@ -596,7 +586,7 @@ class Session:
         names = {self.object_name(key): key for key in keys}
         bucket = await self.bucket()
         store, js = bucket.store, self.manager.js
-        if not store._direct or store._consistent_meta or not js.server_at_least(2, 11):
+        if not store._core.direct or store._core.consistent_meta or not js.server_at_least(2, 11):
             return {}
         subjects = [meta_subject(store.bucket, name) for name in names]
         found: dict[str, ObjectInfo] = {}
@@ -606,7 +596,7 @@ class Session:
                 if not msg.data:
                     continue  # the marker of an expired object
                 try:
-                    info = store._parse(msg)
+                    info = store._core.parse(msg)
                 except BadObjectMetaError:
                     continue
                 key = names.get(info.name)
@@ -702,7 +692,7 @@ class Session:
         with contextlib.suppress(ObjectNotFoundError):
             await store.delete(
                 name,
-                tombstone_ttl=TOMBSTONE_TTL if store._message_ttl else None,
+                tombstone_ttl=TOMBSTONE_TTL if store._core.message_ttl else None,
             )
 
     def watch(
@@ -789,8 +779,8 @@ class GetResponse(ReadResult):
 
     async def _open(self) -> AsyncIterator[bytes]:
         request = self._request
-        store, meta = await self._session._live(request.key, self._prefetched)
-        chunks: AsyncIterator[bytes] = store._reader(store, meta.info).chunks()
+        core, meta = await self._session._live(request.key, self._prefetched)
+        chunks: AsyncIterator[bytes] = core.reader(meta.info).chunks()
         self._sources.append(chunks)
         if meta.compression == "zstd":
             if not request.decompress or bool({"zstd", "*"} & request.accept_encoding):
