@@ -119,9 +119,11 @@ class ObjectStore:
 
         Raises:
             InvalidObjectNameError, InvalidArgumentError, LinkNotAllowedError,
-            ObjectTooLargeError, InvalidMimeTypeError, PreconditionFailedError,
-            BucketSealedError, BucketNotFoundError, UnsupportedFeatureError (``ttl`` on a
-            bucket without message TTLs), ServerError.
+            ObjectTooLargeError, InvalidMimeTypeError, BucketSealedError,
+            BucketNotFoundError, UnsupportedFeatureError (``ttl`` on a bucket without
+            message TTLs), ServerError.
+            PreconditionFailedError: not at ``if_revision``, or other writers of the name
+                won every one of the manager's ``cas_attempts``.
         """
         return await put(
             self._core,

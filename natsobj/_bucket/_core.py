@@ -45,7 +45,7 @@ from .._wire import (
     stream_name,
     ttl_header,
 )
-from ._get import ChunkReader
+from ._get import DEFAULT_READ_RUN_BYTES, ChunkReader
 
 __all__ = [
     "CAS_FIRST_BACKOFF",
@@ -70,9 +70,8 @@ CAS_MAX_BACKOFF = 0.05
 POLICY_MAX_AGE = 1.0
 # Links are one level deep by rule; this only guards against loops written by others.
 MAX_LINK_DEPTH = 8
-# Meta messages per Direct Get run, and bytes per run, when scanning every meta.
+# Meta messages per Direct Get run when scanning every meta.
 META_RUN = 1000
-META_RUN_BYTES = 8 * 1024 * 1024
 
 T = TypeVar("T")
 # Opens another bucket of the same connection, for links that cross buckets.
@@ -347,7 +346,7 @@ class BucketCore:
             meta_subject_filter(self.bucket),
             start_seq=0,
             batch=META_RUN,
-            max_bytes=META_RUN_BYTES,
+            max_bytes=DEFAULT_READ_RUN_BYTES,
             direct=self.direct,
             bucket=self.bucket,
         )

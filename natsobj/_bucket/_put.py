@@ -209,7 +209,7 @@ class _Put:
         self.look_first = if_revision is not None or writer.atomic or core.overwrite_rate >= 0.5
         self.looks = 0
         self.first_look: tuple[ObjectInfo | None, int] = (None, 0)
-        self.looked = anyio.Event()
+        self.looked = anyio.Event() if self.look_first else None
         self.replaced: ObjectInfo | None = None
         self.name_taken = False
 
@@ -273,11 +273,13 @@ class _Put:
 
     async def run(self) -> ObjectInfo:
         """Write the object; purge the chunks of the object it replaced."""
-        with unwrap_single_error():
-            async with anyio.create_task_group() as tg:
-                if self.look_first:
+        if not self.look_first:
+            info = await self._write()
+        else:
+            with unwrap_single_error():
+                async with anyio.create_task_group() as tg:
                     tg.start_soon(self._look_up)  # while the chunks upload
-                info = await self._write()
+                    info = await self._write()
         if self.if_revision is None:
             self.core.overwrite_rate += (self.name_taken - self.core.overwrite_rate) / 8
         await self.core.purge_replaced(self.replaced, info)
@@ -311,12 +313,13 @@ class _Put:
         self.looks += 1
         if self.looks > 1:
             return await self.core.current(self.template.name)
-        if not self.look_first:
+        if self.looked is None:
             return None, 0  # the bet: the name is new
         await self.looked.wait()
         return self.first_look
 
     async def _look_up(self) -> None:
+        assert self.looked is not None
         self.first_look = await self.core.current(self.template.name)
         self.looked.set()
 
