@@ -114,13 +114,19 @@ class ObjectStoreManager:
             self.js,
             bucket,
             stream_info,
-            policy=self._policies.setdefault(bucket, SharedPolicy()),
+            policy=self._shared_policy(bucket),
             open_bucket=self._open_core,
             cas_attempts=self.cas_attempts,
         )
 
     async def _open_core(self, bucket: str) -> BucketCore:
         return (await self.object_store(bucket))._core
+
+    def _shared_policy(self, bucket: str) -> SharedPolicy:
+        shared = self._policies.get(bucket)
+        if shared is None:
+            shared = self._policies[bucket] = SharedPolicy()
+        return shared
 
     async def create_object_store(
         self,
@@ -312,7 +318,7 @@ class ObjectStoreManager:
         )
         config["metadata"] = {**without_policy(config.get("metadata")), **policy_metadata(policy)}
         info = await self.js.api(f"STREAM.UPDATE.{stream_name(bucket)}", config, bucket=bucket)
-        self._policies.setdefault(bucket, SharedPolicy()).remember(info)
+        self._shared_policy(bucket).remember(info)
         return ObjectStoreStatus.from_stream_info(bucket, info)
 
     async def empty_bucket(self, bucket: str) -> int:
