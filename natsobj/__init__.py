@@ -9,6 +9,10 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._bucket._listing import ObjectPage
+from ._bucket._objects import DeleteResult
+from ._bucket._sweep import OrphanChunks, SweepReport
+from ._bucket._watch import ObjectWatcher
 from ._errors import (
     BadObjectMetaError,
     BucketError,
@@ -50,7 +54,6 @@ from ._errors import (
     UpdateMetaDeletedError,
 )
 from ._expiration import ExpirationPolicy
-from ._listing import ObjectPage
 from ._manager import ObjectStoreManager, connect
 from ._models import (
     ObjectInfo,
@@ -61,7 +64,6 @@ from ._models import (
     ObjectStoreStatus,
     Placement,
 )
-from ._objects import DeleteResult
 from ._permissions import BucketPermissions, bucket_permissions
 from ._policy import BucketPolicy
 from ._sessions import (
@@ -79,8 +81,6 @@ from ._sessions import (
 )
 from ._sizes import parse_size
 from ._store import ObjectResult, ObjectStore
-from ._sweep import OrphanChunks, SweepReport
-from ._watch import ObjectWatcher
 from .server import (
     EmbeddedCluster,
     EmbeddedServer,

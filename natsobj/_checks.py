@@ -5,7 +5,7 @@ Each check raises a natsobj error (``InvalidArgumentError`` unless a more specif
 fits), never pydantic's ``ValidationError`` or a bare ``TypeError``; models that callers
 build (``ObjectMeta``, ``ObjectStoreConfig``, ...) raise natsobj errors too
 (``TypedModel``). Objects that work only inside ``async with`` raise ``NotOpenError``
-naming that form (``RequiresAsyncWith``).
+naming that form (``RequiresAsyncWith``); ``Resource`` is their shell.
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ import os
 import reprlib
 from collections.abc import AsyncIterable, Generator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, NoReturn, TypeVar
+from types import TracebackType
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
+from anyio import CancelScope
+from anyio.abc import AsyncResource
 from pydantic import BaseModel, ValidationError
 
 from ._errors import InvalidArgumentError, NotOpenError, ObjectStoreError
 
 __all__ = [
     "RequiresAsyncWith",
+    "Resource",
     "TypedModel",
     "check_bool",
     "check_callable",
@@ -196,3 +200,34 @@ class RequiresAsyncWith:
 
     def _not_open(self) -> NotOpenError:
         return NotOpenError(f"{type(self).__name__} is not open; use: {self._usage}")
+
+
+class Resource(RequiresAsyncWith, AsyncResource):
+    """The shell of what ``async with`` opens once and ``aclose()`` releases (reads,
+    watchers): entering runs ``_acquire``, leaving the block calls ``aclose``. A failed
+    ``_acquire`` is released at once; entering a second time raises NotOpenError."""
+
+    _entered = False
+
+    async def _acquire(self) -> None:
+        """Take what the object holds while open (subclasses)."""
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise NotOpenError(f"a {type(self).__name__} is opened once: ask for a new one")
+        self._entered = True
+        try:
+            await self._acquire()
+        except BaseException:
+            with CancelScope(shield=True):
+                await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

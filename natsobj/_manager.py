@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import time
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ._bucket._core import DEFAULT_CAS_ATTEMPTS, POLICY_MAX_AGE, BucketCore, SharedPolicy
 from ._checks import check_bool, check_int, check_seconds, check_text, validate_model
 from ._errors import (
     BucketNotEmptyError,
@@ -23,14 +22,13 @@ from ._errors import (
     UnsupportedFeatureError,
     map_nats_errors,
 )
-from ._jsapi import JetStream
+from ._jetstream import JetStream
 from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
 from ._policy import BucketPolicy, policy_from_metadata, policy_metadata, without_policy
 from ._store import ObjectStore
 from ._wire import (
     bucket_from_stream,
     chunk_subject_filter,
-    stream_config,
     stream_name,
     validate_bucket_name,
 )
@@ -38,11 +36,9 @@ from ._wire import (
 if TYPE_CHECKING:
     from nats.aio.client import Client as NatsClient
 
-__all__ = ["DEFAULT_TIMEOUT", "ObjectStoreManager", "connect"]
+__all__ = ["DEFAULT_TIMEOUT", "POLICY_MAX_AGE", "ObjectStoreManager", "connect"]
 
 DEFAULT_TIMEOUT = 5.0
-# How old a bucket policy may be when a put enforces it (see _current_policy).
-POLICY_MAX_AGE = 1.0
 # Operations of a ``Session.many()`` batch in flight at once, unless the batch says otherwise.
 DEFAULT_MANY_CONCURRENCY = 5
 
@@ -53,16 +49,6 @@ class _Unset:
 
 UNSET = _Unset()
 logger = logging.getLogger("natsobj")
-
-
-@dataclass
-class _Policy:
-    """A bucket's policy as last read, when (``time.monotonic()``), and the lock that makes
-    one task re-read it while the others wait."""
-
-    policy: BucketPolicy
-    read_at: float
-    refreshing: anyio.Lock = field(default_factory=anyio.Lock)
 
 
 class ObjectStoreManager:
@@ -78,6 +64,13 @@ class ObjectStoreManager:
     Storage names beside them (``get_bucket``, ``update_bucket``, ``empty_bucket``,
     ``delete_bucket``) carry Supabase's rules; each docstring says how it differs and which
     to prefer. docs/guide.md has the table.
+
+    ``cas_attempts`` (default 100) bounds every compare-and-set meta write that keeps
+    losing to other writers of the same name (puts, deletes, meta updates, renames): it
+    runs that many times in all, the third and later after a random wait of up to 1 ms,
+    doubling each time, at most 50 ms (``CAS_FIRST_BACKOFF``, ``CAS_MAX_BACKOFF``), then
+    raises PreconditionFailedError. Set it here, or as ``manager.cas_attempts`` (for
+    buckets opened afterwards).
     """
 
     def __init__(
@@ -87,6 +80,7 @@ class ObjectStoreManager:
         timeout: float = DEFAULT_TIMEOUT,
         api_prefix: str = "$JS.API",
         many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
+        cas_attempts: int = DEFAULT_CAS_ATTEMPTS,
     ):
         import nats.aio.client
 
@@ -98,10 +92,11 @@ class ObjectStoreManager:
         if not check_text(api_prefix, "api_prefix"):
             raise InvalidArgumentError("api_prefix must not be empty")
         self.many_concurrency = check_int(many_concurrency, "many_concurrency", minimum=1)
+        self.cas_attempts = check_int(cas_attempts, "cas_attempts", minimum=1)
         self.nc = nc
         self.js = JetStream(nc, timeout=timeout, api_prefix=api_prefix)
-        # Each bucket's policy, shared by every handle on this manager (see _current_policy).
-        self._policies: dict[str, _Policy] = {}
+        # Each bucket's policy, shared by every handle on this manager.
+        self._policies: dict[str, SharedPolicy] = {}
         # The sessions' opened usecase buckets (natsobj._sessions._ops.usecase_registry),
         # made on first use; opaque here.
         self._usecases: object = None
@@ -121,34 +116,26 @@ class ObjectStoreManager:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
-    def _remember_policy(self, bucket: str, stream_info: Mapping[str, Any]) -> None:
-        """Keep the policy in ``stream_info`` (just read from the server) as the bucket's."""
-        policy = policy_from_metadata(stream_info.get("config", {}).get("metadata"))
-        known = self._policies.get(bucket)
-        if known is None:
-            self._policies[bucket] = _Policy(policy, time.monotonic())
-        else:
-            known.policy, known.read_at = policy, time.monotonic()
+    def _bucket_core(self, bucket: str, stream_info: Mapping[str, Any]) -> BucketCore:
+        """The core of a bucket whose stream info was just read; its policy is shared by
+        every handle of this manager, and its cross-bucket links open through this manager."""
+        return BucketCore(
+            self.js,
+            bucket,
+            stream_info,
+            policy=self._shared_policy(bucket),
+            open_bucket=self._open_core,
+            cas_attempts=self.cas_attempts,
+        )
 
-    def _remembered_policy(self, bucket: str) -> BucketPolicy:
-        return self._policies[bucket].policy  # every ObjectStore remembers it when made
+    async def _open_core(self, bucket: str) -> BucketCore:
+        return (await self.object_store(bucket))._core
 
-    async def _current_policy(self, bucket: str) -> BucketPolicy:
-        """The bucket's policy, read again when the copy held is ``POLICY_MAX_AGE`` old.
-
-        So a change by any client reaches every put within about a second, with one
-        stream info request per bucket and second at most (and none while no one puts);
-        concurrent puts wait for the one request. A change made through this manager
-        applies at once.
-        """
-        known = self._policies[bucket]  # every ObjectStore remembers it when made
-        if time.monotonic() - known.read_at < POLICY_MAX_AGE:
-            return known.policy
-        async with known.refreshing:
-            if time.monotonic() - known.read_at >= POLICY_MAX_AGE:  # no one did meanwhile
-                info = await self.js.stream_info(stream_name(bucket), bucket=bucket)
-                self._remember_policy(bucket, info)
-        return known.policy
+    def _shared_policy(self, bucket: str) -> SharedPolicy:
+        shared = self._policies.get(bucket)
+        if shared is None:
+            shared = self._policies[bucket] = SharedPolicy()
+        return shared
 
     async def create_object_store(
         self,
@@ -210,10 +197,10 @@ class ObjectStoreManager:
         self._check_server_supports(config)
         info = await self.js.api(
             f"STREAM.CREATE.{stream_name(config.bucket)}",
-            _stream_config(config),
+            config.stream_config(),
             bucket=config.bucket,
         )
-        return ObjectStore(self, config.bucket, info)
+        return ObjectStore(self._bucket_core(config.bucket, info))
 
     def _check_server_supports(self, config: ObjectStoreConfig) -> None:
         for wanted, option, minor in (
@@ -246,7 +233,7 @@ class ObjectStoreManager:
             )
         self._check_server_supports(config)
         current = await self.js.stream_info(stream_name(config.bucket), bucket=config.bucket)
-        wanted = _stream_config(config)
+        wanted = config.stream_config()
         merged = {**current["config"], **wanted}
         if "description" not in wanted:
             merged.pop("description", None)
@@ -260,7 +247,7 @@ class ObjectStoreManager:
         info = await self.js.api(
             f"STREAM.UPDATE.{stream_name(config.bucket)}", merged, bucket=config.bucket
         )
-        return ObjectStore(self, config.bucket, info)
+        return ObjectStore(self._bucket_core(config.bucket, info))
 
     async def object_store(self, bucket: str) -> ObjectStore:
         """Open an existing bucket.
@@ -270,7 +257,7 @@ class ObjectStoreManager:
         """
         validate_bucket_name(bucket)
         info = await self.js.stream_info(stream_name(bucket), bucket=bucket)
-        return ObjectStore(self, bucket, info)
+        return ObjectStore(self._bucket_core(bucket, info))
 
     async def object_store_names(self) -> list[str]:
         """Names of every bucket in the account, sorted."""
@@ -350,7 +337,7 @@ class ObjectStoreManager:
         )
         config["metadata"] = {**without_policy(config.get("metadata")), **policy_metadata(policy)}
         info = await self.js.api(f"STREAM.UPDATE.{stream_name(bucket)}", config, bucket=bucket)
-        self._remember_policy(bucket, info)
+        self._shared_policy(bucket).remember(info)
         return ObjectStoreStatus.from_stream_info(bucket, info)
 
     async def empty_bucket(self, bucket: str) -> int:
@@ -403,23 +390,6 @@ def make_config(**fields: Any) -> ObjectStoreConfig:
         if isinstance(fields.get(key), Mapping):
             fields[key] = dict(fields[key])
     return validate_model(ObjectStoreConfig, fields)
-
-
-def _stream_config(config: ObjectStoreConfig) -> dict[str, Any]:
-    return stream_config(
-        bucket=config.bucket,
-        description=config.description,
-        ttl_ns=config.ttl_ns,
-        max_bytes=config.max_bytes,
-        storage=config.storage,
-        replicas=config.replicas,
-        compression=config.compression,
-        atomic_puts=config.atomic_puts,
-        batched_puts=config.batched_puts,
-        message_ttl=config.message_ttl,
-        placement=config.placement.model_dump(exclude_defaults=True) if config.placement else None,
-        metadata={**(config.metadata or {}), **policy_metadata(config.policy)} or None,
-    )
 
 
 # First-connect resets tolerated per server before the connect fails.

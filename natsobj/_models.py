@@ -22,6 +22,7 @@ from ._policy import (
     PolicyFields,
     guess_content_type,
     policy_from_metadata,
+    policy_metadata,
     without_policy,
 )
 from ._wire import (
@@ -32,6 +33,7 @@ from ._wire import (
     meta_payload,
     name_of_meta_subject,
     parse_timestamp,
+    stream_config,
     validate_bucket_name,
     validate_object_name,
 )
@@ -395,6 +397,24 @@ class ObjectStoreConfig(PolicyFields):
     @property
     def ttl_ns(self) -> int:
         return self.ttl // timedelta(microseconds=1) * 1000 if self.ttl else 0
+
+    def stream_config(self) -> dict[str, Any]:
+        """The JetStream stream config of the bucket (``_wire.stream_config``), with the
+        policy in its metadata."""
+        return stream_config(
+            bucket=self.bucket,
+            description=self.description,
+            ttl_ns=self.ttl_ns,
+            max_bytes=self.max_bytes,
+            storage=self.storage,
+            replicas=self.replicas,
+            compression=self.compression,
+            atomic_puts=self.atomic_puts,
+            batched_puts=self.batched_puts,
+            message_ttl=self.message_ttl,
+            placement=self.placement.model_dump(exclude_defaults=True) if self.placement else None,
+            metadata={**(self.metadata or {}), **policy_metadata(self.policy)} or None,
+        )
 
 
 class ObjectStoreStatus(_Model, PolicyFields):

@@ -33,8 +33,6 @@ BATCH_SEQUENCE_HEADER = "Nats-Batch-Sequence"
 BATCH_COMMIT_HEADER = "Nats-Batch-Commit"
 # Compare-and-set: the meta is stored only if its subject is still at this sequence.
 EXPECTED_SUBJECT_SEQUENCE_HEADER = "Nats-Expected-Last-Subject-Sequence"
-# Attempts of a compare-and-set meta write that keeps losing to other writers.
-MAX_META_ATTEMPTS = 100
 # Per-message TTL (server 2.11+, streams with allow_msg_ttl); the server's minimum is 1 s.
 TTL_HEADER = "Nats-TTL"
 MIN_MESSAGE_TTL_SECONDS = 1

@@ -60,7 +60,7 @@ async def usecase(manager: natsobj.ObjectStoreManager) -> AsyncIterator[natsobj.
 
 async def subject_counts(store: natsobj.ObjectStore, subjects: str) -> dict[str, int]:
     """Messages per subject matching ``subjects`` in the bucket's stream, read from the server."""
-    info = await store._js.api(f"STREAM.INFO.{store.stream}", {"subjects_filter": subjects})
+    info = await store._core.js.api(f"STREAM.INFO.{store.stream}", {"subjects_filter": subjects})
     counts: dict[str, int] = info.get("state", {}).get("subjects") or {}
     return counts
 

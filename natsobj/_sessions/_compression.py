@@ -15,7 +15,7 @@ from typing import Literal, TypeAlias, cast
 import anyio
 
 from .._errors import BadObjectMetaError, InvalidArgumentError, UnsupportedFeatureError
-from .._transfer import PutData, iter_chunks
+from .._source import PutData, iter_chunks
 
 __all__ = ["Compression"]
 

@@ -26,7 +26,7 @@ from .._errors import (
 )
 from .._manager import DEFAULT_MANY_CONCURRENCY
 from .._models import ObjectInfo
-from .._transfer import PutData
+from .._source import PutData
 from ._ops import (
     GetResponse,
     SessionContext,

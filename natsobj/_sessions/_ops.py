@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 import anyio
 
+from .._bucket._core import BucketCore
+from .._bucket._get import ReadResult
 from .._checks import check_put_data
 from .._errors import (
     BadObjectMetaError,
@@ -28,17 +30,13 @@ from .._errors import (
     UnsupportedFeatureError,
 )
 from .._expiration import TOMBSTONE_TTL, ExpirationPolicy, expired
-from .._jsapi import MULTI_LAST_SUBJECTS
+from .._jetstream import MULTI_LAST_SUBJECTS
 from .._manager import ObjectStoreManager
 from .._models import ObjectInfo, ObjectMeta
 from .._policy import CONTENT_TYPE_HEADER
-from .._store import ObjectStore, ReadResult
-from .._transfer import PutData
+from .._source import PutData
+from .._store import ObjectStore
 from .._wire import (
-    EXPECTED_SUBJECT_SEQUENCE_HEADER,
-    ROLLUP_HEADER,
-    ROLLUP_SUBJECT,
-    TTL_HEADER,
     meta_subject,
     ttl_header,
 )
@@ -312,8 +310,8 @@ async def run_put(context: SessionContext, request: PutRequest) -> ObjectMetadat
 
 async def live(
     context: SessionContext, key: str, prefetched: ObjectInfo | None = None
-) -> tuple[ObjectStore, ObjectMetadata]:
-    """The store holding ``key``'s bytes and its metadata, if it has not expired; a
+) -> tuple[BucketCore, ObjectMetadata]:
+    """The bucket core holding ``key``'s bytes and its metadata, if it has not expired; a
     time-to-idle deadline is moved when due. A ``prefetched`` meta saves the lookup.
 
     Raises:
@@ -322,10 +320,10 @@ async def live(
     with context.forgets_deleted_bucket():
         bucket = await context.bucket()
         if prefetched is not None and not prefetched.is_link and not prefetched.deleted:
-            target, info = bucket.store, prefetched
+            target, info = bucket.store._core, prefetched
         else:
             try:
-                target, info = await bucket.store._resolve(context.object_name(key))
+                target, info = await bucket.store._core.resolve(context.object_name(key))
             except ObjectNotFoundError:
                 raise context.not_found(key) from None
         meta = ObjectMetadata.from_info(key, info)
@@ -338,7 +336,7 @@ async def live(
         return target, meta
 
 
-async def renew(store: ObjectStore, meta: ObjectMetadata, now: datetime) -> ObjectMetadata:
+async def renew(core: BucketCore, meta: ObjectMetadata, now: datetime) -> ObjectMetadata:
     """Republish a time-to-idle meta with a fresh deadline and TTL (the data is not
     touched). Only if the meta is still the one read: a put or delete in between wins."""
     policy = meta.expiration_policy
@@ -349,21 +347,12 @@ async def renew(store: ObjectStore, meta: ObjectMetadata, now: datetime) -> Obje
     headers = {**info.headers, TIME_EXPIRES: [timestamp(deadline)]}
     renewed = info.model_copy(update={"headers": headers})
     try:
-        ack = await store._js.publish(
-            meta_subject(store.bucket, info.name),
-            renewed.to_payload(),
-            headers={
-                ROLLUP_HEADER: ROLLUP_SUBJECT,
-                TTL_HEADER: ttl_header(policy.duration.total_seconds()),
-                # Renewed only if nobody changed it since it was read.
-                EXPECTED_SUBJECT_SEQUENCE_HEADER: str(info.revision),
-            },
-            bucket=store.bucket,
-            name=info.name,
+        # Renewed only if nobody changed it since it was read.
+        renewed = await core.commit(
+            renewed, expected=info.revision, ttl=ttl_header(policy.duration.total_seconds())
         )
     except PreconditionFailedError:
         return meta  # changed meanwhile; the new meta has its own deadline
-    renewed = renewed.model_copy(update={"revision": int(ack.get("seq", 0))})
     return ObjectMetadata.from_info(meta.key, renewed)
 
 
@@ -376,7 +365,7 @@ async def prefetch(context: SessionContext, keys: Iterable[str]) -> dict[str, Ob
     with context.forgets_deleted_bucket():
         bucket = await context.bucket()
         store, js = bucket.store, context.manager.js
-        if not store._direct or store._consistent_meta or not js.server_at_least(2, 11):
+        if not store._core.direct or store._core.consistent_meta or not js.server_at_least(2, 11):
             return {}
         subjects = [meta_subject(store.bucket, name) for name in names]
         found: dict[str, ObjectInfo] = {}
@@ -386,7 +375,7 @@ async def prefetch(context: SessionContext, keys: Iterable[str]) -> dict[str, Ob
                 if not msg.data:
                     continue  # the marker of an expired object
                 try:
-                    info = store._parse(msg)
+                    info = store._core.parse(msg)
                 except BadObjectMetaError:
                     continue
                 key = names.get(info.name)
@@ -403,7 +392,7 @@ async def delete(context: SessionContext, key: str) -> None:
         with contextlib.suppress(ObjectNotFoundError):
             await store.delete(
                 name,
-                tombstone_ttl=TOMBSTONE_TTL if store._message_ttl else None,
+                tombstone_ttl=TOMBSTONE_TTL if store._core.message_ttl else None,
             )
 
 
@@ -440,8 +429,8 @@ class GetResponse(ReadResult):
 
     async def _open(self) -> AsyncIterator[bytes]:
         request = self._request
-        store, meta = await live(self._context, request.key, self._prefetched)
-        chunks: AsyncIterator[bytes] = store._reader(store, meta.info).chunks()
+        core, meta = await live(self._context, request.key, self._prefetched)
+        chunks: AsyncIterator[bytes] = core.reader(meta.info).chunks()
         self._sources.append(chunks)
         if meta.compression == "zstd":
             if not request.decompress or bool({"zstd", "*"} & request.accept_encoding):

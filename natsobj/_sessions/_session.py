@@ -18,7 +18,7 @@ from .._errors import InvalidArgumentError
 from .._expiration import ExpirationPolicy, expired
 from .._manager import ObjectStoreManager
 from .._models import ObjectInfo
-from .._transfer import PutData
+from .._source import PutData
 from .._wire import validate_bucket_name
 from . import _ops
 from ._compression import Compression, validate_compression

@@ -15,10 +15,10 @@ from typing import Literal, Self
 
 import anyio
 
+from .._bucket._watch import ObjectWatcher, check_watch_options
 from .._checks import RequiresAsyncWith
 from .._expiration import expired
 from .._models import ObjectInfo
-from .._watch import ObjectWatcher, check_watch_options
 from .._wire import EXPIRY_MARKER_REASON, MARKER_REASON_HEADER
 from ._ops import SessionContext
 from ._scope import ObjectMetadata

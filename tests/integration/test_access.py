@@ -106,7 +106,9 @@ async def test_bucket_roles_do_exactly_their_job() -> None:
             await _denied(lambda: store.seal())
             await _denied(lambda: writer.object_store(OTHER))
             # A store handle for a bucket it may not use: every call is refused.
-            foreign = natsobj.ObjectStore(writer, OTHER, {"config": {"allow_direct": True}})
+            foreign = natsobj.ObjectStore(
+                writer._bucket_core(OTHER, {"config": {"allow_direct": True}})
+            )
             await _denied(lambda: foreign.put("x", os.urandom(200_000)))
             await _denied(lambda: foreign.get_bytes("secret"))
             await _denied(lambda: foreign.list())

@@ -58,7 +58,7 @@ CASES: list[tuple[str, Call, type[Exception]]] = [
     ("text window", lambda m, s: s.put("x", b"x", max_inflight_bytes="big"), E),  # type: ignore[arg-type]
     ("negative start", lambda m, s: s.get_bytes("x", start=-1), E),
     ("end before start", lambda m, s: s.get_bytes("x", start=5, end=2), E),
-    ("text end", lambda m, s: s.get_bytes("x", end="9"), E),
+    ("text end", lambda m, s: s.get_bytes("x", end="9"), E),  # type: ignore[arg-type]
     # data and metas
     ("int data", lambda m, s: s.put("x", 12345), E),  # type: ignore[arg-type]
     ("list data", lambda m, s: s.put("x", [b"a"]), E),  # type: ignore[arg-type]
@@ -217,7 +217,7 @@ async def test_meta_broken_by_another_client(
     await store.put("other", b"unharmed")
     changed = corrupt(json.loads(info.to_payload()))
     payload = changed if isinstance(changed, bytes) else json.dumps(changed).encode()
-    await store._js.publish(_meta(store, "m"), payload, headers={"Nats-Rollup": "sub"})
+    await store._core.js.publish(_meta(store, "m"), payload, headers={"Nats-Rollup": "sub"})
     with anyio.fail_after(20):
         if error is None:
             assert await store.get_bytes("m") == data  # tolerated: nothing to check against

@@ -40,7 +40,7 @@ async def test_planned_reads_recover_from_short_runs(store: ObjectStore) -> None
     # from where it stopped, never skip or repeat a chunk.
     data = os.urandom(6 * MiB + 5)
     await store.put("contiguous", data, chunk_size=128 * 1024)
-    budget = store._js.read_budget
+    budget = store._core.js.read_budget
     limit, budget.limit = budget.limit, 300 * 1024
     try:
         with anyio.fail_after(60):

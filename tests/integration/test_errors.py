@@ -86,7 +86,7 @@ async def _corrupt(store: ObjectStore, name: str, **changes: object) -> None:
     info = await store.get_info(name)
     raw = json.loads(info.to_payload()) | changes
     subject = f"$O.{store.bucket}.M.{natsobj._wire.encode_name(name)}"
-    await store._js.publish(subject, json.dumps(raw).encode(), headers={"Nats-Rollup": "sub"})
+    await store._core.js.publish(subject, json.dumps(raw).encode(), headers={"Nats-Rollup": "sub"})
 
 
 async def test_digest_mismatch(store: ObjectStore, tmp_path: os.PathLike[str]) -> None:
@@ -103,7 +103,7 @@ async def test_digest_mismatch(store: ObjectStore, tmp_path: os.PathLike[str]) -
 
 async def test_missing_chunks(store: ObjectStore) -> None:
     info = await store.put("m", os.urandom(300_000))
-    await store._js.purge(store.stream, f"$O.{store.bucket}.C.{info.nuid}")
+    await store._core.js.purge(store.stream, f"$O.{store.bucket}.C.{info.nuid}")
     with pytest.raises(natsobj.IncompleteObjectError):
         await store.get_bytes("m")
 
@@ -120,13 +120,13 @@ async def test_size_disagrees_with_meta(store: ObjectStore) -> None:
 )
 async def test_garbage_meta(store: ObjectStore, payload: bytes) -> None:
     subject = f"$O.{store.bucket}.M.{natsobj._wire.encode_name('m')}"
-    await store._js.publish(subject, payload)
+    await store._core.js.publish(subject, payload)
     with pytest.raises(natsobj.BadObjectMetaError):
         await store.get_info("m")
     assert await store.list() == []  # skipped, not fatal
     await store.put("m", b"fixed")  # a put replaces the garbage
     assert await store.get_bytes("m") == b"fixed"
-    await store._js.publish(subject, payload)
+    await store._core.js.publish(subject, payload)
     assert (await store.delete("m")).deleted  # so does a delete
     with pytest.raises(natsobj.ObjectNotFoundError):
         await store.get_info("m")

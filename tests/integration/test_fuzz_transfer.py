@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import natsobj
 from natsobj import ObjectStore
+from natsobj._bucket._get import GetOptions
 
 pytestmark = pytest.mark.anyio
 
@@ -78,12 +79,13 @@ async def test_damaged_chunks_are_caught(
     else:
         parts.insert(at, b"")  # an empty chunk (nats.net writes one) is not damage
     # Another writer rewrites the chunks in place, the meta unchanged.
-    await store._js.purge(store.stream, subject)
+    await store._core.js.purge(store.stream, subject)
     for part in parts:
-        await store._js.publish(subject, part)
+        await store._core.js.publish(subject, part)
     # Never wrong bytes: the read fails with a typed error or returns exactly the object
     # (a duplicate of a one-chunk object's chunk, or bytes past its size, change nothing).
-    for bounds in ({}, {"start": 0, "end": len(data)}):
+    whole: list[GetOptions] = [{}, {"start": 0, "end": len(data)}]
+    for bounds in whole:
         try:
             got = await store.get_bytes("d", **bounds)
         except (natsobj.DigestMismatchError, natsobj.IncompleteObjectError):

@@ -60,7 +60,7 @@ def _lose_meta_acks(
     monkeypatch: pytest.MonkeyPatch, store: ObjectStore, error: type[natsobj.ObjectStoreError]
 ) -> list[str]:
     """Metas published from now on are stored, and their acknowledgement lost."""
-    publish = store._js.publish
+    publish = store._core.js.publish
     lost: list[str] = []
 
     async def stored_then_lost(subject: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _lose_meta_acks(
             raise error("the acknowledgement was lost", bucket=store.bucket)
         return ack
 
-    monkeypatch.setattr(store._js, "publish", stored_then_lost)
+    monkeypatch.setattr(store._core.js, "publish", stored_then_lost)
     return lost
 
 
@@ -107,7 +107,7 @@ async def test_a_delete_purges_only_after_its_tombstone_is_stored(
 ) -> None:
     data = os.urandom(3000)
     info = await store.put("d", data, chunk_size=1000)
-    publish, purge = store._js.publish, store._js.purge
+    publish, purge = store._core.js.publish, store._core.js.purge
     events: list[str] = []
 
     async def recorded_publish(subject: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -120,8 +120,8 @@ async def test_a_delete_purges_only_after_its_tombstone_is_stored(
         events.append(f"purge {subject}")
         return await purge(stream, subject, **kwargs)
 
-    monkeypatch.setattr(store._js, "publish", recorded_publish)
-    monkeypatch.setattr(store._js, "purge", recorded_purge)
+    monkeypatch.setattr(store._core.js, "publish", recorded_publish)
+    monkeypatch.setattr(store._core.js, "purge", recorded_purge)
     await store.delete("d")
     assert events == [
         f"publish $O.{store.bucket}.M.{natsobj._wire.encode_name('d')}",
@@ -140,7 +140,7 @@ async def test_a_delete_whose_tombstone_fails_keeps_the_object(
     async def refused(subject: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise natsobj.ServerUnavailableError("no connection", bucket=store.bucket)
 
-    monkeypatch.setattr(store._js, "publish", refused)
+    monkeypatch.setattr(store._core.js, "publish", refused)
     with pytest.raises(natsobj.ServerUnavailableError):
         await store.delete("d")
     monkeypatch.undo()

@@ -169,7 +169,7 @@ async def test_metas_published_without_rollup(store: natsobj.ObjectStore) -> Non
     for name, update in (("a", {"size": 50}), ("b", {"deleted": True}), ("a", {"size": 60})):
         current = await store.get_info(name, show_deleted=True)
         payload = current.model_copy(update=update).to_payload()
-        await store._js.publish(meta_subject(store.bucket, name), payload)
+        await store._core.js.publish(meta_subject(store.bucket, name), payload)
     page = await store.list_page(sort_by="size", order="desc", limit=1)
     assert [(i.name, i.size) for i in page.objects] == [("a", 60)]
     names = [i.name for i in await all_pages(store, sort_by="size", limit=1)]

@@ -77,7 +77,7 @@ async def test_a_write_racing_a_rename_is_kept_and_the_rename_taken_back(
     # "old". The purge takes only the meta it renamed, so that write stays; it purged the
     # chunks "new" points to, so the rename is taken back.
     await store.put("old", b"renamed")
-    purge = store._js.purge
+    purge = store._core.js.purge
 
     async def racer_first(*args: Any, **kwargs: Any) -> int:
         async with natsobj.connect(server.url) as other:
@@ -88,7 +88,7 @@ async def test_a_write_racing_a_rename_is_kept_and_the_rename_taken_back(
                 await other_store.delete("old")
         return await purge(*args, **kwargs)
 
-    monkeypatch.setattr(store._js, "purge", racer_first)
+    monkeypatch.setattr(store._core.js, "purge", racer_first)
     with pytest.raises(natsobj.PreconditionFailedError, match="taken back"):
         await store.update_meta("old", ObjectMeta(name="new"))
     monkeypatch.undo()
@@ -137,14 +137,14 @@ async def test_unknown_meta_keys_survive(store: ObjectStore) -> None:
     raw["x-future"] = {"nested": [1, 2]}
     raw["options"]["x-opt"] = True
     subject = f"$O.{store.bucket}.M.{natsobj._wire.encode_name('k')}"
-    await store._js.publish(subject, json.dumps(raw).encode(), headers={"Nats-Rollup": "sub"})
+    await store._core.js.publish(subject, json.dumps(raw).encode(), headers={"Nats-Rollup": "sub"})
     await store.update_meta("k", ObjectMeta(name="k", description="d"))
-    after_update = await store._js.last_msg(store.stream, subject, direct=False)
+    after_update = await store._core.js.last_msg(store.stream, subject, direct=False)
     assert after_update is not None
     assert json.loads(after_update.data)["x-future"] == {"nested": [1, 2]}
     assert json.loads(after_update.data)["options"]["x-opt"] is True
     await store.delete("k")
-    after_delete = await store._js.last_msg(store.stream, subject, direct=False)
+    after_delete = await store._core.js.last_msg(store.stream, subject, direct=False)
     assert after_delete is not None
     payload = json.loads(after_delete.data)
     assert payload["x-future"] == {"nested": [1, 2]}
@@ -225,7 +225,9 @@ async def test_js_style_link_without_nuid(store: ObjectStore) -> None:
             "options": {"link": {"bucket": store.bucket, "name": "obj1"}},
         }
     ).encode()
-    await store._js.publish(f"$O.{store.bucket}.M.{natsobj._wire.encode_name('lnk1')}", payload)
+    await store._core.js.publish(
+        f"$O.{store.bucket}.M.{natsobj._wire.encode_name('lnk1')}", payload
+    )
     assert await store.get_bytes("lnk1") == b"js linked"
     info = await store.get_info("lnk1")
     assert info.is_link
@@ -240,7 +242,7 @@ async def test_meta_without_rollup_dedupes_in_list(store: ObjectStore) -> None:
     info = await store.put("dup", b"abc")
     subject = f"$O.{store.bucket}.M.{natsobj._wire.encode_name('dup')}"
     newer = json.loads(info.to_payload()) | {"description": "second"}
-    await store._js.publish(subject, json.dumps(newer).encode())
+    await store._core.js.publish(subject, json.dumps(newer).encode())
     assert (await subject_counts(store, subject))[subject] == 2
     listed = await store.list()
     assert [(i.name, i.description) for i in listed] == [("dup", "second")]

@@ -47,7 +47,7 @@ async def test_policy_is_stored_with_the_bucket(
     assert status.allowed_mime_types == ["image/*", "text/plain"]
     assert status.metadata == {}  # the policy is not shown as user metadata
     # Another client sees it in the stream config.
-    config = (await limited._js.stream_info(limited.stream))["config"]
+    config = (await limited._core.js.stream_info(limited.stream))["config"]
     assert config["metadata"]["natsobj.file_size_limit"] == str(LIMIT)
     assert (await manager.get_bucket(limited.bucket)).policy == status.policy
     listed = {s.bucket: s for s in await manager.object_store_statuses()}

@@ -14,7 +14,7 @@ import pytest
 
 import natsobj
 from natsobj import ObjectMeta, ObjectStore
-from natsobj._transfer import FILE_BLOCK_BYTES
+from natsobj._source import FILE_BLOCK_BYTES
 from tests.conftest import chunk_counts
 
 pytestmark = pytest.mark.anyio
@@ -77,7 +77,7 @@ async def test_every_input_kind(store: ObjectStore, tmp_path: Path) -> None:
     async with send:
         for offset in range(0, len(data), 70_000):
             await send.send(data[offset : offset + 70_000])
-    sources: dict[str, natsobj._transfer.PutData] = {
+    sources: dict[str, natsobj._source.PutData] = {
         "bytes": data,
         "bytearray": bytearray(data),
         "memoryview": memoryview(data),

@@ -11,7 +11,7 @@ import pytest
 
 import natsobj
 from natsobj import ObjectStore
-from natsobj._transfer import new_nuid
+from natsobj._jetstream import new_nuid
 from natsobj._wire import meta_subject
 from tests.conftest import chunk_counts
 
@@ -22,7 +22,7 @@ async def _crashed_put(store: ObjectStore, chunks: int, size: int = 1000) -> str
     """Chunks of a put whose writer died before its meta: what a killed client leaves."""
     nuid = new_nuid()
     for _ in range(chunks):
-        await store._js.publish(f"$O.{store.bucket}.C.{nuid}", os.urandom(size))
+        await store._core.js.publish(f"$O.{store.bucket}.C.{nuid}", os.urandom(size))
     return nuid
 
 
@@ -61,14 +61,14 @@ async def test_leftovers_of_deletes_and_lost_metas_are_swept(store: ObjectStore)
     deleted = await store.put("deleted", os.urandom(5000), chunk_size=1000)
     # A delete whose purge never happened: the tombstone is written, the chunks stay.
     tombstone = deleted.model_copy(update={"deleted": True, "size": 0, "chunks": 0, "digest": ""})
-    await store._publish_meta(tombstone)
+    await store._core.commit(tombstone, expected=None)
     # A meta that vanished (expired by TTL, or purged by hand) before its chunks.
     lost = await store.put("lost", os.urandom(3000), chunk_size=1000)
-    await store._js.purge(store.stream, meta_subject(store.bucket, "lost"))
+    await store._core.js.purge(store.stream, meta_subject(store.bucket, "lost"))
     # A meta written by another client, readable only as loose JSON: its chunks stay.
     other = await store.put("other", b"kept by a lenient reading")
     raw = json.loads(other.to_payload()) | {"size": "not a number"}
-    await store._js.publish(meta_subject(store.bucket, "other"), json.dumps(raw).encode())
+    await store._core.js.publish(meta_subject(store.bucket, "other"), json.dumps(raw).encode())
 
     report = await store.sweep_orphans(grace=0)
     assert {o.nuid for o in report.orphans} == {deleted.nuid, lost.nuid}

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 async def ttl_headers(store: natsobj.ObjectStore, info: natsobj.ObjectInfo) -> tuple[str, str]:
     """The Nats-TTL headers of the object's meta and of its (last) chunk ('' if none)."""
-    js, stream = store._js, store.stream
+    js, stream = store._core.js, store.stream
     meta = await js.last_msg(stream, meta_subject(store.bucket, info.name), direct=True)
     chunk = await js.last_msg(stream, chunk_subject(store.bucket, info.nuid), direct=True)
     assert meta is not None
@@ -110,7 +110,7 @@ async def test_time_to_idle_renewal_never_resurrects_a_replaced_object(
     await session.put(b"new", key="k", expiration_policy=policy)
     store = await manager.object_store(usecase.name)
     # A reader that saw the old meta renews it late: the newer object wins.
-    assert await renew(store, old, datetime.now(UTC)) == old
+    assert await renew(store._core, old, datetime.now(UTC)) == old
     assert await session.get_bytes("k") == b"new"
 
 
@@ -180,7 +180,9 @@ async def test_session_delete_leaves_an_expiring_tombstone(
     await session.delete("k")
     store = await manager.object_store(usecase.name)
     name = session.object_name("k")
-    meta = await store._js.last_msg(store.stream, meta_subject(store.bucket, name), direct=True)
+    meta = await store._core.js.last_msg(
+        store.stream, meta_subject(store.bucket, name), direct=True
+    )
     assert meta is not None
     assert meta.headers.get("Nats-TTL") == "3600s"
     assert (await store.get_info(name, show_deleted=True)).deleted

@@ -46,7 +46,7 @@ async def create_replicated(manager: natsobj.ObjectStoreManager) -> ObjectStore:
 
 async def stream_leader(store: ObjectStore) -> str:
     """Name (``n1``..``n3``) of the node leading the bucket's stream."""
-    info = await store._js.stream_info(store.stream, bucket=store.bucket)
+    info = await store._core.js.stream_info(store.stream, bucket=store.bucket)
     leader: str = (info.get("cluster") or {}).get("leader", "")
     return leader
 
@@ -60,7 +60,7 @@ async def wait_healthy(store: ObjectStore, *, replicas: int = 3, timeout: float 
     with anyio.fail_after(timeout):
         while True:
             try:
-                info = await store._js.stream_info(store.stream, bucket=store.bucket)
+                info = await store._core.js.stream_info(store.stream, bucket=store.bucket)
             except natsobj.ServerError:
                 await anyio.sleep(0.2)
                 continue

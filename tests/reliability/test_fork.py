@@ -14,7 +14,7 @@ import pytest
 
 import natsobj
 from natsobj import ObjectStore
-from natsobj._transfer import new_nuid
+from natsobj._jetstream import new_nuid
 from tests.conftest import chunk_counts
 
 pytestmark = pytest.mark.anyio

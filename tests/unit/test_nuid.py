@@ -1,11 +1,11 @@
-"""NUIDs for chunk subjects (natsobj._transfer.new_nuid): unique across processes forked
+"""NUIDs for chunk subjects (natsobj._jetstream.new_nuid): unique across processes forked
 after natsobj was used (tests/reliability/test_fork.py runs real workers against a server)."""
 
 from __future__ import annotations
 
 import os
 
-from natsobj._transfer import new_nuid
+from natsobj._jetstream import new_nuid
 from natsobj._wire import is_nuid
 
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 import natsobj
-from natsobj._listing import decode_cursor, encode_cursor
-from natsobj._objects import plan_commit, validate_revision
+from natsobj._bucket._core import validate_revision
+from natsobj._bucket._listing import decode_cursor, encode_cursor
+from natsobj._bucket._put import plan_commit
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -67,7 +68,7 @@ def test_cursor_round_trip_and_mismatch() -> None:
 
 
 def test_time_keys_sort_like_times() -> None:
-    from natsobj._listing import _time_key
+    from natsobj._bucket._listing import _time_key
 
     stamps = [
         "",

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from natsobj._transfer import StreamingHash
+from natsobj._bucket._hash import StreamingHash
 
 pytestmark = pytest.mark.anyio
 

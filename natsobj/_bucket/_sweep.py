@@ -18,16 +18,13 @@ from __future__ import annotations
 import json
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._errors import InvalidArgumentError
-from ._jsapi import StoredMsg
-from ._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp
-
-if TYPE_CHECKING:
-    from ._store import ObjectStore
+from .._errors import InvalidArgumentError
+from .._jetstream import StoredMsg
+from .._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp
+from ._core import BucketCore
 
 __all__ = ["DEFAULT_SWEEP_GRACE", "OrphanChunks", "SweepReport", "sweep_orphans"]
 
@@ -97,19 +94,19 @@ def grace_delta(grace: float | timedelta) -> timedelta:
 
 
 async def sweep_orphans(
-    store: ObjectStore, *, grace: float | timedelta, dry_run: bool
+    core: BucketCore, *, grace: float | timedelta, dry_run: bool
 ) -> SweepReport:
     """Find (and unless ``dry_run``, purge) the bucket's orphan chunks; see the module."""
     delta = grace_delta(grace)
-    js = store._js
+    js = core.js
     # Chunk subjects first, metas second: a put that commits in between is seen as live.
-    counts, last_seq = await _chunk_subjects(store)
-    live = await _referenced_nuids(store)
+    counts, last_seq = await _chunk_subjects(core)
+    live = await _referenced_nuids(core)
     # Only the chunk subject of a NUID is ever read or purged: another client may have
     # published on ``$O.<bucket>.C.*``, and a purge filtered by that would take every chunk.
     candidates: dict[str, tuple[str, int]] = {}
     for subject, messages in counts.items():
-        nuid = nuid_of_chunk_subject(store.bucket, subject)
+        nuid = nuid_of_chunk_subject(core.bucket, subject)
         if nuid is not None and nuid not in live[0]:
             candidates[subject] = (nuid, messages)
     recent = 0
@@ -117,7 +114,7 @@ async def sweep_orphans(
     cutoff = datetime.now(UTC) - delta
     for subject, (nuid, messages) in sorted(candidates.items()):
         newest = await js.last_msg(
-            store.stream, subject, direct=not _leader_reads(store), bucket=store.bucket
+            core.stream, subject, direct=not _leader_reads(core), bucket=core.bucket
         )
         if newest is None:
             continue  # purged by its writer meanwhile
@@ -125,7 +122,7 @@ async def sweep_orphans(
         if stamped is None or stamped > cutoff or newest.seq > last_seq:
             recent += 1
             continue
-        first = await _first_chunk(store, subject) if messages > 1 else None
+        first = await _first_chunk(core, subject) if messages > 1 else None
         size = len(newest.data) + (len(first.data) * (messages - 1) if first else 0)
         orphan = OrphanChunks(
             subject=subject, nuid=nuid, messages=messages, bytes=size, newest=stamped
@@ -135,16 +132,16 @@ async def sweep_orphans(
     if found and not dry_run:
         # Look again: a meta may have been written since (a put committing at this moment,
         # or a rename); what it references is not an orphan.
-        referenced = (await _referenced_nuids(store))[0]
+        referenced = (await _referenced_nuids(core))[0]
         orphans = []
         for orphan, seq in found:
             if orphan.nuid in referenced:
                 continue
             # Bounded by the last sequence examined: a chunk stored after the check stays.
-            await js.purge(store.stream, orphan.subject, through=seq, bucket=store.bucket)
+            await js.purge(core.stream, orphan.subject, through=seq, bucket=core.bucket)
             orphans.append(orphan.model_copy(update={"purged": True}))
     return SweepReport(
-        bucket=store.bucket,
+        bucket=core.bucket,
         dry_run=dry_run,
         grace=delta,
         chunk_subjects=len(counts),
@@ -154,16 +151,16 @@ async def sweep_orphans(
     )
 
 
-async def _chunk_subjects(store: ObjectStore) -> tuple[dict[str, int], int]:
+async def _chunk_subjects(core: BucketCore) -> tuple[dict[str, int], int]:
     """Messages per chunk subject, from stream info (paged: the server caps subjects per
     answer), and the stream's last sequence when the first page was read."""
     counts: dict[str, int] = {}
     last_seq = -1
     while True:
-        answer = await store._js.api(
-            f"STREAM.INFO.{store.stream}",
-            {"subjects_filter": chunk_subject_filter(store.bucket), "offset": len(counts)},
-            bucket=store.bucket,
+        answer = await core.js.api(
+            f"STREAM.INFO.{core.stream}",
+            {"subjects_filter": chunk_subject_filter(core.bucket), "offset": len(counts)},
+            bucket=core.bucket,
         )
         state = answer.get("state") or {}
         if last_seq < 0:
@@ -175,13 +172,13 @@ async def _chunk_subjects(store: ObjectStore) -> tuple[dict[str, int], int]:
             return counts, last_seq
 
 
-async def _referenced_nuids(store: ObjectStore) -> tuple[set[str], int]:
+async def _referenced_nuids(core: BucketCore) -> tuple[set[str], int]:
     """The NUIDs the latest meta of every live object references, and how many live
     objects there are. Metas other clients wrote are read leniently: any JSON object with
     a ``nuid`` that is not a tombstone keeps its chunks."""
     nuids: set[str] = set()
     objects = 0
-    for msg in (await store._latest_metas()).values():
+    for msg in (await core.scan_metas()).values():
         try:
             raw = json.loads(msg.data)
         except ValueError:
@@ -195,20 +192,20 @@ async def _referenced_nuids(store: ObjectStore) -> tuple[set[str], int]:
     return nuids, objects
 
 
-def _leader_reads(store: ObjectStore) -> bool:
+def _leader_reads(core: BucketCore) -> bool:
     """Whether chunk checks must ask the stream leader (a follower may lag on R>1)."""
-    return not store._direct or store._consistent_meta
+    return not core.direct or core.consistent_meta
 
 
-async def _first_chunk(store: ObjectStore, subject: str) -> StoredMsg | None:
-    msgs = store._js.next_msgs(
-        store.stream,
+async def _first_chunk(core: BucketCore, subject: str) -> StoredMsg | None:
+    msgs = core.js.next_msgs(
+        core.stream,
         subject,
         start_seq=0,
         batch=1,
         max_bytes=1,
-        direct=not _leader_reads(store),
-        bucket=store.bucket,
+        direct=not _leader_reads(core),
+        bucket=core.bucket,
     )
     async with aclosing(msgs):
         async for msg in msgs:

@@ -10,97 +10,36 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 import anyio
 
-from ._errors import (
+from .._errors import (
     InvalidArgumentError,
     ObjectExistsError,
     ObjectStoreError,
     PreconditionFailedError,
 )
-from ._models import CREATED_HEADER, ObjectInfo, ObjectMeta, check_meta
-from ._policy import content_type_headers
-from ._wire import validate_object_name
-
-if TYPE_CHECKING:
-    from ._store import ObjectResult, ObjectStore
-    from ._transfer import PutData
+from .._models import ObjectInfo, ObjectMeta, check_meta
+from .._policy import content_type_headers
+from .._source import PutData
+from .._wire import validate_object_name
+from ._core import BucketCore
+from ._get import ObjectResult, open_result
+from ._meta import delete
+from ._put import UploadOptions, put, with_created
 
 __all__ = [
     "DeleteResult",
     "copy_object",
     "delete_many",
     "move_object",
-    "plan_commit",
     "update_object",
     "upload_object",
-    "validate_revision",
 ]
 
 # Deletes in flight at once in bulk operations.
 BULK_CONCURRENCY = 32
-
-
-def validate_revision(revision: object) -> int | None:
-    """``revision`` if it is None or a non-negative int, else InvalidArgumentError."""
-    if revision is not None and (
-        isinstance(revision, bool) or not isinstance(revision, int) or revision < 0
-    ):
-        raise InvalidArgumentError(f"if_revision must be a non-negative int, got {revision!r}")
-    return revision
-
-
-def _format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _with_created(
-    headers: Mapping[str, list[str]], created: datetime | None
-) -> dict[str, list[str]]:
-    out = {k: list(v) for k, v in headers.items() if k.lower() != CREATED_HEADER.lower()}
-    if created is not None:
-        out[CREATED_HEADER] = [_format_time(created)]
-    return out
-
-
-def plan_commit(
-    info: ObjectInfo, existing: ObjectInfo | None, if_revision: int | None
-) -> tuple[ObjectInfo, int | None]:
-    """What a put publishes as its meta, and the meta subject sequence it expects.
-
-    ``existing`` is the object the put replaces, as looked up before the commit. An
-    overwrite of a live object keeps its creation time, unless the put names one itself.
-
-    Raises:
-        PreconditionFailedError: ``if_revision`` does not match ``existing`` (checked here
-            to fail early; the server checks it again atomically at publish time).
-    """
-    live = existing is not None and not existing.deleted
-    expected: int | None = None
-    if if_revision == 0:
-        if live:
-            raise PreconditionFailedError(
-                f"object {info.name!r} exists (revision {existing.revision if existing else 0})",
-                bucket=info.bucket,
-                name=info.name,
-            )
-        expected = existing.revision if existing is not None else 0
-    elif if_revision is not None:
-        current = existing.revision if existing is not None else 0
-        if current != if_revision:
-            raise PreconditionFailedError(
-                f"object {info.name!r} is at revision {current}, not {if_revision}",
-                bucket=info.bucket,
-                name=info.name,
-            )
-        expected = if_revision
-    has_created = any(k.lower() == CREATED_HEADER.lower() for k in info.headers)
-    if live and existing is not None and not has_created and existing.created is not None:
-        info = info.model_copy(update={"headers": _with_created(info.headers, existing.created)})
-    return info, expected
 
 
 @contextlib.contextmanager
@@ -117,43 +56,43 @@ def _create_only(bucket: str, name: str) -> Iterator[None]:
 
 
 async def upload_object(
-    store: ObjectStore,
+    core: BucketCore,
     meta: ObjectMeta | str,
     data: PutData,
     *,
     upsert: bool,
     content_type: str | None,
-    **options: Any,
+    **options: Unpack[UploadOptions],
 ) -> ObjectInfo:
     meta = check_meta(meta)
     # Supabase-style uploads always record their content type.
     _, content_type = content_type_headers(meta.headers, meta.name, content_type, store_guess=True)
     if upsert:
-        return await store.put(meta, data, content_type=content_type, **options)
-    with _create_only(store.bucket, meta.name):
-        return await store.put(meta, data, content_type=content_type, if_revision=0, **options)
+        return await put(core, meta, data, content_type=content_type, **options)
+    with _create_only(core.bucket, meta.name):
+        return await put(core, meta, data, content_type=content_type, if_revision=0, **options)
 
 
 async def update_object(
-    store: ObjectStore,
+    core: BucketCore,
     meta: ObjectMeta | str,
     data: PutData,
     *,
     content_type: str | None,
-    **options: Any,
+    **options: Unpack[UploadOptions],
 ) -> ObjectInfo:
     meta = check_meta(meta)
-    current = await store.get_info(meta.name)
+    current = await core.info(meta.name)
     _, content_type = content_type_headers(meta.headers, meta.name, content_type, store_guess=True)
-    return await store.put(
-        meta, data, content_type=content_type, if_revision=current.revision, **options
+    return await put(
+        core, meta, data, content_type=content_type, if_revision=current.revision, **options
     )
 
 
-async def _commit_meta(target: ObjectStore, info: ObjectInfo, *, upsert: bool) -> ObjectInfo:
+async def _commit_meta(target: BucketCore, info: ObjectInfo, *, upsert: bool) -> ObjectInfo:
     """Publish ``info`` (data already stored) under its name in ``target``: create-only
     unless ``upsert``, and conditional on what it replaces, whose chunks it then purges."""
-    existing = await target._find(info.name)
+    existing = await target.find(info.name)
     live = existing is not None and not existing.deleted
     if live and not upsert:
         raise ObjectExistsError(
@@ -163,49 +102,47 @@ async def _commit_meta(target: ObjectStore, info: ObjectInfo, *, upsert: bool) -
         )
     expected = existing.revision if existing is not None else 0
     with contextlib.nullcontext() if upsert else _create_only(target.bucket, info.name):
-        committed = await target._publish_meta(
+        committed = await target.commit(
             info.model_copy(update={"bucket": target.bucket}), expected=expected
         )
-    if live and existing is not None and existing.nuid != info.nuid:
-        with contextlib.suppress(ObjectStoreError):
-            await target._purge_chunks(existing)
+    await target.purge_replaced(existing, committed)
     return committed
 
 
 async def copy_object(
-    store: ObjectStore,
+    core: BucketCore,
     source: str,
     destination: str,
     *,
-    to_store: ObjectStore | None,
+    to_core: BucketCore | None,
     metadata: Mapping[str, str] | None,
     upsert: bool,
     keep_created: bool = False,
 ) -> ObjectInfo:
-    target = to_store or store
+    target = to_core or core
     validate_object_name(destination)
-    src = await store.get_info(source)
+    src = await core.info(source)
     if src.is_link:
         # A link is copied as a link to the same target (links name their bucket).
         link = src.model_copy(update={"name": destination})
         if metadata is not None:
             link = link.model_copy(update={"metadata": dict(metadata)})
         return await _commit_meta(target, link, upsert=upsert)
-    async with store.get(source) as result:
+    async with open_result(core, source) as result:
         read = result.info
         created = read.created if keep_created else None
         meta = ObjectMeta(
             name=destination,
             description=read.description,
-            headers=_with_created(read.headers, created),
+            headers=with_created(read.headers, created),
             metadata=read.metadata if metadata is None else dict(metadata),
         )
-        options: dict[str, Any] = {"chunk_size": read.chunk_size} if read.chunk_size else {}
         chunks = _chunks(result)
+        chunk_size = read.chunk_size or None
         if upsert:
-            return await target.put(meta, chunks, **options)
+            return await put(target, meta, chunks, chunk_size=chunk_size)
         with _create_only(target.bucket, destination):
-            return await target.put(meta, chunks, if_revision=0, **options)
+            return await put(target, meta, chunks, chunk_size=chunk_size, if_revision=0)
 
 
 async def _chunks(result: ObjectResult) -> AsyncIterator[bytes]:
@@ -215,43 +152,43 @@ async def _chunks(result: ObjectResult) -> AsyncIterator[bytes]:
 
 
 async def move_object(
-    store: ObjectStore,
+    core: BucketCore,
     source: str,
     destination: str,
     *,
-    to_store: ObjectStore | None,
+    to_core: BucketCore | None,
     upsert: bool,
 ) -> ObjectInfo:
-    target = to_store or store
+    target = to_core or core
     validate_object_name(destination)
-    src = await store.get_info(source)
-    if target.bucket == store.bucket and source == destination:
+    src = await core.info(source)
+    if target.bucket == core.bucket and source == destination:
         return src
-    if target.bucket != store.bucket:
+    if target.bucket != core.bucket:
         moved = await copy_object(
-            store,
+            core,
             source,
             destination,
-            to_store=target,
+            to_core=target,
             metadata=None,
             upsert=upsert,
             keep_created=True,
         )
-        await _retire_source(store, src, lambda: store.delete(source, if_revision=src.revision))
+        await _retire_source(core, src, lambda: delete(core, source, if_revision=src.revision))
         return moved
     # Same bucket: a new meta pointing at the same chunks, then the old name's tombstone.
     moved = src.model_copy(
-        update={"name": destination, "headers": _with_created(src.headers, src.created)}
+        update={"name": destination, "headers": with_created(src.headers, src.created)}
     )
-    committed = await _commit_meta(store, moved, upsert=upsert)
+    committed = await _commit_meta(core, moved, upsert=upsert)
     # The tombstone drops the NUID: no client may purge chunks the new name now owns.
     tombstone = src.tombstone(keep_nuid=False)
-    await _retire_source(store, src, lambda: store._publish_meta(tombstone, expected=src.revision))
+    await _retire_source(core, src, lambda: core.commit(tombstone, expected=src.revision))
     return committed
 
 
 async def _retire_source(
-    store: ObjectStore, src: ObjectInfo, retire: Callable[[], Awaitable[Any]]
+    core: BucketCore, src: ObjectInfo, retire: Callable[[], Awaitable[Any]]
 ) -> None:
     """Run ``retire`` (the source's conditional delete); a lost race is reported as such."""
     try:
@@ -260,7 +197,7 @@ async def _retire_source(
         raise PreconditionFailedError(
             f"{src.name!r} changed while it was moved: the destination holds the version "
             f"of revision {src.revision}, the source keeps the newer one",
-            bucket=store.bucket,
+            bucket=core.bucket,
             name=src.name,
         ) from exc
 
@@ -279,7 +216,7 @@ class DeleteResult:
 
 
 async def delete_many(
-    store: ObjectStore, names: Iterable[str], *, concurrency: int = BULK_CONCURRENCY
+    core: BucketCore, names: Iterable[str], *, concurrency: int = BULK_CONCURRENCY
 ) -> list[DeleteResult]:
     if isinstance(names, str):
         raise InvalidArgumentError("delete_many takes a list of names, not a str")
@@ -290,7 +227,7 @@ async def delete_many(
     async def worker() -> None:
         for index, name in work:  # the workers share one iterator
             try:
-                results[index] = DeleteResult(name, info=await store.delete(name))
+                results[index] = DeleteResult(name, info=await delete(core, name))
             except ObjectStoreError as exc:
                 results[index] = DeleteResult(name, error=exc)
 

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from nats.js.api import DeliverPolicy
 
-from ._checks import RequiresAsyncWith
-from ._errors import BadObjectMetaError, InvalidArgumentError, map_nats_errors
-from ._jsapi import unsubscribe
-from ._models import ObjectInfo, _name_from_subject
-from ._wire import MARKER_REASON_HEADER, meta_subject_filter
+from .._checks import Resource
+from .._errors import BadObjectMetaError, InvalidArgumentError
+from .._jetstream import map_nats_errors, unsubscribe
+from .._models import ObjectInfo, _name_from_subject
+from .._wire import MARKER_REASON_HEADER, meta_subject_filter
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
     from nats.js.client import JetStreamContext
 
-    from ._store import ObjectStore
+    from ._core import BucketCore
 
 __all__ = ["ObjectWatcher"]
 
@@ -36,7 +35,7 @@ def check_watch_options(*, include_history: bool, ignore_deletes: bool, updates_
         raise InvalidArgumentError("include_history and updates_only cannot be combined")
 
 
-class ObjectWatcher(RequiresAsyncWith):
+class ObjectWatcher(Resource):
     """Async iterator of ``ObjectInfo`` changes, with ``None`` once after the initial values.
 
     Backed by an ordered push consumer on the bucket's meta subjects (the server replays
@@ -44,9 +43,9 @@ class ObjectWatcher(RequiresAsyncWith):
     skipped. A deletion the server made (a message TTL or the bucket's max age removed the
     meta) carries the server marker's reason in ``headers["Nats-Marker-Reason"]``
     (``"MaxAge"``). Use inside ``async with store.watch() as watcher``; leaving the block
-    (or ``stop()``) deletes the consumer and ends the iteration. Iterating (or
-    ``await``-ing) a watcher that was never entered raises NotOpenError: a subscription
-    opened by a bare ``async for`` would outlive a loop left early.
+    (or ``aclose()``, alias ``stop()``) deletes the consumer and ends the iteration.
+    Iterating (or ``await``-ing) a watcher that was never entered raises NotOpenError: a
+    subscription opened by a bare ``async for`` would outlive a loop left early.
 
     Raises:
         InvalidArgumentError: an option is not a bool, or include_history with updates_only.
@@ -56,7 +55,7 @@ class ObjectWatcher(RequiresAsyncWith):
 
     def __init__(
         self,
-        store: ObjectStore,
+        core: BucketCore,
         *,
         include_history: bool,
         ignore_deletes: bool,
@@ -67,60 +66,51 @@ class ObjectWatcher(RequiresAsyncWith):
             ignore_deletes=ignore_deletes,
             updates_only=updates_only,
         )
-        self._store = store
+        self._core = core
         self._include_history = include_history
         self._ignore_deletes = ignore_deletes
         self._updates_only = updates_only
         self._sub: JetStreamContext.PushSubscription | None = None
         self._marker_due = False
         self._initial = not updates_only
-        self._opened = False
 
-    async def __aenter__(self) -> ObjectWatcher:
-        store = self._store
+    async def _acquire(self) -> None:
+        core = self._core
         if self._updates_only:
             policy = DeliverPolicy.NEW
         elif self._include_history:
             policy = DeliverPolicy.ALL
         else:
             policy = DeliverPolicy.LAST_PER_SUBJECT
-        subject = meta_subject_filter(store.bucket)
+        subject = meta_subject_filter(core.bucket)
         if self._initial:
-            last = await store._js.last_msg(
-                store.stream, subject, direct=False, bucket=store.bucket
-            )
+            last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
             if last is None:
                 self._marker_due, self._initial = True, False
-        js = store._js.nc.jetstream()
-        with map_nats_errors(bucket=store.bucket):
+        js = core.js.nc.jetstream()
+        with map_nats_errors(bucket=core.bucket):
             self._sub = await js.subscribe(
                 subject,
-                stream=store.stream,
+                stream=core.stream,
                 ordered_consumer=True,
                 deliver_policy=policy,
             )
-        self._opened = True
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def stop(self) -> None:
+    async def aclose(self) -> None:
         """Stop watching; the iterator then ends."""
         sub, self._sub = self._sub, None
         if sub is not None:
             await unsubscribe(sub)
 
+    async def stop(self) -> None:
+        """Stop watching (``aclose``)."""
+        await self.aclose()
+
     def __aiter__(self) -> ObjectWatcher:
         return self
 
     async def __anext__(self) -> ObjectInfo | None:
-        if not self._opened:
+        if not self._entered:
             raise self._not_open()
         while True:
             if self._marker_due:
@@ -128,7 +118,7 @@ class ObjectWatcher(RequiresAsyncWith):
                 return None
             if self._sub is None:
                 raise StopAsyncIteration
-            with map_nats_errors(bucket=self._store.bucket):
+            with map_nats_errors(bucket=self._core.bucket):
                 msg = await self._sub.next_msg(timeout=None)
             info = self._parse(msg)
             if self._initial and msg.metadata.num_pending == 0:
@@ -160,7 +150,7 @@ class ObjectWatcher(RequiresAsyncWith):
             return None
         return ObjectInfo(
             name=name,
-            bucket=self._store.bucket,
+            bucket=self._core.bucket,
             headers={MARKER_REASON_HEADER: [reason]},
             deleted=True,
             mtime=msg.metadata.timestamp,

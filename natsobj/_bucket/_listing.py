@@ -12,21 +12,20 @@ from __future__ import annotations
 import base64
 import heapq
 import json
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from contextlib import aclosing
+from dataclasses import dataclass, field
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from ._checks import check_bool, check_text
-from ._errors import BadObjectMetaError, InvalidArgumentError
-from ._jsapi import StoredMsg
-from ._models import CREATED_HEADER, ObjectInfo
-from ._wire import meta_subject_filter, name_of_meta_subject, parse_timestamp
-
-if TYPE_CHECKING:
-    from ._store import ObjectStore
+from .._checks import check_bool, check_text
+from .._errors import BadObjectMetaError, InvalidArgumentError
+from .._jetstream import StoredMsg
+from .._models import CREATED_HEADER, ObjectInfo
+from .._wire import name_of_meta_subject, parse_timestamp
+from ._core import META_RUN, BucketCore
 
 __all__ = [
     "MAX_PAGE",
@@ -35,6 +34,7 @@ __all__ = [
     "SortOrder",
     "decode_cursor",
     "encode_cursor",
+    "list_objects",
     "list_page",
     "live_names",
 ]
@@ -42,8 +42,6 @@ __all__ = [
 SortBy = Literal["name", "size", "created", "updated"]
 SortOrder = Literal["asc", "desc"]
 MAX_PAGE = 10_000
-# Meta messages per Direct Get run.
-_RUN = 1000
 _NO_TIME = "0000-00-00T00:00:00.000000000"  # sorts before every real time
 
 Key = tuple[Any, ...]
@@ -141,18 +139,6 @@ def _name_of(raw: dict[str, Any], subject: str) -> str | None:
     return name if stored in (None, "", name) else None
 
 
-def _metas(store: ObjectStore) -> AsyncGenerator[StoredMsg, None]:
-    return store._js.next_msgs(
-        store.stream,
-        meta_subject_filter(store.bucket),
-        start_seq=0,
-        batch=_RUN,
-        max_bytes=8 * 1024 * 1024,
-        direct=store._direct,
-        bucket=store.bucket,
-    )
-
-
 def _check_page(limit: int, offset: int, delimiter: str | None) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InvalidArgumentError(f"limit must be 1 to {MAX_PAGE}, got {limit!r}")
@@ -162,8 +148,31 @@ def _check_page(limit: int, offset: int, delimiter: str | None) -> None:
         raise InvalidArgumentError("delimiter must be a non-empty str or None")
 
 
+async def list_objects(
+    core: BucketCore, prefix: str | None, show_deleted: bool
+) -> list[ObjectInfo]:
+    """Every usable meta (see ``ObjectStore.list``), in the order they were last written."""
+    if prefix is not None:
+        check_text(prefix, "prefix")
+    check_bool(show_deleted, "show_deleted")
+    infos: list[ObjectInfo] = []
+    for msg in (await core.scan_metas()).values():
+        if not msg.data:
+            continue  # delete markers and other empty messages
+        try:
+            info = core.parse(msg)
+        except BadObjectMetaError:
+            continue
+        if info.deleted and not show_deleted:
+            continue
+        if prefix and not info.name.startswith(prefix):
+            continue
+        infos.append(info)
+    return infos
+
+
 async def list_page(
-    store: ObjectStore,
+    core: BucketCore,
     *,
     prefix: str,
     delimiter: str | None,
@@ -175,6 +184,7 @@ async def list_page(
     cursor: str | None,
     show_deleted: bool,
 ) -> ObjectPage:
+    """One page of a listing (see ``ObjectStore.list_page``)."""
     _check_page(limit, offset, delimiter)
     if search is not None:
         check_text(search, "search")
@@ -183,92 +193,119 @@ async def list_page(
         raise InvalidArgumentError(f"order must be 'asc' or 'desc', got {order!r}")
     if not isinstance(prefix, str):
         raise InvalidArgumentError("prefix must be a str")
-    key_of = _key_function(sort_by)
     after = decode_cursor(cursor, sort_by, order) if cursor is not None else None
-    descending = order == "desc"
-    select = heapq.nlargest if descending else heapq.nsmallest
-    needle = (search or "").lower()
-    wanted = offset + limit + 1  # one more than the page tells whether there is a next
-
-    async def scan(
-        latest_known: dict[str, int] | None,
-    ) -> tuple[list[tuple[Key, StoredMsg]], set[str], dict[str, int], bool]:
-        """One pass: the best ``wanted`` entries, the folders, each subject's newest
-        sequence, and whether some subject had more than one message."""
-        latest: dict[str, int] = {}
-        superseded = False
-        kept: list[tuple[Key, StoredMsg]] = []
-        worst: Key | None = None  # entries not better than this cannot make the page
-        folders: set[str] = set()
-        metas = _metas(store)
-        async with aclosing(metas):
-            async for msg in metas:
-                if latest_known is None:
-                    superseded = superseded or msg.subject in latest
-                    latest[msg.subject] = msg.seq
-                elif latest_known.get(msg.subject) != msg.seq:
-                    continue
-                if not msg.data:
-                    continue
-                try:
-                    raw = json.loads(msg.data)
-                except ValueError:
-                    continue
-                if not isinstance(raw, dict) or (raw.get("deleted") and not show_deleted):
-                    continue
-                name = _name_of(raw, msg.subject)
-                if name is None or not name.startswith(prefix):
-                    continue
-                rest = name[len(prefix) :]
-                if not rest.lower().startswith(needle):
-                    continue
-                if delimiter is not None and delimiter in rest:
-                    folders.add(prefix + rest[: rest.index(delimiter) + len(delimiter)])
-                    continue
-                try:
-                    key = key_of(name, raw, msg)
-                except (ValueError, TypeError):
-                    continue  # a size that is not a number: a bad meta, skipped as by list()
-                if after is not None and (key >= after if descending else key <= after):
-                    continue
-                if worst is not None and (key <= worst if descending else key >= worst):
-                    continue
-                # Without the Direct Get headers: kept entries are most of the memory.
-                kept.append((key, StoredMsg(msg.subject, msg.seq, msg.time, msg.data)))
-                if len(kept) >= 2 * wanted + _RUN:
-                    kept = select(wanted, kept, key=lambda entry: entry[0])
-                    worst = kept[-1][0]
-        return kept, folders, latest, superseded
-
-    kept, folders, latest, superseded = await scan(None)
-    if superseded:
+    page = _Page(
+        prefix=prefix,
+        delimiter=delimiter,
+        needle=(search or "").lower(),
+        key_of=_key_function(sort_by),
+        descending=order == "desc",
+        after=after,
+        wanted=offset + limit + 1,  # one more than the page tells whether there is a next
+        show_deleted=show_deleted,
+    )
+    await page.scan(core)
+    if page.superseded:
         # A writer without rollup left older metas on some subject: only each subject's
         # newest counts, which is known now; a second pass takes exactly those.
-        kept, folders, _, _ = await scan(latest)
-    chosen = select(wanted, kept, key=lambda entry: entry[0])
-    page = chosen[offset : offset + limit]
+        await page.scan(core, only=page.latest)
+    chosen = page.best()
+    entries = chosen[offset : offset + limit]
     objects: list[ObjectInfo] = []
-    for _, msg in page:
+    for _, msg in entries:
         try:
-            objects.append(store._parse(msg))
+            objects.append(core.parse(msg))
         except BadObjectMetaError:
             continue
     next_cursor = None
-    if len(chosen) > offset + limit and page:
-        next_cursor = encode_cursor(sort_by, order, page[-1][0])
+    if len(chosen) > offset + limit and entries:
+        next_cursor = encode_cursor(sort_by, order, entries[-1][0])
     first_page = offset == 0 and cursor is None
     return ObjectPage(
         objects=objects,
-        folders=sorted(folders) if first_page else [],
+        folders=sorted(page.folders) if first_page else [],
         next_cursor=next_cursor,
     )
 
 
-async def live_names(store: ObjectStore, prefix: str) -> list[str]:
+@dataclass
+class _Page:
+    """What a page keeps of one pass over the metas: the best ``wanted`` entries (as
+    messages), the folders, each subject's newest sequence, and whether some subject had
+    more than one message (``superseded``)."""
+
+    prefix: str
+    delimiter: str | None
+    needle: str
+    key_of: Callable[[str, dict[str, Any], StoredMsg], Key]
+    descending: bool
+    after: Key | None
+    wanted: int
+    show_deleted: bool
+    kept: list[tuple[Key, StoredMsg]] = field(default_factory=list)
+    folders: set[str] = field(default_factory=set)
+    latest: dict[str, int] = field(default_factory=dict)
+    superseded: bool = False
+    worst: Key | None = None  # entries not better than this cannot make the page
+
+    def best(self) -> list[tuple[Key, StoredMsg]]:
+        """The best ``wanted`` entries kept, best first."""
+        select = heapq.nlargest if self.descending else heapq.nsmallest
+        return select(self.wanted, self.kept, key=lambda entry: entry[0])
+
+    async def scan(self, core: BucketCore, *, only: dict[str, int] | None = None) -> None:
+        """One pass; with ``only`` (each subject's newest sequence), over those messages."""
+        self.kept, self.folders, self.worst = [], set(), None
+        async with aclosing(core.metas()) as metas:
+            async for msg in metas:
+                if only is None:
+                    self.superseded = self.superseded or msg.subject in self.latest
+                    self.latest[msg.subject] = msg.seq
+                elif only.get(msg.subject) != msg.seq:
+                    continue
+                self._consider(msg)
+
+    def _consider(self, msg: StoredMsg) -> None:
+        raw = _raw_meta(msg)
+        if raw is None or (raw.get("deleted") and not self.show_deleted):
+            return
+        name = _name_of(raw, msg.subject)
+        if name is None or not name.startswith(self.prefix):
+            return
+        rest = name[len(self.prefix) :]
+        if not rest.lower().startswith(self.needle):
+            return
+        if self.delimiter is not None and self.delimiter in rest:
+            self.folders.add(self.prefix + rest[: rest.index(self.delimiter) + len(self.delimiter)])
+            return
+        try:
+            key = self.key_of(name, raw, msg)
+        except (ValueError, TypeError):
+            return  # a size that is not a number: a bad meta, skipped as by list()
+        if self.after is not None and (key >= self.after if self.descending else key <= self.after):
+            return
+        if self.worst is not None and (key <= self.worst if self.descending else key >= self.worst):
+            return
+        # Without the Direct Get headers: kept entries are most of the memory.
+        self.kept.append((key, StoredMsg(msg.subject, msg.seq, msg.time, msg.data)))
+        if len(self.kept) >= 2 * self.wanted + META_RUN:
+            self.kept = self.best()
+            self.worst = self.kept[-1][0]
+
+
+def _raw_meta(msg: StoredMsg) -> dict[str, Any] | None:
+    """The JSON object in ``msg``, if it holds one (read leniently: a peer's meta)."""
+    try:
+        raw = json.loads(msg.data) if msg.data else None
+    except ValueError:
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+async def live_names(core: BucketCore, prefix: str) -> list[str]:
     """Names of the live objects whose names start with ``prefix``, in name order."""
     latest: dict[str, str | None] = {}
-    metas = _metas(store)
-    async with aclosing(metas):
+    async with aclosing(core.metas()) as metas:
         async for msg in metas:
             latest[msg.subject] = _live_name(msg, prefix)
     return sorted(name for name in latest.values() if name is not None)
@@ -276,11 +313,8 @@ async def live_names(store: ObjectStore, prefix: str) -> list[str]:
 
 def _live_name(msg: StoredMsg, prefix: str) -> str | None:
     """The name of the live object ``msg`` describes, if it starts with ``prefix``."""
-    try:
-        raw = json.loads(msg.data) if msg.data else None
-    except ValueError:
-        return None
-    if not isinstance(raw, dict) or raw.get("deleted"):
+    raw = _raw_meta(msg)
+    if raw is None or raw.get("deleted"):
         return None
     name = _name_of(raw, msg.subject)
     return name if name is not None and name.startswith(prefix) else None
