@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -18,9 +17,8 @@ from ._errors import (
     InvalidArgumentError,
     ServerUnavailableError,
     UnsupportedFeatureError,
-    map_nats_errors,
 )
-from ._jsapi import JetStream
+from ._jsapi import JetStream, close_connection
 from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
 from ._policy import BucketPolicy, policy_from_metadata, policy_metadata, without_policy
 from ._store import ObjectStore
@@ -327,13 +325,18 @@ async def connect(
     many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
     **options: Any,
 ) -> AsyncIterator[ObjectStoreManager]:
-    """Connect to NATS and yield an ObjectStoreManager; the connection is drained on exit.
+    """Connect to NATS and yield an ObjectStoreManager; the connection is closed on exit.
 
     The one place to configure a client: takes what ``nats.connect`` takes (``user``/
     ``password``, ``token``, ``nkeys_seed``, ``user_credentials``, ``tls``,
     ``connect_timeout`` (default ``timeout``), reconnect options, ...). ``timeout`` bounds
     each request, in seconds; ``many_concurrency`` is how many operations of a
     ``Session.many()`` batch run at once by default.
+
+    A lost connection is re-established by nats-py in the background; meanwhile every call
+    fails with ServerUnavailableError within its deadline (``timeout``) plus 0.5 s, sooner
+    when what it waits for went out on the lost connection. Leaving the block never raises,
+    whatever state the connection is in (it takes at most ``timeout``).
 
     Raises:
         ServerUnavailableError: no server answered, or it has no JetStream.
@@ -376,14 +379,9 @@ async def connect(
         with anyio.fail_after(tries * (options["connect_timeout"] + wait + 1) + 1):
             await nc.connect(servers, error_cb=error_cb, **options)
     except Exception as exc:
-        # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
-        with (
-            anyio.CancelScope(shield=True),
-            anyio.move_on_after(timeout),
-            contextlib.suppress(Exception),
-        ):
-            await nc.close()
         cause = failures[-1] if failures else exc
+        # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
+        await close_connection(nc, timeout)
         reason = str(cause) or type(cause).__name__
         raise ServerUnavailableError(
             f"cannot connect to NATS at {', '.join(servers)}: {reason}. "
@@ -395,5 +393,4 @@ async def connect(
         await manager.js.account_info()
         yield manager
     finally:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(timeout), map_nats_errors():
-            await nc.close()
+        await close_connection(nc, timeout)

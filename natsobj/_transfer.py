@@ -373,7 +373,7 @@ class Writer:
         # Let chunks still in flight land first, or the purge could miss them.
         await window.settle()
         with contextlib.suppress(ObjectStoreError):  # what is left, the orphan sweep reclaims
-            await self.js.purge(stream_name(self.bucket), subject, bucket=self.bucket)
+            await self.js.purge_soon(stream_name(self.bucket), subject, bucket=self.bucket)
 
 
 async def _chain(
