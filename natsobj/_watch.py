@@ -5,16 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from nats.js.api import DeliverPolicy
-
-from ._errors import BadObjectMetaError, InvalidArgumentError, map_nats_errors
-from ._jsapi import unsubscribe
+from ._errors import BadObjectMetaError, InvalidArgumentError
+from ._jsapi import OrderedConsumer
 from ._models import ObjectInfo, _name_from_subject
 from ._wire import MARKER_REASON_HEADER, meta_subject_filter
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
-    from nats.js.client import JetStreamContext
 
     from ._store import ObjectStore
 
@@ -38,12 +35,25 @@ def check_watch_options(*, include_history: bool, ignore_deletes: bool, updates_
 class ObjectWatcher:
     """Async iterator of ``ObjectInfo`` changes, with ``None`` once after the initial values.
 
-    Backed by an ordered push consumer on the bucket's meta subjects (the server replays
-    from the right point after a reconnect). Entries that are not valid object meta are
-    skipped. A deletion the server made (a message TTL or the bucket's max age removed the
-    meta) carries the server marker's reason in ``headers["Nats-Marker-Reason"]``
-    (``"MaxAge"``). Use inside ``async with store.watch() as watcher``; leaving the block
-    deletes the consumer.
+    Backed by an ordered push consumer on the bucket's meta subjects. Entries that are not
+    valid object meta are skipped. A deletion the server made (a message TTL or the
+    bucket's max age removed the meta) carries the server marker's reason in
+    ``headers["Nats-Marker-Reason"]`` (``"MaxAge"``). Use inside ``async with
+    store.watch() as watcher``; leaving the block deletes the consumer.
+
+    A lost server is noticed within the connection's ``timeout``: at once when the
+    connection drops, else when the server's heartbeats (every ``timeout / 2`` seconds)
+    stop. The iterator then raises ``ServerUnavailableError``, after every event received
+    before it. Iterating again resumes right after the last event returned, once the
+    server is back (each try waits up to ``timeout`` for it, then raises again): no event
+    is missed or repeated, and the ``None`` after the initial values still comes once::
+
+        while True:
+            try:
+                async for info in watcher:
+                    ...
+            except natsobj.ServerUnavailableError:
+                continue  # or give up
 
     Raises:
         InvalidArgumentError: an option is not a bool, or include_history with updates_only.
@@ -66,18 +76,18 @@ class ObjectWatcher:
         self._include_history = include_history
         self._ignore_deletes = ignore_deletes
         self._updates_only = updates_only
-        self._sub: JetStreamContext.PushSubscription | None = None
+        self._sub: OrderedConsumer | None = None
         self._marker_due = False
         self._initial = not updates_only
 
     async def __aenter__(self) -> ObjectWatcher:
         store = self._store
         if self._updates_only:
-            policy = DeliverPolicy.NEW
+            policy = "new"
         elif self._include_history:
-            policy = DeliverPolicy.ALL
+            policy = "all"
         else:
-            policy = DeliverPolicy.LAST_PER_SUBJECT
+            policy = "last_per_subject"
         subject = meta_subject_filter(store.bucket)
         if self._initial:
             last = await store._js.last_msg(
@@ -85,14 +95,11 @@ class ObjectWatcher:
             )
             if last is None:
                 self._marker_due, self._initial = True, False
-        js = store._js.nc.jetstream()
-        with map_nats_errors(bucket=store.bucket):
-            self._sub = await js.subscribe(
-                subject,
-                stream=store.stream,
-                ordered_consumer=True,
-                deliver_policy=policy,
-            )
+        consumer = OrderedConsumer(
+            store._js, store.stream, subject, deliver_policy=policy, bucket=store.bucket
+        )
+        await consumer.start()
+        self._sub = consumer
         return self
 
     async def __aexit__(
@@ -107,7 +114,7 @@ class ObjectWatcher:
         """Stop watching; the iterator then ends."""
         sub, self._sub = self._sub, None
         if sub is not None:
-            await unsubscribe(sub)
+            await sub.stop()
 
     def __aiter__(self) -> ObjectWatcher:
         return self
@@ -117,10 +124,9 @@ class ObjectWatcher:
             if self._marker_due:
                 self._marker_due = False
                 return None
-            if self._sub is None:
+            msg = await self._sub.next() if self._sub is not None else None
+            if msg is None:
                 raise StopAsyncIteration
-            with map_nats_errors(bucket=self._store.bucket):
-                msg = await self._sub.next_msg(timeout=None)
             info = self._parse(msg)
             if self._initial and msg.metadata.num_pending == 0:
                 self._initial, self._marker_due = False, True

@@ -1272,7 +1272,8 @@ def watch(
     """Print changes to BUCKET's objects as they happen, until Ctrl-C.
 
     First the current objects (every change with --history), then a line saying the
-    watch is up to date, then live changes.
+    watch is up to date, then live changes. A lost server ends it with an error (exit
+    code 4) within --timeout.
     """
     if history and updates_only:
         raise click.UsageError("--history and --updates-only cannot be combined")

@@ -8,6 +8,7 @@ port, and kills, freezes or restarts it.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +21,9 @@ import pytest
 import natsobj
 from natsobj import ObjectStore
 from tests.conftest import chunk_counts, unique_bucket
+from tests.integration.test_cli import read_json_line, started
+from tests.integration.test_watch_list import _names
+from tests.integration.test_watch_list import _take as take_events
 from tests.reliability.conftest import MiB, retry
 
 pytestmark = pytest.mark.anyio
@@ -128,3 +132,107 @@ async def test_leaving_connect_never_raises_with_the_server_gone(tmp_path: Path)
             await store.sweep_orphans(grace=0)
             assert await chunk_counts(store) == {}
             assert await store.list() == []
+
+
+# --------------------------------------------------------------------------- watch
+
+
+async def _take(watcher: natsobj.ObjectWatcher, count: int) -> list[str | None]:
+    return _names(await take_events(watcher, count))
+
+
+async def _resumed(watcher: natsobj.ObjectWatcher, count: int) -> list[str | None]:
+    """The next ``count`` events, iterating again after a ServerUnavailableError as the
+    watcher says to (a busy machine can delay a heartbeat past the limit)."""
+    out: list[str | None] = []
+    with anyio.fail_after(30):
+        while len(out) < count:
+            try:
+                out += await _take(watcher, count - len(out))
+            except natsobj.ServerUnavailableError:
+                await anyio.sleep(0.1)
+    return out
+
+
+async def test_watch_surfaces_a_killed_server_and_resumes_exactly(tmp_path: Path) -> None:
+    async with _served(tmp_path) as (server, store):
+        await store.put("a", b"1")
+        async with store.watch() as watcher:
+            assert await _take(watcher, 2) == ["a", None]
+            for trial in range(2):
+                # Stored, perhaps not delivered yet when the server dies: it comes before
+                # the error or after the resume, once either way.
+                await store.put(f"before-{trial}", b"x")
+                await server.kill()
+                killed = time.monotonic()
+                events: list[str | None] = []
+                while True:
+                    try:
+                        events += await _take(watcher, 1)
+                    except natsobj.ServerUnavailableError:
+                        break
+                assert time.monotonic() - killed < LATE
+                await server.start()
+                await retry(lambda: store.get_info("a"))  # the connection is back
+                # Changes made while the watcher was away come once it resumes, in order.
+                await store.put(f"after-{trial}", b"y")
+                await store.update_meta("a", natsobj.ObjectMeta(name="a", description=f"{trial}"))
+                events += await _resumed(watcher, 3 - len(events))
+                assert events == [f"before-{trial}", f"after-{trial}", "a"]
+            # Nothing repeats: the next event is the next change.
+            await store.delete("a")
+            assert await _resumed(watcher, 1) == ["a"]
+
+
+async def test_watch_notices_a_silent_server_by_its_heartbeats(tmp_path: Path) -> None:
+    async with _served(tmp_path) as (server, store), store.watch() as watcher:
+        assert await _take(watcher, 1) == [None]
+        assert server.pid is not None
+        # A frozen server keeps the connection open: only the missing heartbeats tell.
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            elapsed, error = await _elapsed(lambda: anext(watcher))
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        assert isinstance(error, natsobj.ServerUnavailableError), error
+        assert "no heartbeat" in str(error)
+        assert elapsed < LATE
+        await store.put("after", b"1")
+        assert await _resumed(watcher, 1) == ["after"]
+
+
+async def test_watch_ignores_forged_deliveries_and_repairs_a_gap(store: ObjectStore) -> None:
+    await store.put("a", b"1")
+    async with store.watch() as watcher:
+        assert await _take(watcher, 2) == ["a", None]
+        consumer = watcher._sub
+        assert consumer is not None
+        assert consumer._sub is not None
+        deliver, nc = consumer._sub.subject, store._js.nc
+        # Anyone may publish to the watcher's inbox: a message that is no delivery of this
+        # stream is dropped, and one claiming a later consumer sequence is a gap: a new
+        # consumer starts after the last event, so nothing is lost or repeated.
+        await nc.publish(deliver, b"{}", reply="not.an.ack")
+        await nc.publish(deliver, b"{}", reply="$JS.ACK.OTHER.c.1.99.1.0.0")
+        await nc.publish(deliver, b"{}", reply=f"$JS.ACK.{store.stream}.c.1.99.9.0.0")
+        await nc.flush()
+        await store.put("b", b"2")
+        assert await _take(watcher, 1) == ["b"]
+        await store.put("c", b"3")
+        assert await _take(watcher, 1) == ["c"]
+
+
+async def test_cli_watch_exits_with_the_error_when_the_server_dies(tmp_path: Path) -> None:
+    async with (
+        _served(tmp_path) as (server, store),
+        started(server.url, "watch", store.bucket, "--json", "--timeout", "2s") as (process, lines),
+    ):
+        assert await read_json_line(lines) == {"event": "synced"}
+        await server.kill()
+        with anyio.fail_after(LATE + 5):
+            code = await process.wait()
+        assert process.stderr is not None
+        err = b"".join([chunk async for chunk in process.stderr]).decode()
+    assert code == 4, err
+    assert "lost the NATS server" in err
+    assert "Traceback" not in err
