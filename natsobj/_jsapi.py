@@ -29,6 +29,7 @@ from ._errors import (
     BucketFullError,
     BucketNotFoundError,
     BucketSealedError,
+    InvalidArgumentError,
     JetStreamAPIError,
     NoRespondersError,
     ObjectStoreError,
@@ -146,6 +147,13 @@ def stored_from_direct(msg: Msg) -> StoredMsg:
         data=msg.data,
         headers=headers,
     )
+
+
+def header_size(headers: Mapping[str, str]) -> int:
+    """Bytes of the header block nats-py sends for ``headers`` (``NATS/1.0``, a
+    ``Key: value`` line each, a blank line)."""
+    lines = sum(len(k.strip().encode()) + len(v.strip().encode()) + 4 for k, v in headers.items())
+    return len(b"NATS/1.0\r\n") + lines + 2
 
 
 def _parse_header_block(raw: bytes) -> dict[str, str]:
@@ -397,6 +405,7 @@ class JetStream:
         ObjectStoreTimeoutError at the deadline.
         """
         waited = timeout or self.timeout
+        self.check_fits(len(payload), headers, bucket=bucket, name=name)
         inbox = _Inbox()
         inbox.watchdog = self.watchdog(
             lambda: (subject, inbox.prefix), lambda: (inbox.link,), bucket=bucket, name=name
@@ -508,6 +517,27 @@ class JetStream:
         return ObjectStoreTimeoutError(
             f"the NATS server sent no {what} within {waited} s", bucket=bucket, name=name
         )
+
+    def check_fits(
+        self,
+        size: int,
+        headers: Mapping[str, str] | None,
+        *,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Refuse a message over the server's max_payload before it is sent. nats-py counts
+        the payload alone; the server counts the headers too, and closes the connection of
+        a client that sends more."""
+        limit = int(self.nc.max_payload or 0)
+        total = size + (header_size(headers) if headers else 0)
+        if limit and total > limit:
+            raise InvalidArgumentError(
+                f"a message of {total} bytes (headers included) is over the server's"
+                f" max_payload of {limit} bytes: a put needs a chunk_size below that",
+                bucket=bucket,
+                name=name,
+            )
 
     def raise_if_denied(
         self, *subjects: str, bucket: str | None = None, name: str | None = None
@@ -1258,6 +1288,7 @@ class AckWindow(_Publishes):
         while self._pending and self._pending_bytes + len(payload) > self._max_bytes:
             await self._wait_progress()
             await self._check()
+        self._js.check_fits(len(payload), headers, bucket=self._bucket)
         await self._js.connected(anyio.current_time() + self._js.timeout, bucket=self._bucket)
         if not self._inbox:
             with map_nats_errors(bucket=self._bucket):
@@ -1415,6 +1446,7 @@ class FastIngest(_Publishes):
         """Send one message of the batch; returns its batch sequence."""
         await self._check()
         self._watchdog()  # nothing more for a connection lost with answers due
+        self._js.check_fits(len(payload), headers, bucket=self._bucket)
         if not self._route:
             with map_nats_errors(bucket=self._bucket):
                 self._route = await self._js.mux.route(self._on_reply)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -339,7 +340,8 @@ async def connect(
     whatever state the connection is in (it takes at most ``timeout``).
 
     Raises:
-        ServerUnavailableError: no server answered, or it has no JetStream.
+        ServerUnavailableError: no server answered, it has no JetStream, or the TLS
+            handshake failed (an untrusted certificate fails at once, not at the timeout).
     """
     import nats.aio.client
 
@@ -381,12 +383,11 @@ async def connect(
     except Exception as exc:
         cause = failures[-1] if failures else exc
         # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
-        await close_connection(nc, timeout)
-        reason = str(cause) or type(cause).__name__
-        raise ServerUnavailableError(
-            f"cannot connect to NATS at {', '.join(servers)}: {reason}. "
-            "Start a server with `natsobj server` or natsobj.EmbeddedServer()."
-        ) from cause
+        # A failed TLS handshake has closed it, and there nats-py's close would wait until
+        # the timeout for the plain stream under it.
+        if not isinstance(cause, ssl.SSLError):
+            await close_connection(nc, timeout)
+        raise ServerUnavailableError(_connect_failure(servers, cause)) from cause
     connected = True
     try:
         manager = ObjectStoreManager(nc, timeout=timeout, many_concurrency=many_concurrency)
@@ -394,3 +395,17 @@ async def connect(
         yield manager
     finally:
         await close_connection(nc, timeout)
+
+
+def _connect_failure(servers: Sequence[str], cause: Exception) -> str:
+    """Why a first connect failed, and what to do about it."""
+    reason = str(cause) or type(cause).__name__
+    where = f"cannot connect to NATS at {', '.join(servers)}"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return (
+            f"{where}: the server's TLS certificate is not trusted ({reason}). "
+            "Pass tls=ssl.SSLContext trusting its CA (or the CLI's --tls-ca)."
+        )
+    if isinstance(cause, ssl.SSLError):
+        return f"{where}: the TLS handshake failed ({reason})."
+    return f"{where}: {reason}. Start a server with `natsobj server` or natsobj.EmbeddedServer()."
