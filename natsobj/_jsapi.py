@@ -71,7 +71,7 @@ DEFAULT_RUN_BYTES = 8 * 1024 * 1024
 # server refuses a publish with an asynchronous -ERR and no reply) or the loss of the
 # connection the request went out on. It fails at once then, not at its deadline.
 POLL_SECONDS = 0.25
-# A message for a stream waits for a connection, looking this often (see JetStream.connected).
+# A request waits for a connection, looking this often (see JetStream.connected).
 RECONNECT_POLL_SECONDS = 0.05
 
 
@@ -392,20 +392,19 @@ class JetStream:
         payload: Payload = b"",
         *,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
         bucket: str | None = None,
         name: str | None = None,
     ) -> Msg:
         """Publish and wait for the one reply, through the shared reply subscription.
 
-        Fails within ``timeout`` (default ``self.timeout``) plus POLL_SECONDS: with
-        ServerUnavailableError as soon as the connection the request went out on is lost
-        (its answer cannot come), or at the deadline while there is no connection (a
-        request sent then waits in nats-py's buffer for the next one); else with
-        ObjectStoreTimeoutError at the deadline.
+        Without a connection, the request waits for one (see ``connected``). It fails
+        within ``timeout`` plus POLL_SECONDS: with ServerUnavailableError as soon as the
+        connection it went out on is lost (its answer cannot come), or at the deadline
+        while there is no connection; else with ObjectStoreTimeoutError at the deadline.
         """
-        waited = timeout or self.timeout
         self.check_fits(len(payload), headers, bucket=bucket, name=name)
+        deadline = anyio.current_time() + self.timeout
+        await self.connected(deadline, bucket=bucket, name=name)
         inbox = _Inbox()
         inbox.watchdog = self.watchdog(
             lambda: (subject, inbox.prefix), lambda: (inbox.link,), bucket=bucket, name=name
@@ -421,13 +420,13 @@ class JetStream:
                     headers=dict(headers) if headers else None,
                 )
                 try:
-                    msg = await inbox.get(waited)
+                    msg = await inbox.get(max(deadline - anyio.current_time(), POLL_SECONDS))
                 except TimeoutError as exc:
                     raise self.no_answer(
                         subject,
                         inbox.prefix,
                         what="answer",
-                        waited=waited,
+                        waited=self.timeout,
                         bucket=bucket,
                         name=name,
                     ) from exc
@@ -451,9 +450,10 @@ class JetStream:
         """Return once there is a connection; ServerUnavailableError at ``deadline``
         (anyio's clock).
 
-        Messages for a stream go out on a live connection only: one left in nats-py's
-        buffer would be stored whenever a connection comes back, after its sender gave up
-        on it (and after the purge of a failed put's chunks, which it would outlive).
+        Requests and messages for a stream go out on a live connection only: one left in
+        nats-py's buffer would be carried out whenever a connection comes back, after its
+        sender was told it failed (a chunk stored after the purge of its failed put, a
+        bucket deleted after the delete raised).
         """
         while not self.nc.is_connected:
             remaining = deadline - anyio.current_time()
@@ -618,7 +618,7 @@ class JetStream:
         """Purge ``subject`` now, or with no connection, once there is one again: the
         request then waits in nats-py's buffer for it, and nobody waits for the answer (a
         connection that never comes back leaves the messages to the orphan sweep).
-        Messages for a stream are never buffered so (see ``connected``): none can land
+        Nothing else natsobj sends is buffered so (see ``connected``): no chunk can land
         after the purge."""
         if self.nc.is_connected:
             await self.purge(stream, subject, bucket=bucket)
@@ -639,19 +639,9 @@ class JetStream:
         bucket: str | None = None,
         name: str | None = None,
     ) -> dict[str, Any]:
-        """Publish one message and wait for the stream's acknowledgement, all within
-        ``timeout`` (plus POLL_SECONDS), waiting first for a connection if there is none."""
-        deadline = anyio.current_time() + self.timeout
-        await self.connected(deadline, bucket=bucket, name=name)
+        """Publish one message and wait for the stream's acknowledgement (see ``request``)."""
         try:
-            msg = await self.request(
-                subject,
-                payload,
-                headers=headers,
-                timeout=max(deadline - anyio.current_time(), POLL_SECONDS),
-                bucket=bucket,
-                name=name,
-            )
+            msg = await self.request(subject, payload, headers=headers, bucket=bucket, name=name)
         except NoRespondersError as exc:
             raise await self.unanswered(bucket, name=name) from exc
         # The first message of an atomic batch is answered with an empty body.

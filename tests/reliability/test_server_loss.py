@@ -114,6 +114,24 @@ async def test_calls_fail_in_time_with_server_unavailable_and_resume_after(
         assert [i.name for i in await store.list()] == ["kept"]
 
 
+async def test_a_call_that_failed_is_not_carried_out_when_the_server_returns(
+    tmp_path: Path,
+) -> None:
+    async with _served(tmp_path) as (server, store):
+        await store.put("kept", b"kept")
+        manager = store._manager
+        await server.kill()
+        # Sent into nats-py's buffer, these used to run once the connection came back,
+        # after the caller was told they failed.
+        with pytest.raises(natsobj.ServerUnavailableError):
+            await manager.delete_object_store(store.bucket)
+        with pytest.raises(natsobj.ServerUnavailableError):
+            await store.delete("kept")
+        await server.start()
+        reopened = await retry(lambda: manager.object_store(store.bucket))
+        assert await reopened.get_bytes("kept") == b"kept"
+
+
 async def test_leaving_connect_never_raises_with_the_server_gone(tmp_path: Path) -> None:
     async with natsobj.EmbeddedServer(store_dir=tmp_path / "js") as server:
         # A put cut off by the kill leaves its purge in nats-py's buffer: closing used to
