@@ -618,8 +618,8 @@ class JetStream:
         """Purge ``subject`` now, or with no connection, once there is one again: the
         request then waits in nats-py's buffer for it, and nobody waits for the answer (a
         connection that never comes back leaves the messages to the orphan sweep).
-        Nothing else natsobj sends is buffered so (see ``connected``): no chunk can land
-        after the purge."""
+        No other write is buffered so (see ``connected``): no chunk can land after the
+        purge."""
         if self.nc.is_connected:
             await self.purge(stream, subject, bucket=bucket)
             return
