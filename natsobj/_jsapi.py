@@ -1313,9 +1313,8 @@ class AckWindow(_Publishes):
         await self._check()
 
     async def settle(self) -> None:
-        """Wait until every message sent is answered, overdue or lost with its connection,
-        ignoring errors. What nats-py still holds for the next connection goes out on it
-        before anything published after this."""
+        """Wait until every message sent is answered, overdue or lost with its connection
+        (then it was stored before the connection went, or never), ignoring errors."""
         with contextlib.suppress(ObjectStoreTimeoutError, ServerUnavailableError):
             while self._pending:
                 await self._wait_progress()
@@ -1543,6 +1542,9 @@ class OrderedConsumer:
         after the last message received, or by the deliver policy before any."""
         self._generation += 1
         generation = self._generation
+        # Reset before the consumer exists: it may deliver before its creation is answered.
+        self._delivered, self._flow, self._broken = 0, None, False
+        self._heard = anyio.current_time()
 
         async def on_msg(msg: Msg) -> None:
             self._on_msg(generation, msg)
@@ -1578,8 +1580,6 @@ class OrderedConsumer:
         # The name goes into a subject (the delete): only a plain token will do.
         self._name = name if isinstance(name, str) and _SUBJECT_TOKEN.fullmatch(name) else ""
         self._sub, self._link = sub, self._js.link()
-        self._heard = anyio.current_time()
-        self._delivered, self._flow, self._broken = 0, None, False
         if self._last_seq is None and self._policy == "new":
             # Nothing delivered yet: a replacement starts where this one did.
             seq = (answer.get("delivered") or {}).get("stream_seq")
