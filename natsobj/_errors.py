@@ -363,12 +363,18 @@ def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> It
             "no responders: is JetStream enabled on this server?", bucket=bucket, name=name
         ) from exc
     except (
+        nats.errors.ConnectionReconnectingError,
+        nats.errors.OutboundBufferLimitError,
+    ) as exc:
+        # nats-py buffers what is published while it reconnects, up to a limit.
+        raise ServerUnavailableError(
+            "no connection to the NATS server (nats-py is reconnecting)", bucket=bucket, name=name
+        ) from exc
+    except (
         nats.errors.ConnectionClosedError,
         nats.errors.ConnectionDrainingError,
-        nats.errors.ConnectionReconnectingError,
         nats.errors.NoServersError,
         nats.errors.StaleConnectionError,
-        nats.errors.OutboundBufferLimitError,
         ConnectionError,
     ) as exc:
         raise ServerUnavailableError(

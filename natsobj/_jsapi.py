@@ -11,8 +11,8 @@ import contextlib
 import itertools
 import json
 import re
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
@@ -29,6 +29,7 @@ from ._errors import (
     BucketFullError,
     BucketNotFoundError,
     BucketSealedError,
+    InvalidArgumentError,
     JetStreamAPIError,
     NoRespondersError,
     ObjectStoreError,
@@ -66,9 +67,12 @@ DESCRIPTION = "Description"
 MULTI_LAST_SUBJECTS = 1024
 # Bytes asked for in one batched Direct Get of many subjects' last messages.
 DEFAULT_RUN_BYTES = 8 * 1024 * 1024
-# The server refuses a publish with an asynchronous -ERR and no reply: a wait for a reply
-# looks for such a refusal this often, so it fails fast instead of at its timeout.
-DENIAL_POLL_SECONDS = 0.25
+# A wait for an answer looks this often for what means it will never come: a refusal (the
+# server refuses a publish with an asynchronous -ERR and no reply) or the loss of the
+# connection the request went out on. It fails at once then, not at its deadline.
+POLL_SECONDS = 0.25
+# A request waits for a connection, looking this often (see JetStream.connected).
+RECONNECT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +149,13 @@ def stored_from_direct(msg: Msg) -> StoredMsg:
     )
 
 
+def header_size(headers: Mapping[str, str]) -> int:
+    """Bytes of the header block nats-py sends for ``headers`` (``NATS/1.0``, a
+    ``Key: value`` line each, a blank line)."""
+    lines = sum(len(k.strip().encode()) + len(v.strip().encode()) + 4 for k, v in headers.items())
+    return len(b"NATS/1.0\r\n") + lines + 2
+
+
 def _parse_header_block(raw: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
     for line in raw.decode("utf-8", "replace").split("\r\n")[1:]:
@@ -202,6 +213,24 @@ def speed_up_header_parsing(nc: NatsClient) -> None:
     native = getattr(type(nc), "_parse_header_lines", None)
     if native is not None and getattr(nats.aio.client, "parse_email", None) is None:
         nc._parse_header_lines = parse_header_lines  # type: ignore[method-assign]
+
+
+async def close_connection(nc: NatsClient, timeout: float) -> None:
+    """Close ``nc`` within ``timeout`` seconds, shielded from cancellation; never raises.
+
+    With no connection (nats-py reconnecting), the publishes nats-py kept for the next one
+    are dropped first: its close would flush them onto the dead socket, raise, and skip the
+    rest of its clean-up (closing the socket, waking waiting subscribers).
+    """
+    if not nc.is_connected:
+        nc._pending = []
+        nc._pending_data_size = 0
+    with (
+        anyio.CancelScope(shield=True),
+        anyio.move_on_after(timeout),
+        contextlib.suppress(Exception),
+    ):
+        await nc.close()
 
 
 async def unsubscribe(sub: Any) -> None:
@@ -286,7 +315,9 @@ class _Inbox:
         self._messages: deque[Msg] = deque()
         self._arrived = anyio.Event()
         self.on_status: Callable[[Msg], None] | None = None
-        self.denial: DenialCheck | None = None
+        self.watchdog: Watchdog | None = None
+        # The connection the request being answered went out on (see JetStream.link).
+        self.link: int | None = None
 
     def put(self, msg: Msg) -> None:
         self._messages.append(msg)
@@ -296,34 +327,36 @@ class _Inbox:
 
     async def get(self, timeout: float) -> Msg:
         """The next message; TimeoutError if none arrives within ``timeout`` seconds.
-        While it waits, ``self.denial`` (if set) is called every DENIAL_POLL_SECONDS: it
-        raises if the server refused the request the answer is waited for."""
+        While it waits, ``self.watchdog`` (if set) is called every POLL_SECONDS: it raises
+        once the answer waited for cannot come (a refusal, a lost connection)."""
         deadline = anyio.current_time() + timeout
         while not self._messages:
             self._arrived = anyio.Event()
-            await wait_for(self._arrived, deadline, self.denial)
+            await wait_for(self._arrived, deadline, self.watchdog)
         return self._messages.popleft()
 
 
-DenialCheck: TypeAlias = Callable[[], None]
+# Called while waiting for an answer: raises once it can never come.
+Watchdog: TypeAlias = Callable[[], None]
 
 
-async def wait_for(event: anyio.Event, deadline: float, denial: DenialCheck | None) -> None:
+async def wait_for(event: anyio.Event, deadline: float, watchdog: Watchdog | None) -> None:
     """Wait until ``event`` is set; TimeoutError at ``deadline`` (anyio's clock). With
-    ``denial``, call it every DENIAL_POLL_SECONDS meanwhile (it raises on a refusal)."""
+    ``watchdog``, call it every POLL_SECONDS meanwhile (it raises when waiting is vain)."""
     while True:
         remaining = deadline - anyio.current_time()
         if remaining <= 0:
             raise TimeoutError
-        with anyio.move_on_after(min(remaining, DENIAL_POLL_SECONDS) if denial else remaining):
+        with anyio.move_on_after(min(remaining, POLL_SECONDS) if watchdog else remaining):
             await event.wait()
             return
-        if denial is not None:
-            denial()
+        if watchdog is not None:
+            watchdog()
 
 
 class _PlanAbandoned(Exception):
-    """Planned runs stop: messages were lost or the server went quiet."""
+    """Planned runs stop: messages were lost, the server went quiet or the connection
+    the runs went out on is gone."""
 
 
 @dataclass
@@ -359,16 +392,27 @@ class JetStream:
         payload: Payload = b"",
         *,
         headers: Mapping[str, str] | None = None,
-        timeout: float | None = None,
         bucket: str | None = None,
         name: str | None = None,
     ) -> Msg:
-        """Publish and wait for the one reply, through the shared reply subscription."""
+        """Publish and wait for the one reply, through the shared reply subscription.
+
+        Without a connection, the request waits for one (see ``connected``). It fails
+        within ``timeout`` plus POLL_SECONDS: with ServerUnavailableError as soon as the
+        connection it went out on is lost (its answer cannot come), or at the deadline
+        while there is no connection; else with ObjectStoreTimeoutError at the deadline.
+        """
+        self.check_fits(len(payload), headers, bucket=bucket, name=name)
+        deadline = anyio.current_time() + self.timeout
+        await self.connected(deadline, bucket=bucket, name=name)
         inbox = _Inbox()
-        inbox.denial = self.denial_check(lambda: (subject, inbox.prefix), bucket=bucket, name=name)
+        inbox.watchdog = self.watchdog(
+            lambda: (subject, inbox.prefix), lambda: (inbox.link,), bucket=bucket, name=name
+        )
         with map_nats_errors(bucket=bucket, name=name):
             inbox.prefix = await self.mux.route(inbox.put)
             try:
+                inbox.link = self.link()
                 await self.nc.publish(
                     subject,
                     cast(bytes, payload),  # nats-py takes any buffer; its hint says bytes
@@ -376,10 +420,16 @@ class JetStream:
                     headers=dict(headers) if headers else None,
                 )
                 try:
-                    msg = await inbox.get(timeout or self.timeout)
-                except TimeoutError:
-                    self.raise_if_denied(subject, inbox.prefix, bucket=bucket, name=name)
-                    raise
+                    msg = await inbox.get(max(deadline - anyio.current_time(), POLL_SECONDS))
+                except TimeoutError as exc:
+                    raise self.no_answer(
+                        subject,
+                        inbox.prefix,
+                        what="answer",
+                        waited=self.timeout,
+                        bucket=bucket,
+                        name=name,
+                    ) from exc
             finally:
                 self.mux.drop(inbox.prefix)
         if _status(msg) == "503" and not msg.data:
@@ -387,6 +437,107 @@ class JetStream:
                 f"no responders for {subject}: is JetStream enabled?", bucket=bucket, name=name
             )
         return msg
+
+    def link(self) -> int | None:
+        """The connection a message published now goes out on (nats-py's count of
+        reconnects), or None while there is none: nats-py then keeps the message in its
+        buffer and sends it on the next connection."""
+        return int(self.nc.stats["reconnects"]) if self.nc.is_connected else None
+
+    async def connected(
+        self, deadline: float, *, bucket: str | None = None, name: str | None = None
+    ) -> None:
+        """Return once there is a connection; ServerUnavailableError at ``deadline``
+        (anyio's clock).
+
+        Requests and messages for a stream go out on a live connection only: one left in
+        nats-py's buffer would be carried out whenever a connection comes back, after its
+        sender was told it failed (a chunk stored after the purge of its failed put, a
+        bucket deleted after the delete raised).
+        """
+        while not self.nc.is_connected:
+            remaining = deadline - anyio.current_time()
+            if remaining <= 0:
+                raise ServerUnavailableError(
+                    f"no connection to the NATS server within {self.timeout} s"
+                    " (nats-py is reconnecting)",
+                    bucket=bucket,
+                    name=name,
+                )
+            await anyio.sleep(min(remaining, RECONNECT_POLL_SECONDS))
+
+    def lost(self, link: int | None) -> bool:
+        """Whether the connection ``link`` names is gone. Answers to what went out on it
+        can never arrive: the server sends them to that connection only."""
+        return link is not None and self.link() != link
+
+    def watchdog(
+        self,
+        subjects: Callable[[], Sequence[str]],
+        links: Callable[[], Iterable[int | None]],
+        *,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> Watchdog:
+        """A check for waits: raises PermissionDeniedError once the server has refused one
+        of ``subjects()`` (after this call: an earlier refusal is not this operation's), and
+        ServerUnavailableError once one of ``links()`` is lost."""
+        before = self.nc.last_error
+
+        def check() -> None:
+            if self.nc.last_error is not before:
+                self.raise_if_denied(*subjects(), bucket=bucket, name=name)
+            if any(self.lost(link) for link in links()):
+                raise ServerUnavailableError(
+                    "lost the connection to the NATS server before it answered",
+                    bucket=bucket,
+                    name=name,
+                )
+
+        return check
+
+    def no_answer(
+        self,
+        *subjects: str,
+        what: str,
+        waited: float,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> ServerUnavailableError | ObjectStoreTimeoutError:
+        """The error for an answer (to a request on ``subjects``) that did not come in
+        ``waited`` seconds; raises PermissionDeniedError if the server refused it."""
+        self.raise_if_denied(*subjects, bucket=bucket, name=name)
+        if not self.nc.is_connected:
+            return ServerUnavailableError(
+                f"no connection to the NATS server: no {what} within {waited} s"
+                " (nats-py is reconnecting)",
+                bucket=bucket,
+                name=name,
+            )
+        return ObjectStoreTimeoutError(
+            f"the NATS server sent no {what} within {waited} s", bucket=bucket, name=name
+        )
+
+    def check_fits(
+        self,
+        size: int,
+        headers: Mapping[str, str] | None,
+        *,
+        bucket: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        """Refuse a message over the server's max_payload before it is sent. nats-py counts
+        the payload alone; the server counts the headers too, and closes the connection of
+        a client that sends more."""
+        limit = int(self.nc.max_payload or 0)
+        total = size + (header_size(headers) if headers else 0)
+        if limit and total > limit:
+            raise InvalidArgumentError(
+                f"a message of {total} bytes (headers included) is over the server's"
+                f" max_payload of {limit} bytes: a put needs a chunk_size below that",
+                bucket=bucket,
+                name=name,
+            )
 
     def raise_if_denied(
         self, *subjects: str, bucket: str | None = None, name: str | None = None
@@ -412,23 +563,6 @@ class JetStream:
                 bucket=bucket,
                 name=name,
             )
-
-    def denial_check(
-        self,
-        subjects: Callable[[], Sequence[str]],
-        *,
-        bucket: str | None = None,
-        name: str | None = None,
-    ) -> DenialCheck:
-        """A check that raises PermissionDeniedError once the server has refused one of
-        ``subjects()`` after this call (an earlier refusal is not this operation's)."""
-        before = self.nc.last_error
-
-        def check() -> None:
-            if self.nc.last_error is not before:
-                self.raise_if_denied(*subjects(), bucket=bucket, name=name)
-
-        return check
 
     async def api(
         self,
@@ -480,6 +614,22 @@ class JetStream:
         answer = await self.api(f"STREAM.PURGE.{stream}", request, bucket=bucket)
         return int(answer.get("purged", 0))
 
+    async def purge_soon(self, stream: str, subject: str, *, bucket: str | None = None) -> None:
+        """Purge ``subject`` now, or with no connection, once there is one again: the
+        request then waits in nats-py's buffer for it, and nobody waits for the answer (a
+        connection that never comes back leaves the messages to the orphan sweep).
+        No other write is buffered so (see ``connected``): no chunk can land after the
+        purge."""
+        if self.nc.is_connected:
+            await self.purge(stream, subject, bucket=bucket)
+            return
+        with map_nats_errors(bucket=bucket):
+            await self.nc.publish(
+                f"{self.prefix}.STREAM.PURGE.{stream}",
+                json.dumps({"filter": subject}).encode(),
+                reply=self.nc.new_inbox(),  # the API answers requests only
+            )
+
     async def publish(
         self,
         subject: str,
@@ -489,7 +639,7 @@ class JetStream:
         bucket: str | None = None,
         name: str | None = None,
     ) -> dict[str, Any]:
-        """Publish one message and wait for the stream's acknowledgement."""
+        """Publish one message and wait for the stream's acknowledgement (see ``request``)."""
         try:
             msg = await self.request(subject, payload, headers=headers, bucket=bucket, name=name)
         except NoRespondersError as exc:
@@ -580,14 +730,23 @@ class JetStream:
         try:
             async with self._routed_inbox(stream, bucket) as inbox:
                 request = {"multi_last": list(subjects), "batch": len(subjects), "max_bytes": held}
+                direct_get = f"{self.prefix}.DIRECT.GET.{stream}"
                 with map_nats_errors(bucket=bucket):
+                    inbox.link = self.link()
                     await self.nc.publish(
-                        f"{self.prefix}.DIRECT.GET.{stream}",
-                        json.dumps(request).encode(),
-                        reply=f"{inbox.prefix}.r",
+                        direct_get, json.dumps(request).encode(), reply=f"{inbox.prefix}.r"
                     )
                 while True:
-                    msg = await inbox.get(self.timeout)
+                    try:
+                        msg = await inbox.get(self.timeout)
+                    except TimeoutError as exc:
+                        raise self.no_answer(
+                            direct_get,
+                            inbox.prefix,
+                            what="answer",
+                            waited=self.timeout,
+                            bucket=bucket,
+                        ) from exc
                     status = _status(msg)
                     if status in ("204", "404"):  # end of the run; none of them exist
                         return found
@@ -689,7 +848,9 @@ class JetStream:
         for Direct Gets from ``stream``."""
         inbox = _Inbox()
         direct_get = f"{self.prefix}.DIRECT.GET.{stream}"
-        inbox.denial = self.denial_check(lambda: (direct_get, inbox.prefix), bucket=bucket)
+        inbox.watchdog = self.watchdog(
+            lambda: (direct_get, inbox.prefix), lambda: (inbox.link,), bucket=bucket
+        )
         with map_nats_errors(bucket=bucket):
             inbox.prefix = await self.mux.route(inbox.put)
         try:
@@ -736,6 +897,7 @@ class JetStream:
                 request.update(batch=batch, max_bytes=held)
             run += 1
             with map_nats_errors(bucket=bucket):
+                inbox.link = self.link()
                 await self.nc.publish(
                     f"{self.prefix}.DIRECT.GET.{stream}",
                     json.dumps(request).encode(),
@@ -747,10 +909,18 @@ class JetStream:
             while True:
                 try:
                     msg = await inbox.get(self.timeout)
+                except ServerUnavailableError:
+                    # The connection the run was asked on is gone (the server may have cut
+                    # it as a slow consumer: ask for less): ask again on the next one
+                    # (nats-py holds the request until it has one).
+                    failures += 1
+                    if failures > retries:
+                        raise
+                    max_bytes = _smaller_run(max_bytes)
+                    await ask()
+                    continue
                 except TimeoutError as exc:
-                    self.raise_if_denied(
-                        f"{self.prefix}.DIRECT.GET.{stream}", inbox.prefix, bucket=bucket
-                    )
+                    self._raise_if_unavailable(inbox, stream, bucket, exc)
                     failures += 1
                     if failures > retries:
                         raise ObjectStoreTimeoutError(
@@ -863,6 +1033,8 @@ class JetStream:
             }
             plan_seq = run.end
             with map_nats_errors(bucket=bucket):
+                if inbox.link is None:  # the first run on the wire since the plan started
+                    inbox.link = self.link()
                 await self.nc.publish(
                     f"{self.prefix}.DIRECT.GET.{stream}",
                     json.dumps(request).encode(),
@@ -904,10 +1076,10 @@ class JetStream:
                     continue
                 try:
                     msg = await inbox.get(self.timeout)
+                except ServerUnavailableError as exc:
+                    raise _PlanAbandoned from exc  # the connection the runs went out on is gone
                 except TimeoutError as exc:
-                    self.raise_if_denied(
-                        f"{self.prefix}.DIRECT.GET.{stream}", inbox.prefix, bucket=bucket
-                    )
+                    self._raise_if_unavailable(inbox, stream, bucket, exc)
                     raise _PlanAbandoned from exc
                 run = by_token.get(msg.subject.rsplit(".", 1)[-1])
                 if run is None:
@@ -935,6 +1107,21 @@ class JetStream:
                     run.messages.append(stored_from_direct(msg))
         finally:
             drop_runs()
+
+    def _raise_if_unavailable(
+        self, inbox: _Inbox, stream: str, bucket: str | None, exc: TimeoutError
+    ) -> None:
+        """After a read run went unanswered: raise if the server refused it, or if there
+        is no connection (asking again could not help)."""
+        error = self.no_answer(
+            f"{self.prefix}.DIRECT.GET.{stream}",
+            inbox.prefix,
+            what="answer",
+            waited=self.timeout,
+            bucket=bucket,
+        )
+        if isinstance(error, ServerUnavailableError):
+            raise error from exc
 
     @staticmethod
     async def _lost(failures: int, retries: int, bucket: str | None) -> None:
@@ -1001,7 +1188,9 @@ class AckWindow(_Publishes):
     ``publish`` returns as soon as the message is handed to the connection, unless the
     window is full, in which case it waits for the oldest acknowledgements. The first
     error the stream answers with is raised by the next ``publish`` or by ``drain``.
-    Every acknowledgement has a deadline of ``timeout`` seconds from its publish.
+    Every acknowledgement has a deadline of ``timeout`` seconds from its publish; once the
+    connection a message went out on is lost (its acknowledgement cannot come) the window
+    fails with ServerUnavailableError within POLL_SECONDS.
     """
 
     def __init__(self, js: JetStream, *, max_bytes: int, bucket: str | None = None):
@@ -1011,11 +1200,15 @@ class AckWindow(_Publishes):
         self._inbox = ""
         self._subject = ""  # the last one published to, named if the server refuses it
         self._next_token = 0
-        self._pending: dict[int, tuple[int, float]] = {}  # token -> (size, deadline)
+        # token -> (size, deadline, the connection it went out on: JetStream.link)
+        self._pending: dict[int, tuple[int, float, int | None]] = {}
         self._pending_bytes = 0
+        self._on_wire: Counter[int] = Counter()  # unacknowledged messages per connection
         self._error: ObjectStoreError | None = None
         self._progress = anyio.Event()
-        self._denial = js.denial_check(lambda: (self._subject, self._inbox), bucket=bucket)
+        self._watchdog = js.watchdog(
+            lambda: (self._subject, self._inbox), lambda: self._on_wire, bucket=bucket
+        )
 
     async def __aenter__(self) -> AckWindow:
         return self
@@ -1024,16 +1217,27 @@ class AckWindow(_Publishes):
         if self._inbox:
             self._js.mux.drop(self._inbox)
         # Acknowledgements that never came: their bytes are no longer ours to wait for.
-        self._js.write_budget.release(sum(size for size, _ in self._pending.values()))
+        self._js.write_budget.release(sum(size for size, _, _ in self._pending.values()))
         self._pending.clear()
+        self._on_wire.clear()
 
-    def _on_ack(self, msg: Msg) -> None:
-        token = int(msg.subject.rsplit(".", 1)[-1])
+    def _forget(self, token: int) -> bool:
+        """Stop waiting for ``token``'s acknowledgement; False if it was not awaited."""
         entry = self._pending.pop(token, None)
         if entry is None:
+            return False
+        size, _, link = entry
+        self._pending_bytes -= size
+        self._js.write_budget.release(size)
+        if link is not None:
+            self._on_wire[link] -= 1
+            if not self._on_wire[link]:
+                del self._on_wire[link]
+        return True
+
+    def _on_ack(self, msg: Msg) -> None:
+        if not self._forget(int(msg.subject.rsplit(".", 1)[-1])):
             return
-        self._pending_bytes -= entry[0]
-        self._js.write_budget.release(entry[0])
         status = _status(msg)
         if status == "503":
             self._fail(NoRespondersError("no stream answered", bucket=self._bucket))
@@ -1050,44 +1254,55 @@ class AckWindow(_Publishes):
         self._progress.set()
 
     async def _wait_progress(self) -> None:
-        deadline = min(d for _, d in self._pending.values())
+        deadline = min(d for _, d, _ in self._pending.values())
         self._progress = anyio.Event()
         try:
-            await wait_for(self._progress, deadline, self._denial)
+            await wait_for(self._progress, deadline, self._watchdog)
             return
-        except TimeoutError:
-            pass
-        if any(d <= anyio.current_time() for _, d in self._pending.values()):
-            self._js.raise_if_denied(self._subject, self._inbox, bucket=self._bucket)
-            raise ObjectStoreTimeoutError(
-                f"the server did not acknowledge a publish within {self._js.timeout} s",
-                bucket=self._bucket,
-            )
+        except TimeoutError as exc:
+            if any(d <= anyio.current_time() for _, d, _ in self._pending.values()):
+                raise self._js.no_answer(
+                    self._subject,
+                    self._inbox,
+                    what="acknowledgement",
+                    waited=self._js.timeout,
+                    bucket=self._bucket,
+                ) from exc
 
     async def publish(
         self, subject: str, payload: Payload, headers: Mapping[str, str] | None = None
     ) -> int:
         """Send one message into the window; returns its token."""
         await self._check()
+        self._watchdog()  # nothing more for a connection lost with acknowledgements due
         while self._pending and self._pending_bytes + len(payload) > self._max_bytes:
             await self._wait_progress()
             await self._check()
+        self._js.check_fits(len(payload), headers, bucket=self._bucket)
+        await self._js.connected(anyio.current_time() + self._js.timeout, bucket=self._bucket)
         if not self._inbox:
             with map_nats_errors(bucket=self._bucket):
                 self._inbox = await self._js.mux.route(self._on_ack)
         size = await self._js.write_budget.acquire(len(payload))
         self._next_token += 1
         token = self._next_token
-        self._pending[token] = (size, anyio.current_time() + self._js.timeout)
+        link = self._js.link()
+        self._pending[token] = (size, anyio.current_time() + self._js.timeout, link)
         self._pending_bytes += size
+        if link is not None:
+            self._on_wire[link] += 1
         self._subject = subject
-        with map_nats_errors(bucket=self._bucket):
-            await self._js.nc.publish(
-                subject,
-                cast(bytes, payload),  # see request()
-                reply=f"{self._inbox}.{token}",
-                headers=dict(headers) if headers else None,
-            )
+        try:
+            with map_nats_errors(bucket=self._bucket):
+                await self._js.nc.publish(
+                    subject,
+                    cast(bytes, payload),  # see request()
+                    reply=f"{self._inbox}.{token}",
+                    headers=dict(headers) if headers else None,
+                )
+        except ObjectStoreError:
+            self._forget(token)  # refused before it was sent: no acknowledgement to wait for
+            raise
         return token
 
     async def drain(self) -> None:
@@ -1098,8 +1313,9 @@ class AckWindow(_Publishes):
         await self._check()
 
     async def settle(self) -> None:
-        """Wait until every message sent is answered or overdue, ignoring errors."""
-        with contextlib.suppress(ObjectStoreTimeoutError):
+        """Wait until every message sent is answered, overdue or lost with its connection
+        (then it was stored before the connection went, or never), ignoring errors."""
+        with contextlib.suppress(ObjectStoreTimeoutError, ServerUnavailableError):
             while self._pending:
                 await self._wait_progress()
 
@@ -1113,7 +1329,8 @@ class FastIngest(_Publishes):
     the batch without storing anything more and checks that the server stored every
     message (gap mode ``fail``: the batch stops at the first gap). At most about
     ``max_bytes`` are unacknowledged; the server may ask for acknowledgements more often,
-    never less.
+    never less. A batch fails with ServerUnavailableError within POLL_SECONDS once the
+    connection it went out on is lost.
     """
 
     # Acknowledgement intervals allowed in flight, as ADR-50 recommends (1-3).
@@ -1142,7 +1359,10 @@ class FastIngest(_Publishes):
         self._final: dict[str, Any] | None = None
         self._error: ObjectStoreError | None = None
         self._progress = anyio.Event()
-        self._denial = js.denial_check(lambda: (self._subject, self._route), bucket=bucket)
+        self._links: set[int] = set()  # the connections the batch went out on
+        self._watchdog = js.watchdog(
+            lambda: (self._subject, self._route), lambda: self._links, bucket=bucket
+        )
 
     async def __aenter__(self) -> FastIngest:
         return self
@@ -1188,21 +1408,34 @@ class FastIngest(_Publishes):
             self._progress = anyio.Event()
             try:
                 await wait_for(
-                    self._progress, anyio.current_time() + self._js.timeout, self._denial
+                    self._progress, anyio.current_time() + self._js.timeout, self._watchdog
                 )
             except TimeoutError as exc:
-                self._js.raise_if_denied(self._subject, self._route, bucket=self._bucket)
-                raise ObjectStoreTimeoutError(
-                    f"the server did not acknowledge a batch within {self._js.timeout} s",
+                raise self._js.no_answer(
+                    self._subject,
+                    self._route,
+                    what="acknowledgement of a batch",
+                    waited=self._js.timeout,
                     bucket=self._bucket,
                 ) from exc
         await self._check()
+
+    async def _send(self, subject: str, payload: Payload, reply: str, **kwargs: Any) -> None:
+        await self._js.connected(anyio.current_time() + self._js.timeout, bucket=self._bucket)
+        link = self._js.link()
+        if link is not None:
+            self._links.add(link)
+        with map_nats_errors(bucket=self._bucket):
+            # See request() for the cast.
+            await self._js.nc.publish(subject, cast(bytes, payload), reply=reply, **kwargs)
 
     async def publish(
         self, subject: str, payload: Payload, headers: Mapping[str, str] | None = None
     ) -> int:
         """Send one message of the batch; returns its batch sequence."""
         await self._check()
+        self._watchdog()  # nothing more for a connection lost with answers due
+        self._js.check_fits(len(payload), headers, bucket=self._bucket)
         if not self._route:
             with map_nats_errors(bucket=self._bucket):
                 self._route = await self._js.mux.route(self._on_reply)
@@ -1210,13 +1443,12 @@ class FastIngest(_Publishes):
         size = await self._js.write_budget.acquire(len(payload))
         self._seq += 1
         self._sizes.append((self._seq, size))
-        with map_nats_errors(bucket=self._bucket):
-            await self._js.nc.publish(
-                subject,
-                cast(bytes, payload),  # see request()
-                reply=self._reply(self._seq, 0 if self._seq == 1 else 1),
-                headers=dict(headers) if headers else None,
-            )
+        await self._send(
+            subject,
+            payload,
+            self._reply(self._seq, 0 if self._seq == 1 else 1),
+            headers=dict(headers) if headers else None,
+        )
         if self._seq == 1:
             await self._wait(lambda: self._started)
         limit = self._ack_every * self.OUTSTANDING_ACKS
@@ -1228,8 +1460,7 @@ class FastIngest(_Publishes):
         await self._check()
         if not self._seq:
             return
-        with map_nats_errors(bucket=self._bucket):
-            await self._js.nc.publish(self._subject, b"", reply=self._reply(self._seq + 1, 3))
+        await self._send(self._subject, b"", self._reply(self._seq + 1, 3))
         await self._wait(lambda: self._final is not None)
         assert self._final is not None
         stored = int(self._final.get("count", 0))
@@ -1244,3 +1475,209 @@ class FastIngest(_Publishes):
         with contextlib.suppress(ObjectStoreError):
             if self._seq and self._final is None and self._error is None:
                 await self.drain()
+
+
+_SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
+_SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
+
+
+def _delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
+    """The consumer and stream sequences of a message a consumer delivered, from its reply
+    subject; None if that is not a JetStream acknowledgement subject of ``stream``."""
+    try:
+        meta = msg.metadata
+    except (nats.errors.Error, ValueError, OverflowError, OSError):
+        return None
+    if meta.stream != stream or meta.sequence.consumer < 1 or meta.sequence.stream < 1:
+        return None
+    return meta
+
+
+class OrderedConsumer:
+    """A stream's messages on ``subject``, in stream order, through an ephemeral push
+    consumer that is replaced whenever it cannot go on (nats.go's ordered consumer).
+
+    While it has nothing to deliver, the server sends a heartbeat every ``timeout / 2``
+    seconds. A gap (a message lost on the way, the consumer deleted) is repaired quietly:
+    a new consumer starts after the last message received. A lost server (the connection
+    gone, or neither a message nor a heartbeat for ``timeout`` seconds) makes ``next``
+    raise ServerUnavailableError, after every message received before it was handed out;
+    the following ``next`` starts a new consumer after the last message, so nothing is
+    missed or repeated. Flow control is answered once the caller has taken what came
+    before it, so messages waiting here stay bounded.
+    """
+
+    def __init__(
+        self,
+        js: JetStream,
+        stream: str,
+        subject: str,
+        *,
+        deliver_policy: str,
+        bucket: str | None = None,
+    ):
+        self._js = js
+        self._stream = stream
+        self._subject = subject
+        self._policy = deliver_policy  # how the first consumer starts: all, last_per_subject, new
+        self._bucket = bucket
+        self._heartbeat = js.timeout / 2
+        self._last_seq: int | None = None  # stream sequence of the last message received
+        self._sub: Subscription | None = None
+        self._name = ""
+        self._generation = 0  # messages to an earlier consumer's subscription are ignored
+        self._link: int | None = None  # the connection the consumer delivers to
+        self._heard = 0.0  # when the consumer last sent anything (anyio's clock)
+        self._delivered = 0  # consumer sequence of the last message received
+        self._messages: deque[Msg] = deque()
+        self._arrived = anyio.Event()
+        self._received = 0
+        self._handed = 0
+        self._flow: tuple[str, int] | None = None  # (reply, messages to hand out first)
+        self._broken = False
+        self._closed = False
+
+    async def start(self) -> None:
+        """Subscribe to a new deliver subject and create a consumer that delivers to it:
+        after the last message received, or by the deliver policy before any."""
+        self._generation += 1
+        generation = self._generation
+        # Reset before the consumer exists: it may deliver before its creation is answered.
+        self._delivered, self._flow, self._broken = 0, None, False
+        self._heard = anyio.current_time()
+
+        async def on_msg(msg: Msg) -> None:
+            self._on_msg(generation, msg)
+
+        deliver = self._js.nc.new_inbox()
+        with map_nats_errors(bucket=self._bucket):
+            sub = await self._js.nc.subscribe(deliver, cb=on_msg)
+        if self._last_seq is None:
+            start: dict[str, Any] = {"deliver_policy": self._policy}
+        else:
+            start = {"deliver_policy": "by_start_sequence", "opt_start_seq": self._last_seq + 1}
+        config = {
+            **start,
+            "deliver_subject": deliver,
+            "filter_subject": self._subject,
+            "ack_policy": "none",
+            "max_deliver": 1,
+            "flow_control": True,
+            "idle_heartbeat": int(self._heartbeat * 1e9),
+            "mem_storage": True,
+            "num_replicas": 1,
+        }
+        try:
+            answer = await self._js.api(
+                f"CONSUMER.CREATE.{self._stream}",
+                {"stream_name": self._stream, "config": config},
+                bucket=self._bucket,
+            )
+        except BaseException:
+            await unsubscribe(sub)
+            raise
+        name = answer.get("name")
+        # The name goes into a subject (the delete): only a plain token will do.
+        self._name = name if isinstance(name, str) and _SUBJECT_TOKEN.fullmatch(name) else ""
+        self._sub, self._link = sub, self._js.link()
+        if self._last_seq is None and self._policy == "new":
+            # Nothing delivered yet: a replacement starts where this one did.
+            seq = (answer.get("delivered") or {}).get("stream_seq")
+            if isinstance(seq, int) and seq >= 0:
+                self._last_seq = seq
+        if self._closed:  # stopped meanwhile
+            await self._drop(delete=True)
+
+    def _on_msg(self, generation: int, msg: Msg) -> None:
+        if generation != self._generation:
+            return
+        self._heard = anyio.current_time()
+        status = _status(msg)
+        if status == "100":
+            # A flow control request asks for an answer on its reply subject; a heartbeat
+            # names the last message sent, and a stalled flow control's subject. Only a
+            # flow control subject of this stream is answered: anyone may publish here.
+            flow = msg.reply or _header(msg, "Nats-Consumer-Stalled")
+            if flow.startswith(f"$JS.FC.{self._stream}.") and _SUBJECT.fullmatch(flow):
+                self._flow = (flow, self._received)
+            last = _header(msg, "Nats-Last-Consumer")
+            if not msg.reply and last and last != str(self._delivered):
+                self._broken = True
+        elif status is not None:  # the consumer is gone (409 Consumer Deleted, ...)
+            self._broken = True
+        else:
+            meta = _delivery(msg, self._stream)
+            if meta is None:
+                return  # not from a consumer: nothing to deliver, nothing to repair
+            if meta.sequence.consumer != self._delivered + 1:
+                self._broken = True
+            else:
+                self._delivered = meta.sequence.consumer
+                self._last_seq = meta.sequence.stream
+                self._received += 1
+                self._messages.append(msg)
+        self._arrived.set()
+
+    async def next(self) -> Msg | None:
+        """The next message, or None once stopped.
+
+        Raises:
+            ServerUnavailableError: the server was lost; the next call resumes after the
+                last message (waiting up to ``timeout`` for a connection).
+        """
+        while not self._closed:
+            if self._messages:
+                msg = self._messages.popleft()
+                self._handed += 1
+                await self._answer_flow()
+                return msg
+            if self._broken:
+                await self._drop(delete=True)
+            if self._sub is None:
+                await self.start()
+                continue
+            self._arrived = anyio.Event()
+            await self._answer_flow()
+            with anyio.move_on_after(POLL_SECONDS):
+                await self._arrived.wait()
+            silent = anyio.current_time() - self._heard
+            if self._arrived.is_set():
+                continue
+            if self._js.lost(self._link) or silent > 2 * self._heartbeat:
+                why = "lost the connection" if self._js.lost(self._link) else "no heartbeat"
+                await self._drop(delete=False)
+                raise ServerUnavailableError(
+                    f"lost the NATS server ({why}; nothing heard for {silent:.1f} s):"
+                    " iterate again to resume after the last message",
+                    bucket=self._bucket,
+                )
+        return None
+
+    async def _answer_flow(self) -> None:
+        if self._flow is not None and self._handed >= self._flow[1]:
+            reply, self._flow = self._flow[0], None
+            with contextlib.suppress(nats.errors.Error):  # a lost connection shows elsewhere
+                await self._js.nc.publish(reply, b"")
+
+    async def _drop(self, *, delete: bool) -> None:
+        """Forget the consumer; with ``delete``, ask the server to remove it (else it goes
+        by itself once nobody listens)."""
+        sub, self._sub = self._sub, None
+        self._generation += 1
+        if sub is None:
+            return
+        await unsubscribe(sub)
+        if delete and self._name and self._js.nc.is_connected:
+            with (
+                anyio.CancelScope(shield=True),
+                contextlib.suppress(ObjectStoreError),
+            ):
+                await self._js.api(
+                    f"CONSUMER.DELETE.{self._stream}.{self._name}", bucket=self._bucket
+                )
+
+    async def stop(self) -> None:
+        """Stop: ``next`` returns None from now on; the consumer is deleted."""
+        self._closed = True
+        self._arrived.set()
+        await self._drop(delete=True)

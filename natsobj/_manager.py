@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import ssl
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
@@ -20,9 +21,8 @@ from ._errors import (
     InvalidArgumentError,
     ServerUnavailableError,
     UnsupportedFeatureError,
-    map_nats_errors,
 )
-from ._jetstream import JetStream
+from ._jetstream import JetStream, close_connection
 from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
 from ._policy import BucketPolicy, policy_from_metadata, policy_metadata, without_policy
 from ._store import ObjectStore
@@ -449,10 +449,16 @@ def connect(
     each request, in seconds; ``many_concurrency`` is how many operations of a
     ``Session.many()`` batch run at once by default.
 
+    A lost connection is re-established by nats-py in the background; meanwhile every call
+    fails with ServerUnavailableError within its deadline (``timeout``) plus 0.5 s, sooner
+    when what it waits for went out on the lost connection. Leaving the block never raises,
+    whatever state the connection is in (it takes at most ``timeout``).
+
     Raises:
         InvalidArgumentError: a bad argument (raised by this call).
-        ServerUnavailableError: no server answered, or it has no JetStream (raised on
-            entering, or awaiting).
+        ServerUnavailableError: no server answered, it has no JetStream, or the TLS
+            handshake failed (an untrusted certificate fails at once, not at the timeout);
+            raised on entering, or awaiting.
     """
     if isinstance(servers, str):
         check_text(servers, "servers")
@@ -510,24 +516,31 @@ async def _connect(
         with anyio.fail_after(tries * (options["connect_timeout"] + wait + 1) + 1):
             await nc.connect(servers, error_cb=error_cb, **options)
     except Exception as exc:
-        # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
-        with (
-            anyio.CancelScope(shield=True),
-            anyio.move_on_after(timeout),
-            contextlib.suppress(Exception),
-        ):
-            await nc.close()
         cause = failures[-1] if failures else exc
-        reason = str(cause) or type(cause).__name__
-        raise ServerUnavailableError(
-            f"cannot connect to NATS at {', '.join(servers)}: {reason}. "
-            "Start a server with `natsobj server` or natsobj.EmbeddedServer()."
-        ) from cause
+        # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
+        # A failed TLS handshake has closed it, and there nats-py's close would wait until
+        # the timeout for the plain stream under it.
+        if not isinstance(cause, ssl.SSLError):
+            await close_connection(nc, timeout)
+        raise ServerUnavailableError(_connect_failure(servers, cause)) from cause
     connected = True
     try:
         manager = ObjectStoreManager(nc, timeout=timeout, many_concurrency=many_concurrency)
         await manager.js.account_info()
         yield manager
     finally:
-        with anyio.CancelScope(shield=True), anyio.move_on_after(timeout), map_nats_errors():
-            await nc.close()
+        await close_connection(nc, timeout)
+
+
+def _connect_failure(servers: Sequence[str], cause: Exception) -> str:
+    """Why a first connect failed, and what to do about it."""
+    reason = str(cause) or type(cause).__name__
+    where = f"cannot connect to NATS at {', '.join(servers)}"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return (
+            f"{where}: the server's TLS certificate is not trusted ({reason}). "
+            "Pass tls=ssl.SSLContext trusting its CA (or the CLI's --tls-ca)."
+        )
+    if isinstance(cause, ssl.SSLError):
+        return f"{where}: the TLS handshake failed ({reason})."
+    return f"{where}: {reason}. Start a server with `natsobj server` or natsobj.EmbeddedServer()."

@@ -389,7 +389,7 @@ class Writer:
         # Let chunks still in flight land first, or the purge could miss them.
         await window.settle()
         with contextlib.suppress(ObjectStoreError):  # what is left, the orphan sweep reclaims
-            await self.core.js.purge(self.core.stream, subject, bucket=self.core.bucket)
+            await self.core.js.purge_soon(self.core.stream, subject, bucket=self.core.bucket)
 
 
 class Upload:

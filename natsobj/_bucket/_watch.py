@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nats.js.api import DeliverPolicy
-
 from .._checks import Resource
 from .._errors import BadObjectMetaError, InvalidArgumentError
-from .._jetstream import map_nats_errors, unsubscribe
+from .._jetstream import OrderedConsumer
 from .._models import ObjectInfo, _name_from_subject
 from .._wire import MARKER_REASON_HEADER, meta_subject_filter
 
 if TYPE_CHECKING:
     from nats.aio.msg import Msg
-    from nats.js.client import JetStreamContext
 
     from ._core import BucketCore
 
@@ -38,14 +35,28 @@ def check_watch_options(*, include_history: bool, ignore_deletes: bool, updates_
 class ObjectWatcher(Resource):
     """Async iterator of ``ObjectInfo`` changes, with ``None`` once after the initial values.
 
-    Backed by an ordered push consumer on the bucket's meta subjects (the server replays
-    from the right point after a reconnect). Entries that are not valid object meta are
-    skipped. A deletion the server made (a message TTL or the bucket's max age removed the
-    meta) carries the server marker's reason in ``headers["Nats-Marker-Reason"]``
-    (``"MaxAge"``). Use inside ``async with store.watch() as watcher``; leaving the block
-    (or ``aclose()``, alias ``stop()``) deletes the consumer and ends the iteration.
-    Iterating (or ``await``-ing) a watcher that was never entered raises NotOpenError: a
-    subscription opened by a bare ``async for`` would outlive a loop left early.
+    Backed by an ordered push consumer on the bucket's meta subjects. Entries that are not
+    valid object meta are skipped. A deletion the server made (a message TTL or the
+    bucket's max age removed the meta) carries the server marker's reason in
+    ``headers["Nats-Marker-Reason"]`` (``"MaxAge"``). Use inside ``async with
+    store.watch() as watcher``; leaving the block (or ``aclose()``, alias ``stop()``)
+    deletes the consumer and ends the iteration. Iterating (or ``await``-ing) a watcher
+    that was never entered raises NotOpenError: a subscription opened by a bare
+    ``async for`` would outlive a loop left early.
+
+    A lost server is noticed within the connection's ``timeout``: at once when the
+    connection drops, else when the server's heartbeats (every ``timeout / 2`` seconds)
+    stop. The iterator then raises ``ServerUnavailableError``, after every event received
+    before it. Iterating again resumes right after the last event returned, once the
+    server is back (each try waits up to ``timeout`` for it, then raises again): no event
+    is missed or repeated, and the ``None`` after the initial values still comes once::
+
+        while True:
+            try:
+                async for info in watcher:
+                    ...
+            except natsobj.ServerUnavailableError:
+                continue  # or give up
 
     Raises:
         InvalidArgumentError: an option is not a bool, or include_history with updates_only.
@@ -70,37 +81,34 @@ class ObjectWatcher(Resource):
         self._include_history = include_history
         self._ignore_deletes = ignore_deletes
         self._updates_only = updates_only
-        self._sub: JetStreamContext.PushSubscription | None = None
+        self._sub: OrderedConsumer | None = None
         self._marker_due = False
         self._initial = not updates_only
 
     async def _acquire(self) -> None:
         core = self._core
         if self._updates_only:
-            policy = DeliverPolicy.NEW
+            policy = "new"
         elif self._include_history:
-            policy = DeliverPolicy.ALL
+            policy = "all"
         else:
-            policy = DeliverPolicy.LAST_PER_SUBJECT
+            policy = "last_per_subject"
         subject = meta_subject_filter(core.bucket)
         if self._initial:
             last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
             if last is None:
                 self._marker_due, self._initial = True, False
-        js = core.js.nc.jetstream()
-        with map_nats_errors(bucket=core.bucket):
-            self._sub = await js.subscribe(
-                subject,
-                stream=core.stream,
-                ordered_consumer=True,
-                deliver_policy=policy,
-            )
+        consumer = OrderedConsumer(
+            core.js, core.stream, subject, deliver_policy=policy, bucket=core.bucket
+        )
+        await consumer.start()
+        self._sub = consumer
 
     async def aclose(self) -> None:
         """Stop watching; the iterator then ends."""
         sub, self._sub = self._sub, None
         if sub is not None:
-            await unsubscribe(sub)
+            await sub.stop()
 
     async def stop(self) -> None:
         """Stop watching (``aclose``)."""
@@ -116,10 +124,9 @@ class ObjectWatcher(Resource):
             if self._marker_due:
                 self._marker_due = False
                 return None
-            if self._sub is None:
+            msg = await self._sub.next() if self._sub is not None else None
+            if msg is None:
                 raise StopAsyncIteration
-            with map_nats_errors(bucket=self._core.bucket):
-                msg = await self._sub.next_msg(timeout=None)
             info = self._parse(msg)
             if self._initial and msg.metadata.num_pending == 0:
                 self._initial, self._marker_due = False, True

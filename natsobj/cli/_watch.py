@@ -53,7 +53,8 @@ def watch(
 
     First the current objects (every change with --history), then a line saying the
     watch is up to date, then live changes. Objects deleted before the watch started
-    are not current: only --history shows their deletion.
+    are not current: only --history shows their deletion. A lost server ends it with an
+    error (exit code 4) within --timeout.
     """
     if history and updates_only:
         raise click.UsageError("--history and --updates-only cannot be combined")
