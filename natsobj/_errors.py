@@ -338,53 +338,6 @@ ERR_WRONG_LAST_SEQUENCE = 10071
 
 
 @contextmanager
-def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> Iterator[None]:
-    """Translate nats-py exceptions raised inside the block into natsobj errors.
-
-    natsobj's own errors pass through untouched; everything else from nats-py becomes the
-    most specific natsobj error that fits, with the original as ``__cause__``.
-    """
-    import nats.errors
-
-    try:
-        yield
-    except ObjectStoreError:
-        raise
-    except (TimeoutError, nats.errors.TimeoutError) as exc:
-        raise ObjectStoreTimeoutError(
-            "the NATS server did not answer in time", bucket=bucket, name=name
-        ) from exc
-    except nats.errors.MaxPayloadError as exc:
-        raise InvalidArgumentError(
-            f"message larger than the server's max_payload: {exc}", bucket=bucket, name=name
-        ) from exc
-    except nats.errors.NoRespondersError as exc:
-        raise NoRespondersError(
-            "no responders: is JetStream enabled on this server?", bucket=bucket, name=name
-        ) from exc
-    except (
-        nats.errors.ConnectionReconnectingError,
-        nats.errors.OutboundBufferLimitError,
-    ) as exc:
-        # nats-py buffers what is published while it reconnects, up to a limit.
-        raise ServerUnavailableError(
-            "no connection to the NATS server (nats-py is reconnecting)", bucket=bucket, name=name
-        ) from exc
-    except (
-        nats.errors.ConnectionClosedError,
-        nats.errors.ConnectionDrainingError,
-        nats.errors.NoServersError,
-        nats.errors.StaleConnectionError,
-        ConnectionError,
-    ) as exc:
-        raise ServerUnavailableError(
-            f"connection to the NATS server failed: {exc}", bucket=bucket, name=name
-        ) from exc
-    except nats.errors.Error as exc:
-        raise ServerError(f"NATS error: {exc}", bucket=bucket, name=name) from exc
-
-
-@contextmanager
 def unwrap_single_error() -> Iterator[None]:
     """Raise a failed task group's error as itself, not as a group.
 

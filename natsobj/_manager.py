@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import logging
-import ssl
+import re
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
-
-import anyio
+from typing import Any
 
 from ._bucket._core import DEFAULT_CAS_ATTEMPTS, POLICY_MAX_AGE, BucketCore, SharedPolicy
 from ._checks import check_bool, check_int, check_seconds, check_text, validate_model
@@ -19,10 +16,9 @@ from ._errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
     InvalidArgumentError,
-    ServerUnavailableError,
     UnsupportedFeatureError,
 )
-from ._jetstream import JetStream, close_connection
+from ._jetstream import JetStream, NatsClient, first_connect
 from ._models import ObjectStoreConfig, ObjectStoreStatus, Placement
 from ._policy import BucketPolicy, policy_from_metadata, policy_metadata, without_policy
 from ._store import ObjectStore
@@ -33,9 +29,6 @@ from ._wire import (
     validate_bucket_name,
 )
 
-if TYPE_CHECKING:
-    from nats.aio.client import Client as NatsClient
-
 __all__ = ["DEFAULT_TIMEOUT", "POLICY_MAX_AGE", "ObjectStoreManager", "connect"]
 
 DEFAULT_TIMEOUT = 5.0
@@ -43,12 +36,31 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_MANY_CONCURRENCY = 5
 
 
+def jetstream_api_prefix(api_prefix: str | None, domain: str | None) -> str:
+    """The JetStream API prefix for ``api_prefix`` or ``domain`` (at most one of them)."""
+    if domain is not None:
+        if api_prefix is not None:
+            raise InvalidArgumentError("give api_prefix or domain, not both")
+        # The domain becomes a token of every API subject.
+        if not check_text(domain, "domain") or not _SUBJECT_TOKEN.fullmatch(domain):
+            raise InvalidArgumentError(f"domain must be one subject token, got {domain!r}")
+        return f"$JS.{domain}.API"
+    if api_prefix is None:
+        return "$JS.API"
+    if not check_text(api_prefix, "api_prefix") or not _SUBJECT.fullmatch(api_prefix):
+        raise InvalidArgumentError(
+            f"api_prefix must be a subject without wildcards, got {api_prefix!r}"
+        )
+    return api_prefix
+
+
 class _Unset:
     """The type of UNSET: a keyword argument that was not given (None means "no limit")."""
 
 
 UNSET = _Unset()
-logger = logging.getLogger("natsobj")
+_SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
+_SUBJECT = re.compile(r"[^\s.*>]+(\.[^\s.*>]+)*")  # tokens joined by dots, no wildcards
 
 
 class ObjectStoreManager:
@@ -71,6 +83,10 @@ class ObjectStoreManager:
     doubling each time, at most 50 ms (``CAS_FIRST_BACKOFF``, ``CAS_MAX_BACKOFF``), then
     raises PreconditionFailedError. Set it here, or as ``manager.cas_attempts`` (for
     buckets opened afterwards).
+
+    ``api_prefix`` is the subject prefix of the JetStream API (``$JS.API``); ``domain``
+    names a JetStream domain instead (its API is ``$JS.<domain>.API``, as nats.go's
+    ``jetstream.WithDomain``). Every request, read, write and watch goes through it.
     """
 
     def __init__(
@@ -78,19 +94,17 @@ class ObjectStoreManager:
         nc: NatsClient,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        api_prefix: str = "$JS.API",
+        api_prefix: str | None = None,
+        domain: str | None = None,
         many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
         cas_attempts: int = DEFAULT_CAS_ATTEMPTS,
     ):
-        import nats.aio.client
-
-        if not isinstance(nc, nats.aio.client.Client):
+        if not isinstance(nc, NatsClient):
             raise InvalidArgumentError(
                 f"ObjectStoreManager wraps a nats-py connection, got {type(nc).__name__}"
             )
         check_seconds(timeout, "timeout")
-        if not check_text(api_prefix, "api_prefix"):
-            raise InvalidArgumentError("api_prefix must not be empty")
+        api_prefix = jetstream_api_prefix(api_prefix, domain)
         self.many_concurrency = check_int(many_concurrency, "many_concurrency", minimum=1)
         self.cas_attempts = check_int(cas_attempts, "cas_attempts", minimum=1)
         self.nc = nc
@@ -392,18 +406,6 @@ def make_config(**fields: Any) -> ObjectStoreConfig:
     return validate_model(ObjectStoreConfig, fields)
 
 
-# First-connect resets tolerated per server before the connect fails.
-_RESETS_PER_SERVER = 2
-
-
-class _FirstConnectFailed(Exception):
-    """Raised from nats-py's error callback to stop it retrying the first connect."""
-
-
-async def _log_error(exc: Exception) -> None:
-    logger.debug("nats connection error: %s", exc)
-
-
 class Connecting:
     """What ``connect`` returns: ``async with`` it for a manager whose connection closes
     on exit, or ``await`` it for one you close with ``await manager.close()``."""
@@ -435,6 +437,8 @@ def connect(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     many_concurrency: int = DEFAULT_MANY_CONCURRENCY,
+    api_prefix: str | None = None,
+    domain: str | None = None,
     **options: Any,
 ) -> Connecting:
     """Connect to NATS for an ObjectStoreManager that owns the connection.
@@ -447,7 +451,9 @@ def connect(
     ``password``, ``token``, ``nkeys_seed``, ``user_credentials``, ``tls``,
     ``connect_timeout`` (default ``timeout``), reconnect options, ...). ``timeout`` bounds
     each request, in seconds; ``many_concurrency`` is how many operations of a
-    ``Session.many()`` batch run at once by default.
+    ``Session.many()`` batch run at once by default. ``api_prefix`` or ``domain`` (a
+    JetStream domain: ``$JS.<domain>.API``) say where the JetStream API is, as for
+    ObjectStoreManager.
 
     A lost connection is re-established by nats-py in the background; meanwhile every call
     fails with ServerUnavailableError within its deadline (``timeout``) plus 0.5 s, sooner
@@ -466,8 +472,15 @@ def connect(
         raise InvalidArgumentError(f"servers must be a URL or a list of URLs, got {servers!r}")
     check_seconds(timeout, "timeout")
     check_int(many_concurrency, "many_concurrency", minimum=1)
+    prefix = jetstream_api_prefix(api_prefix, domain)
     return Connecting(
-        _connect(servers, timeout=timeout, many_concurrency=many_concurrency, **options)
+        _connect(
+            servers,
+            timeout=timeout,
+            many_concurrency=many_concurrency,
+            api_prefix=prefix,
+            **options,
+        )
     )
 
 
@@ -477,70 +490,16 @@ async def _connect(
     *,
     timeout: float,
     many_concurrency: int,
+    api_prefix: str,
     **options: Any,
 ) -> AsyncIterator[ObjectStoreManager]:
     """Connect and yield an ObjectStoreManager; the connection is closed on exit."""
-    import nats.aio.client
-
-    options.setdefault("connect_timeout", timeout)
     if isinstance(servers, str):
         # "nats://a:4222,nats://b:4222" as nats.go and the nats CLI accept it.
         servers = [url.strip() for url in servers.split(",") if url.strip()]
-    servers = list(servers)
-    count = max(len(servers), 1)
-    # nats-py retries a first connect as often as it would reconnect (minutes by default):
-    # here the first failure of every server ends it, with that failure as the cause.
-    # Reconnects after a successful connect are left to nats-py.
-    failures: list[Exception] = []
-    resets = 0
-    connected = False
-    user_error_cb = options.pop("error_cb", None) or _log_error
-
-    async def error_cb(exc: Exception) -> None:
-        nonlocal resets
-        await user_error_cb(exc)
-        if not connected:
-            if isinstance(exc, ConnectionResetError) and resets < _RESETS_PER_SERVER * count:
-                # A server refusing the credentials says why and closes at once; the reason
-                # can be lost in the reset. Another try usually hears it.
-                resets += 1
-                return
-            failures.append(exc)
-            if len(failures) >= count:
-                raise _FirstConnectFailed from exc
-
-    nc = nats.aio.client.Client()
-    try:
-        tries = count * (1 + _RESETS_PER_SERVER)
-        wait = float(options.get("reconnect_time_wait", 2))
-        with anyio.fail_after(tries * (options["connect_timeout"] + wait + 1) + 1):
-            await nc.connect(servers, error_cb=error_cb, **options)
-    except Exception as exc:
-        cause = failures[-1] if failures else exc
-        # A refused first connect (bad credentials) leaves nats-py's socket open otherwise.
-        # A failed TLS handshake has closed it, and there nats-py's close would wait until
-        # the timeout for the plain stream under it.
-        if not isinstance(cause, ssl.SSLError):
-            await close_connection(nc, timeout)
-        raise ServerUnavailableError(_connect_failure(servers, cause)) from cause
-    connected = True
-    try:
-        manager = ObjectStoreManager(nc, timeout=timeout, many_concurrency=many_concurrency)
+    async with first_connect(list(servers), timeout=timeout, **options) as nc:
+        manager = ObjectStoreManager(
+            nc, timeout=timeout, api_prefix=api_prefix, many_concurrency=many_concurrency
+        )
         await manager.js.account_info()
         yield manager
-    finally:
-        await close_connection(nc, timeout)
-
-
-def _connect_failure(servers: Sequence[str], cause: Exception) -> str:
-    """Why a first connect failed, and what to do about it."""
-    reason = str(cause) or type(cause).__name__
-    where = f"cannot connect to NATS at {', '.join(servers)}"
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return (
-            f"{where}: the server's TLS certificate is not trusted ({reason}). "
-            "Pass tls=ssl.SSLContext trusting its CA (or the CLI's --tls-ca)."
-        )
-    if isinstance(cause, ssl.SSLError):
-        return f"{where}: the TLS handshake failed ({reason})."
-    return f"{where}: {reason}. Start a server with `natsobj server` or natsobj.EmbeddedServer()."

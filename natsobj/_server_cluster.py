@@ -21,7 +21,6 @@ from ._server_process import (
     absolute,
     find_nats_server,
     free_ports,
-    wait_jetstream,
 )
 
 __all__ = ["EmbeddedCluster"]
@@ -234,6 +233,9 @@ class EmbeddedCluster:
         nodes = [self._node(i) for i in (range(self._size) if indexes is None else indexes)]
         nodes = [node for node in nodes if node.running]
         limit = self._startup_timeout if timeout is None else timeout
+        # nats-py is asyncio-only: natsobj.server imports it only where a cluster needs it.
+        from ._jetstream import wait_jetstream
+
         last: dict[str, str] = {}
         with anyio.move_on_after(limit) as scope:
             for node in nodes:

@@ -7,7 +7,6 @@ Everything public here is re-exported by ``natsobj.server``, which is where user
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -21,7 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import anyio
 
@@ -42,7 +41,6 @@ __all__ = [
     "log",
     "remove_dir",
     "split_addr",
-    "wait_jetstream",
 ]
 
 ENV_BINARY = "NATSOBJ_NATS_SERVER"
@@ -339,46 +337,3 @@ def free_ports(host: str, count: int) -> list[int]:
     finally:
         for sock in socks:
             sock.close()
-
-
-async def wait_jetstream(url: str, last: dict[str, str]) -> None:
-    """Poll ``$JS.API.INFO`` at ``url`` until it answers without an error; the last
-    failure is kept in ``last[url]``."""
-    import nats  # nats-py is asyncio-only: import it only where a cluster needs it
-    import nats.errors
-
-    async def _quiet(*_args: object) -> None:
-        return None
-
-    while True:
-        try:
-            nc = await nats.connect(
-                url,
-                connect_timeout=1,
-                allow_reconnect=False,
-                max_reconnect_attempts=0,
-                error_cb=_quiet,
-                disconnected_cb=_quiet,
-                closed_cb=_quiet,
-            )
-        except (OSError, nats.errors.Error, TimeoutError) as exc:
-            last[url] = f"connect: {exc!r}"
-            await anyio.sleep(0.1)
-            continue
-        try:
-            while True:
-                try:
-                    msg = await nc.request("$JS.API.INFO", b"", timeout=1)
-                    reply: Any = json.loads(msg.data)
-                except (nats.errors.Error, TimeoutError, ValueError) as exc:
-                    last[url] = repr(exc)
-                    if nc.is_closed:
-                        break
-                else:
-                    if isinstance(reply, dict) and "error" not in reply:
-                        return
-                    last[url] = str(reply.get("error") if isinstance(reply, dict) else reply)
-                await anyio.sleep(0.1)
-        finally:
-            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await nc.close()

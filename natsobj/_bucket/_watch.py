@@ -11,8 +11,7 @@ from .._models import ObjectInfo, _name_from_subject
 from .._wire import MARKER_REASON_HEADER, meta_subject_filter
 
 if TYPE_CHECKING:
-    from nats.aio.msg import Msg
-
+    from .._jetstream import Msg
     from ._core import BucketCore
 
 __all__ = ["ObjectWatcher"]

@@ -1,36 +1,35 @@
-"""The JetStream layer: the only package that imports ``nats``.
+"""The JetStream layer: the only package of natsobj that imports ``nats`` (nats-py).
 
-TEMPORARY (branch rB): engineer A moves ``_jsapi.py`` into this package at the same time;
-at the merge this file is replaced by A's real ``__init__``. Until then it re-exports the
-agreed names from ``.._jsapi`` and ``.._errors``, and holds the fork-safe NUID source
-(A's ``_client.py`` has its own). Everything outside this package imports JetStream-layer
-names from here only.
+Everything above it (the bucket core and parts, the manager, the sessions, the server
+helpers) imports the names below from here, never from nats or from the modules inside:
+
+- ``_client``: JetStream (API requests, publishes, stored messages, waits that fail as
+  soon as their answer cannot come);
+- ``_mux``: the one reply subscription a connection's transfers share;
+- ``_reads``: Direct Get read runs; ``_writes``: the byte budget, AckWindow, FastIngest;
+- ``_consumer``: the ordered consumer a watcher reads through;
+- ``_connect``: the first connect, closing a connection, cluster readiness;
+- ``_mapping``: nats-py exceptions and API errors as natsobj errors;
+- ``_messages``: StoredMsg and the headers of answers; ``_tuning``: the nats-py patches;
+- ``_nuid``: fork-safe NUIDs.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import TypeAlias
 
 from nats.aio.client import Client
-from nats.nuid import NUID
 
-from .._errors import map_nats_errors
-from .._jsapi import (
-    MULTI_LAST_SUBJECTS,
-    AckWindow,
-    ByteBudget,
-    FastIngest,
-    JetStream,
-    OrderedConsumer,
-    Payload,
-    StoredMsg,
-    api_error,
-    close_connection,
-    unsubscribe,
-    wait_for,
-)
+from ._client import JetStream
+from ._connect import close_connection, first_connect, wait_jetstream
+from ._consumer import OrderedConsumer
+from ._mapping import api_error, map_nats_errors
+from ._messages import Msg, Payload, StoredMsg, header_size
+from ._mux import unsubscribe, wait_for
+from ._nuid import new_nuid
+from ._reads import MULTI_LAST_SUBJECTS
+from ._tuning import parse_header_lines, speed_up_header_parsing
+from ._writes import AckWindow, ByteBudget, FastIngest
 
 __all__ = [
     "MULTI_LAST_SUBJECTS",
@@ -38,50 +37,24 @@ __all__ = [
     "ByteBudget",
     "FastIngest",
     "JetStream",
+    "Msg",
     "NatsClient",
     "OrderedConsumer",
     "Payload",
     "StoredMsg",
     "api_error",
     "close_connection",
+    "first_connect",
+    "header_size",
     "map_nats_errors",
     "new_nuid",
+    "parse_header_lines",
+    "speed_up_header_parsing",
     "unsubscribe",
     "wait_for",
+    "wait_jetstream",
 ]
 
-# For annotations outside this package, which never import nats themselves.
+# For annotations (and the manager's type check) outside this package, which never
+# imports nats itself.
 NatsClient: TypeAlias = Client
-
-
-class _NuidSource:
-    """nats-py's NUID generator, made safe for threads and for forks.
-
-    One generator per process: a child forked after the parent made NUIDs (multiprocessing,
-    preforking servers, task-queue workers) would otherwise make the same ones as its
-    parent and siblings, so their puts would share chunk subjects and their purges take
-    each other's chunks. ``next`` is locked: nats-py does not promise its generator is
-    thread-safe (its sequence update takes several steps), and threads may each run an
-    event loop with natsobj in it.
-    """
-
-    def __init__(self) -> None:
-        self._reseed()
-        os.register_at_fork(after_in_child=self._reseed)
-
-    def _reseed(self) -> None:
-        # A new lock too: one held by another thread at the fork stays held in the child.
-        self._lock = threading.Lock()
-        self._nuid = NUID()  # seeded from os.urandom
-
-    def next(self) -> str:
-        with self._lock:
-            return self._nuid.next().decode("ascii")
-
-
-_nuids = _NuidSource()
-
-
-def new_nuid() -> str:
-    """A fresh NUID, unique across threads and forked processes."""
-    return _nuids.next()

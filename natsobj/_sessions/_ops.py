@@ -21,7 +21,6 @@ from .._bucket._core import BucketCore
 from .._bucket._get import ReadResult
 from .._checks import check_put_data
 from .._errors import (
-    BadObjectMetaError,
     BucketExistsError,
     BucketNotFoundError,
     InvalidArgumentError,
@@ -30,14 +29,12 @@ from .._errors import (
     UnsupportedFeatureError,
 )
 from .._expiration import TOMBSTONE_TTL, ExpirationPolicy, expired
-from .._jetstream import MULTI_LAST_SUBJECTS
 from .._manager import ObjectStoreManager
 from .._models import ObjectInfo, ObjectMeta
 from .._policy import CONTENT_TYPE_HEADER
 from .._source import PutData
 from .._store import ObjectStore
 from .._wire import (
-    meta_subject,
     ttl_header,
 )
 from ._compression import (
@@ -367,21 +364,8 @@ async def prefetch(context: SessionContext, keys: Iterable[str]) -> dict[str, Ob
         store, js = bucket.store, context.manager.js
         if not store._core.direct or store._core.consistent_meta or not js.server_at_least(2, 11):
             return {}
-        subjects = [meta_subject(store.bucket, name) for name in names]
-        found: dict[str, ObjectInfo] = {}
-        for start in range(0, len(subjects), MULTI_LAST_SUBJECTS):
-            run = subjects[start : start + MULTI_LAST_SUBJECTS]
-            for msg in (await js.last_msgs(store.stream, run, bucket=store.bucket)).values():
-                if not msg.data:
-                    continue  # the marker of an expired object
-                try:
-                    info = store._core.parse(msg)
-                except BadObjectMetaError:
-                    continue
-                key = names.get(info.name)
-                if key is not None:
-                    found[key] = info
-        return found
+        metas = await store._core.last_metas(names)
+        return {names[name]: info for name, info in metas.items() if name in names}
 
 
 async def delete(context: SessionContext, key: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 import natsobj
-from natsobj._jsapi import header_size
+from natsobj._jetstream import header_size
 from natsobj._wire import TTL_HEADER
 from tests.conftest import chunk_counts, unique_bucket
 

@@ -1,11 +1,9 @@
-"""The bucket core's pure parts: the compare-and-set retry loop, the layer rule of
-natsobj/_bucket/, and the stream config a bucket config makes."""
+"""The bucket core's pure parts: the compare-and-set retry loop and the stream config a
+bucket config makes (the layer rules are in test_layering.py)."""
 
 from __future__ import annotations
 
-import ast
 import random
-from pathlib import Path
 
 import anyio
 import pytest
@@ -15,10 +13,6 @@ from natsobj._bucket._core import CAS_FIRST_BACKOFF, CAS_MAX_BACKOFF, retry_cas
 from natsobj._policy import policy_from_metadata
 
 pytestmark = pytest.mark.anyio
-
-BUCKET_PACKAGE = Path(natsobj.__file__).parent / "_bucket"
-# What sits above the bucket parts: they may not import it, not even for type checking.
-ABOVE = ("natsobj._store", "natsobj._manager", "natsobj._usecase", "natsobj._many")
 
 
 class Losing:
@@ -90,33 +84,6 @@ async def test_retry_cas_waits_a_jittered_doubling_time_from_the_third_run(
 async def test_retry_cas_needs_an_attempt(attempts: int) -> None:
     with pytest.raises(natsobj.InvalidArgumentError):
         await retry_cas(Losing(losses=0), attempts=attempts)
-
-
-def _imported(path: Path) -> set[str]:
-    """The natsobj modules ``path`` imports (relative imports resolved), anywhere in it."""
-    package = ["natsobj", "_bucket"]
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, *([node.module] if node.module else [])])
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
-    return found
-
-
-@pytest.mark.parametrize("path", sorted(BUCKET_PACKAGE.glob("*.py")), ids=lambda p: p.name)
-def test_bucket_parts_never_import_the_layers_above(path: Path) -> None:
-    above = {name for name in _imported(path) if name.startswith(ABOVE)}
-    assert not above, f"{path.name} imports {sorted(above)}"
-
-
-def test_the_import_check_sees_relative_imports() -> None:
-    imported = _imported(BUCKET_PACKAGE / "_put.py")
-    assert "natsobj._bucket._core" in imported
-    assert "natsobj._source" in imported
 
 
 def test_a_bucket_config_makes_its_stream_config_with_the_policy() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 import natsobj
 import natsobj._errors
-from natsobj._errors import map_nats_errors
+from natsobj._jetstream import map_nats_errors
 
 
 @pytest.mark.parametrize(

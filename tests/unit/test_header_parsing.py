@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nats.aio.client import Client
 
-from natsobj._jsapi import parse_header_lines, speed_up_header_parsing
+from natsobj._jetstream import parse_header_lines, speed_up_header_parsing
 
 EDGE_CASES = [
     b"",

@@ -1,0 +1,228 @@
+"""The ordered consumer a watcher reads a bucket's changes through (nats.go's ordered
+consumer), over natsobj's JetStream: its API prefix (a JetStream domain) and deadlines."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import nats.errors
+from nats.aio.subscription import Subscription
+
+from .._errors import ObjectStoreError, ServerUnavailableError
+from ._mapping import map_nats_errors
+from ._messages import Msg, header, status
+from ._mux import POLL_SECONDS, unsubscribe
+
+if TYPE_CHECKING:
+    from ._client import JetStream
+
+__all__ = ["OrderedConsumer"]
+
+_SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
+_SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
+
+
+def _delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
+    """The consumer and stream sequences of a message a consumer delivered, from its reply
+    subject; None if that is not a JetStream acknowledgement subject of ``stream``."""
+    try:
+        meta = msg.metadata
+    except (nats.errors.Error, ValueError, OverflowError, OSError):
+        return None
+    if meta.stream != stream or meta.sequence.consumer < 1 or meta.sequence.stream < 1:
+        return None
+    return meta
+
+
+class OrderedConsumer:
+    """A stream's messages on ``subject``, in stream order, through an ephemeral push
+    consumer that is replaced whenever it cannot go on (nats.go's ordered consumer).
+
+    While it has nothing to deliver, the server sends a heartbeat every ``timeout / 2``
+    seconds. A gap (a message lost on the way, the consumer deleted) is repaired quietly:
+    a new consumer starts after the last message received. A lost server (the connection
+    gone, or neither a message nor a heartbeat for ``timeout`` seconds) makes ``next``
+    raise ServerUnavailableError, after every message received before it was handed out;
+    the following ``next`` starts a new consumer after the last message, so nothing is
+    missed or repeated. Flow control is answered once the caller has taken what came
+    before it, so messages waiting here stay bounded.
+    """
+
+    def __init__(
+        self,
+        js: JetStream,
+        stream: str,
+        subject: str,
+        *,
+        deliver_policy: str,
+        bucket: str | None = None,
+    ):
+        self._js = js
+        self._stream = stream
+        self._subject = subject
+        self._policy = deliver_policy  # how the first consumer starts: all, last_per_subject, new
+        self._bucket = bucket
+        self._heartbeat = js.timeout / 2
+        self._last_seq: int | None = None  # stream sequence of the last message received
+        self._sub: Subscription | None = None
+        self._name = ""
+        self._generation = 0  # messages to an earlier consumer's subscription are ignored
+        self._link: int | None = None  # the connection the consumer delivers to
+        self._heard = 0.0  # when the consumer last sent anything (anyio's clock)
+        self._delivered = 0  # consumer sequence of the last message received
+        self._messages: deque[Msg] = deque()
+        self._arrived = anyio.Event()
+        self._received = 0
+        self._handed = 0
+        self._flow: tuple[str, int] | None = None  # (reply, messages to hand out first)
+        self._broken = False
+        self._closed = False
+
+    async def start(self) -> None:
+        """Subscribe to a new deliver subject and create a consumer that delivers to it:
+        after the last message received, or by the deliver policy before any."""
+        self._generation += 1
+        generation = self._generation
+        # Reset before the consumer exists: it may deliver before its creation is answered.
+        self._delivered, self._flow, self._broken = 0, None, False
+        self._heard = anyio.current_time()
+
+        async def on_msg(msg: Msg) -> None:
+            self._on_msg(generation, msg)
+
+        deliver = self._js.nc.new_inbox()
+        with map_nats_errors(bucket=self._bucket):
+            sub = await self._js.nc.subscribe(deliver, cb=on_msg)
+        if self._last_seq is None:
+            start: dict[str, Any] = {"deliver_policy": self._policy}
+        else:
+            start = {"deliver_policy": "by_start_sequence", "opt_start_seq": self._last_seq + 1}
+        config = {
+            **start,
+            "deliver_subject": deliver,
+            "filter_subject": self._subject,
+            "ack_policy": "none",
+            "max_deliver": 1,
+            "flow_control": True,
+            "idle_heartbeat": int(self._heartbeat * 1e9),
+            "mem_storage": True,
+            "num_replicas": 1,
+        }
+        try:
+            answer = await self._js.api(
+                f"CONSUMER.CREATE.{self._stream}",
+                {"stream_name": self._stream, "config": config},
+                bucket=self._bucket,
+            )
+        except BaseException:
+            await unsubscribe(sub)
+            raise
+        name = answer.get("name")
+        # The name goes into a subject (the delete): only a plain token will do.
+        self._name = name if isinstance(name, str) and _SUBJECT_TOKEN.fullmatch(name) else ""
+        self._sub, self._link = sub, self._js.link()
+        if self._last_seq is None and self._policy == "new":
+            # Nothing delivered yet: a replacement starts where this one did.
+            seq = (answer.get("delivered") or {}).get("stream_seq")
+            if isinstance(seq, int) and seq >= 0:
+                self._last_seq = seq
+        if self._closed:  # stopped meanwhile
+            await self._drop(delete=True)
+
+    def _on_msg(self, generation: int, msg: Msg) -> None:
+        if generation != self._generation:
+            return
+        self._heard = anyio.current_time()
+        code = status(msg)
+        if code == "100":
+            # A flow control request asks for an answer on its reply subject; a heartbeat
+            # names the last message sent, and a stalled flow control's subject. Only a
+            # flow control subject of this stream is answered: anyone may publish here.
+            flow = msg.reply or header(msg, "Nats-Consumer-Stalled")
+            if flow.startswith(f"$JS.FC.{self._stream}.") and _SUBJECT.fullmatch(flow):
+                self._flow = (flow, self._received)
+            last = header(msg, "Nats-Last-Consumer")
+            if not msg.reply and last and last != str(self._delivered):
+                self._broken = True
+        elif code is not None:  # the consumer is gone (409 Consumer Deleted, ...)
+            self._broken = True
+        else:
+            meta = _delivery(msg, self._stream)
+            if meta is None:
+                return  # not from a consumer: nothing to deliver, nothing to repair
+            if meta.sequence.consumer != self._delivered + 1:
+                self._broken = True
+            else:
+                self._delivered = meta.sequence.consumer
+                self._last_seq = meta.sequence.stream
+                self._received += 1
+                self._messages.append(msg)
+        self._arrived.set()
+
+    async def next(self) -> Msg | None:
+        """The next message, or None once stopped.
+
+        Raises:
+            ServerUnavailableError: the server was lost; the next call resumes after the
+                last message (waiting up to ``timeout`` for a connection).
+        """
+        while not self._closed:
+            if self._messages:
+                msg = self._messages.popleft()
+                self._handed += 1
+                await self._answer_flow()
+                return msg
+            if self._broken:
+                await self._drop(delete=True)
+            if self._sub is None:
+                await self.start()
+                continue
+            self._arrived = anyio.Event()
+            await self._answer_flow()
+            with anyio.move_on_after(POLL_SECONDS):
+                await self._arrived.wait()
+            silent = anyio.current_time() - self._heard
+            if self._arrived.is_set():
+                continue
+            if self._js.lost(self._link) or silent > 2 * self._heartbeat:
+                why = "lost the connection" if self._js.lost(self._link) else "no heartbeat"
+                await self._drop(delete=False)
+                raise ServerUnavailableError(
+                    f"lost the NATS server ({why}; nothing heard for {silent:.1f} s):"
+                    " iterate again to resume after the last message",
+                    bucket=self._bucket,
+                )
+        return None
+
+    async def _answer_flow(self) -> None:
+        if self._flow is not None and self._handed >= self._flow[1]:
+            reply, self._flow = self._flow[0], None
+            with contextlib.suppress(nats.errors.Error):  # a lost connection shows elsewhere
+                await self._js.nc.publish(reply, b"")
+
+    async def _drop(self, *, delete: bool) -> None:
+        """Forget the consumer; with ``delete``, ask the server to remove it (else it goes
+        by itself once nobody listens)."""
+        sub, self._sub = self._sub, None
+        self._generation += 1
+        if sub is None:
+            return
+        await unsubscribe(sub)
+        if delete and self._name and self._js.nc.is_connected:
+            with (
+                anyio.CancelScope(shield=True),
+                contextlib.suppress(ObjectStoreError),
+            ):
+                await self._js.api(
+                    f"CONSUMER.DELETE.{self._stream}.{self._name}", bucket=self._bucket
+                )
+
+    async def stop(self) -> None:
+        """Stop: ``next`` returns None from now on; the consumer is deleted."""
+        self._closed = True
+        self._arrived.set()
+        await self._drop(delete=True)
