@@ -1,0 +1,671 @@
+"""Supabase Storage's REST API (as ``supabase/storage`` serves it under ``/storage/v1``).
+
+Roles (we have no Postgres RLS): ``service_role`` may do everything; ``authenticated`` may
+read and write objects in every bucket and list and read buckets, but only
+``service_role`` creates, changes, empties or deletes buckets; ``anon`` (no token, or the
+anon key) may only read objects of public buckets. Signed URLs carry their own right.
+Errors have Supabase's body ``{"statusCode", "error", "message"}`` and, as its server
+does, HTTP 400 for client errors other than 403 (the real code is ``statusCode``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any, Literal
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+import natsobj
+
+from ._auth import AuthConfig, AuthError, Caller, caller_of, decode_token, sign_token
+
+__all__ = ["supabase_routes"]
+
+MAX_PATHS = 1000
+LIST_LIMIT = 1500
+MAX_LIST_WINDOW = 10_000  # natsobj's page limit
+UPLOAD_URL_SECONDS = 7200
+MAX_JSON_BYTES = 1 << 20
+# Supabase's sort columns; last_accessed_at is not updated on reads there either.
+_SORT: dict[str, Literal["name", "created", "updated"]] = {
+    "name": "name",
+    "created_at": "created",
+    "updated_at": "updated",
+    "last_accessed_at": "updated",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str):
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+# natsobj error -> (statusCode, error). Order matters: subclasses first.
+_ERRORS: tuple[tuple[type[natsobj.ObjectStoreError], int, str], ...] = (
+    (natsobj.BucketNotFoundError, 404, "Bucket not found"),
+    (natsobj.ObjectNotFoundError, 404, "not_found"),
+    (natsobj.UpdateMetaDeletedError, 404, "not_found"),
+    (natsobj.BucketExistsError, 409, "Duplicate"),
+    (natsobj.ObjectExistsError, 409, "Duplicate"),
+    (natsobj.BucketNotEmptyError, 409, "InvalidRequest"),
+    (natsobj.PreconditionFailedError, 409, "InvalidRequest"),
+    (natsobj.ObjectTooLargeError, 413, "Payload too large"),
+    (natsobj.InvalidMimeTypeError, 415, "invalid_mime_type"),
+    (natsobj.RangeNotSatisfiableError, 416, "InvalidRange"),
+    (natsobj.InvalidBucketNameError, 400, "Invalid Input"),
+    (natsobj.InvalidObjectNameError, 400, "Invalid Input"),
+    (natsobj.InvalidArgumentError, 400, "Invalid Input"),
+    (natsobj.BucketSealedError, 403, "Unauthorized"),
+    (natsobj.PermissionDeniedError, 403, "Unauthorized"),
+    (natsobj.ObjectStoreTimeoutError, 504, "DatabaseTimeout"),
+    (natsobj.ServerUnavailableError, 503, "ServiceUnavailable"),
+)
+
+
+def error_response(status: int, error: str, message: str) -> JSONResponse:
+    http = 400 if 400 <= status < 500 and status != 403 else status
+    body = {"statusCode": str(status), "error": error, "message": message}
+    return JSONResponse(body, status_code=http)
+
+
+def _from_store_error(exc: natsobj.ObjectStoreError) -> JSONResponse:
+    for kind, status, error in _ERRORS:
+        if isinstance(exc, kind):
+            return error_response(status, error, str(exc) if status < 500 else error)
+    return error_response(500, "internal", "Internal Server Error")
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _endpoint(handler: Handler) -> Handler:
+    """Map every failure of ``handler`` to Supabase's error body; never a stack trace."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return error_response(exc.status, exc.error, exc.message)
+        except AuthError as exc:
+            return error_response(403, "Unauthorized", str(exc))
+        except natsobj.ObjectStoreError as exc:
+            return _from_store_error(exc)
+        except ClientDisconnect:
+            return error_response(499, "ClientDisconnect", "client went away")
+
+    return endpoint
+
+
+# ---------------------------------------------------------------- request helpers
+
+
+def _auth(request: Request) -> AuthConfig:
+    config: AuthConfig = request.app.state.auth
+    return config
+
+
+def _manager(request: Request) -> natsobj.ObjectStoreManager:
+    manager: natsobj.ObjectStoreManager = request.app.state.manager
+    return manager
+
+
+def _caller(request: Request, *, needs: str = "anon") -> Caller:
+    caller = caller_of(request, _auth(request))
+    order = ("anon", "authenticated", "service_role")
+    if order.index(caller.role) < order.index(needs):
+        raise ApiError(403, "Unauthorized", f"this operation needs the {needs} role")
+    return caller
+
+
+def _key(request: Request) -> tuple[str, str]:
+    """The bucket and object name from the path, refusing dot segments and empty parts."""
+    bucket, name = request.path_params["bucket"], request.path_params.get("path", "")
+    parts = name.split("/")
+    if not name or any(part in ("", ".", "..") for part in parts):
+        raise ApiError(400, "Invalid Input", f"invalid object name {name!r}")
+    return bucket, name
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise ApiError(413, "Payload too large", "request body too large")
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise ApiError(400, "Invalid Input", "body is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise ApiError(400, "Invalid Input", "body must be a JSON object")
+    return value
+
+
+def _field(
+    body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = None
+) -> Any:
+    value = body.get(name, default)
+    if value is not None and not isinstance(value, kind):
+        raise ApiError(400, "Invalid Input", f"{name} has the wrong type")
+    return value
+
+
+def _iso(stamp: datetime | None) -> str | None:
+    return stamp.isoformat().replace("+00:00", "Z") if stamp is not None else None
+
+
+async def _readable(request: Request, bucket: str, caller: Caller) -> None:
+    """anon may read only public buckets."""
+    if caller.role == "anon" and not (await _manager(request).get_bucket(bucket)).public:
+        raise ApiError(404, "Bucket not found", "Bucket not found")
+
+
+# ---------------------------------------------------------------- buckets
+
+
+def _bucket_json(status: natsobj.ObjectStoreStatus) -> dict[str, Any]:
+    created = status.stream_info.get("created")
+    return {
+        "id": status.bucket,
+        "name": status.bucket,
+        "owner": "",
+        "public": status.public,
+        "type": "STANDARD",
+        "file_size_limit": status.file_size_limit,
+        "allowed_mime_types": status.allowed_mime_types,
+        "created_at": created,
+        "updated_at": created,
+    }
+
+
+async def list_buckets(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    statuses = await _manager(request).object_store_statuses()
+    return JSONResponse([_bucket_json(status) for status in statuses])
+
+
+async def get_bucket(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    return JSONResponse(_bucket_json(await _manager(request).get_bucket(request.path_params["id"])))
+
+
+def _policy(body: dict[str, Any]) -> dict[str, Any]:
+    policy: dict[str, Any] = {}
+    if "public" in body:
+        policy["public"] = bool(_field(body, "public", bool, False))
+    if "file_size_limit" in body:
+        policy["file_size_limit"] = _field(body, "file_size_limit", (int, str))
+    if "allowed_mime_types" in body:
+        mimes = _field(body, "allowed_mime_types", list)
+        policy["allowed_mime_types"] = mimes or None
+    return policy
+
+
+async def create_bucket(request: Request) -> Response:
+    _caller(request, needs="service_role")
+    body = await _json(request)
+    bucket = _field(body, "id", str) or _field(body, "name", str)
+    if not bucket:
+        raise ApiError(400, "Invalid Input", "body must have a bucket name")
+    manager = _manager(request)
+    try:
+        await manager.get_bucket(bucket)
+    except natsobj.BucketNotFoundError:
+        await manager.create_object_store(bucket, **_policy(body))
+        return JSONResponse({"name": bucket})
+    raise ApiError(409, "Duplicate", "The resource already exists")
+
+
+async def update_bucket(request: Request) -> Response:
+    _caller(request, needs="service_role")
+    await _manager(request).update_bucket(
+        request.path_params["id"], **_policy(await _json(request))
+    )
+    return JSONResponse({"message": "Successfully updated"})
+
+
+async def empty_bucket(request: Request) -> Response:
+    _caller(request, needs="service_role")
+    await _manager(request).empty_bucket(request.path_params["id"])
+    return JSONResponse({"message": "Successfully emptied"})
+
+
+async def delete_bucket(request: Request) -> Response:
+    _caller(request, needs="service_role")
+    await _manager(request).delete_bucket(request.path_params["id"])
+    return JSONResponse({"message": "Successfully deleted"})
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def _user_metadata(raw: str | None) -> dict[str, str]:
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, "Invalid Input", "metadata is not valid JSON") from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ApiError(400, "Invalid Input", "metadata must be an object of strings")
+    return value
+
+
+def _header_metadata(request: Request) -> str | None:
+    raw = request.headers.get("x-metadata")
+    if raw is None:
+        return None
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(400, "Invalid Input", "x-metadata is not base64 JSON") from exc
+
+
+async def _file_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(256 * 1024):
+        yield chunk
+
+
+async def _store_upload(
+    request: Request, bucket: str, name: str, *, upsert: bool
+) -> natsobj.ObjectInfo:
+    """Stream the request's body (raw, or the one file of a multipart form) into the
+    bucket; the bucket's policy applies as natsobj enforces it."""
+    store = await _manager(request).object_store(bucket)
+    content_type = request.headers.get("content-type", "application/octet-stream")
+    if content_type.startswith("multipart/form-data"):
+        # Starlette spools the file part to a temporary file past 1 MiB (bounded memory).
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise ApiError(400, "Invalid Input", "the form has no file")
+            cache = form.get("cacheControl")
+            cache_control = f"max-age={cache}" if isinstance(cache, str) and cache else "no-cache"
+            meta = form.get("metadata") or form.get("userMetadata")
+            kind = form.get("contentType")
+            meta_obj = natsobj.ObjectMeta(
+                name=name,
+                headers={"Cache-Control": [cache_control]},
+                metadata=_user_metadata(meta if isinstance(meta, str) else None),
+            )
+            mime = kind if isinstance(kind, str) and kind else upload.content_type
+            return await store.upload(
+                meta_obj, _file_chunks(upload), upsert=upsert, content_type=mime or None
+            )
+    meta_obj = natsobj.ObjectMeta(
+        name=name,
+        headers={"Cache-Control": [request.headers.get("cache-control", "no-cache")]},
+        metadata=_user_metadata(_header_metadata(request)),
+    )
+    return await store.upload(meta_obj, request.stream(), upsert=upsert, content_type=content_type)
+
+
+def _upsert(request: Request) -> bool:
+    return request.headers.get("x-upsert", "false").lower() == "true"
+
+
+async def upload_object(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    bucket, name = _key(request)
+    upsert = request.method == "PUT" or _upsert(request)
+    info = await _store_upload(request, bucket, name, upsert=upsert)
+    return JSONResponse({"Id": info.nuid, "Key": f"{bucket}/{name}"})
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def _http_date(stamp: datetime | None) -> str:
+    return format_datetime(stamp, usegmt=True) if stamp is not None else ""
+
+
+def _range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``[start, end)`` from a ``bytes=`` Range header (one range), None for the whole."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if not first:
+            start, end = max(size - int(last), 0), size
+        else:
+            start = int(first)
+            end = min(int(last) + 1, size) if last else size
+    except ValueError:
+        return None
+    if start < 0 or end <= start:
+        raise ApiError(416, "InvalidRange", f"range {header!r} is not satisfiable")
+    return start, end
+
+
+def _object_headers(info: natsobj.ObjectInfo) -> dict[str, str]:
+    cache = info.headers.get("Cache-Control", ["no-cache"])
+    return {
+        "Content-Type": info.content_type,
+        "Cache-Control": cache[0] if cache else "no-cache",
+        "ETag": f'"{info.digest}"',
+        "Last-Modified": _http_date(info.mtime),
+        "Accept-Ranges": "bytes",
+    }
+
+
+async def _serve(request: Request, bucket: str, name: str) -> Response:
+    store = await _manager(request).object_store(bucket)
+    info = await store.get_info(name)
+    headers = _object_headers(info)
+    if "download" in request.query_params:
+        filename = request.query_params["download"] or name.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    span = _range(request.headers.get("range"), info.size)
+    start, end = span or (0, info.size)
+    headers["Content-Length"] = str(end - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+
+    async def body() -> AsyncIterator[bytes]:
+        async with store.get(
+            name, start=start if span else None, end=end if span else None
+        ) as result:
+            async for chunk in result:
+                yield chunk
+
+    return StreamingResponse(body(), status_code=status, headers=headers)
+
+
+async def download(request: Request) -> Response:
+    caller = _caller(request)
+    bucket, name = _key(request)
+    await _readable(request, bucket, caller)
+    return await _serve(request, bucket, name)
+
+
+async def download_public(request: Request) -> Response:
+    bucket, name = _key(request)
+    if not (await _manager(request).get_bucket(bucket)).public:
+        raise ApiError(400, "Invalid Input", "the bucket is not public")
+    return await _serve(request, bucket, name)
+
+
+async def object_info(request: Request) -> Response:
+    caller = _caller(request)
+    bucket, name = _key(request)
+    await _readable(request, bucket, caller)
+    info = await (await _manager(request).object_store(bucket)).get_info(name)
+    cache = info.headers.get("Cache-Control", ["no-cache"])
+    return JSONResponse(
+        {
+            "id": info.nuid,
+            "name": name,
+            "version": str(info.revision),
+            "bucket_id": bucket,
+            "size": info.size,
+            "content_type": info.content_type,
+            "cache_control": cache[0] if cache else "no-cache",
+            "etag": f'"{info.digest}"',
+            "metadata": info.metadata,
+            "last_modified": _iso(info.mtime),
+            "created_at": _iso(info.created),
+        }
+    )
+
+
+# ---------------------------------------------------------------- list, move, copy, remove
+
+
+def _row(name: str, info: natsobj.ObjectInfo) -> dict[str, Any]:
+    cache = info.headers.get("Cache-Control", ["no-cache"])
+    return {
+        "name": name,
+        "id": info.nuid,
+        "updated_at": _iso(info.mtime),
+        "created_at": _iso(info.created),
+        "last_accessed_at": _iso(info.mtime),
+        "metadata": {
+            "eTag": f'"{info.digest}"',
+            "size": info.size,
+            "mimetype": info.content_type,
+            "cacheControl": cache[0] if cache else "no-cache",
+            "lastModified": _iso(info.mtime),
+            "contentLength": info.size,
+            "httpStatusCode": 200,
+        },
+    }
+
+
+async def list_objects(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    bucket = request.path_params["bucket"]
+    body = await _json(request)
+    prefix = _field(body, "prefix", str, "")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    limit = _field(body, "limit", int, 100)
+    offset = _field(body, "offset", int, 0)
+    sort = _field(body, "sortBy", dict, {})
+    column = sort.get("column", "name")
+    order = sort.get("order", "asc")
+    if column not in _SORT or order not in ("asc", "desc") or not 0 < limit <= LIST_LIMIT:
+        raise ApiError(400, "Invalid Input", "bad sortBy or limit")
+    if offset < 0 or offset + limit > MAX_LIST_WINDOW:
+        raise ApiError(400, "Invalid Input", f"offset + limit must be 1 to {MAX_LIST_WINDOW}")
+    store = await _manager(request).object_store(bucket)
+    # Supabase pages over folders then files together: read up to offset + limit of them.
+    page = await store.list_page(
+        prefix,
+        delimiter="/",
+        search=_field(body, "search", str) or None,
+        sort_by=_SORT[column],
+        order=order,
+        limit=offset + limit,
+    )
+    folders = [
+        {
+            "name": f.removeprefix(prefix).rstrip("/"),
+            "id": None,
+            "updated_at": None,
+            "created_at": None,
+            "last_accessed_at": None,
+            "metadata": None,
+        }
+        for f in page.folders
+    ]
+    files = [_row(info.name.removeprefix(prefix), info) for info in page.objects]
+    return JSONResponse((folders + files)[offset : offset + limit])
+
+
+def _transfer_keys(body: dict[str, Any]) -> tuple[str, str, str, str]:
+    bucket = _field(body, "bucketId", str)
+    source = _field(body, "sourceKey", str)
+    destination = _field(body, "destinationKey", str)
+    if not bucket or not source or not destination:
+        raise ApiError(400, "Invalid Input", "bucketId, sourceKey and destinationKey are needed")
+    for key in (source, destination):
+        if any(part in ("", ".", "..") for part in key.split("/")):
+            raise ApiError(400, "Invalid Input", f"invalid object name {key!r}")
+    return bucket, source, _field(body, "destinationBucket", str) or bucket, destination
+
+
+async def move_object(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    bucket, source, to_bucket, destination = _transfer_keys(await _json(request))
+    manager = _manager(request)
+    store = await manager.object_store(bucket)
+    to_store = await manager.object_store(to_bucket) if to_bucket != bucket else None
+    await store.move(source, destination, to_store=to_store)
+    return JSONResponse({"message": "Successfully moved"})
+
+
+async def copy_object(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    bucket, source, to_bucket, destination = _transfer_keys(await _json(request))
+    manager = _manager(request)
+    store = await manager.object_store(bucket)
+    to_store = await manager.object_store(to_bucket) if to_bucket != bucket else None
+    info = await store.copy(source, destination, to_store=to_store, upsert=_upsert(request))
+    return JSONResponse({"Id": info.nuid, "Key": f"{to_bucket}/{destination}"})
+
+
+async def remove_objects(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    names = _field(await _json(request), "prefixes", list, [])
+    if not names or len(names) > MAX_PATHS or not all(isinstance(n, str) for n in names):
+        raise ApiError(400, "Invalid Input", f"prefixes must be 1 to {MAX_PATHS} names")
+    store = await _manager(request).object_store(request.path_params["bucket"])
+    results = await store.delete_many(names)
+    return JSONResponse([_row(r.name, r.info) for r in results if r.ok and r.info is not None])
+
+
+# ---------------------------------------------------------------- signed URLs
+
+
+def _sign(request: Request, bucket: str, name: str, seconds: int, scope: str, **extra: Any) -> str:
+    secret = _auth(request).jwt_secret
+    if not secret:
+        raise ApiError(400, "InvalidRequest", "the gateway has no JWT secret to sign with")
+    now = int(time.time())
+    claims = {**extra, "iat": now, "exp": now + seconds, "url": f"{bucket}/{name}", "scope": scope}
+    return sign_token(claims, secret)
+
+
+def _expires_in(body: dict[str, Any]) -> int:
+    raw = body.get("expiresIn")
+    try:
+        seconds = int(raw) if isinstance(raw, int | str) and not isinstance(raw, bool) else 0
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise ApiError(400, "Invalid Input", "expiresIn must be a whole number of seconds >= 1")
+    return seconds
+
+
+def _signed_path(kind: str, bucket: str, name: str, token: str) -> str:
+    return f"/object/{kind}/{quote(bucket)}/{quote(name)}?token={token}"
+
+
+async def sign_url(request: Request) -> Response:
+    caller = _caller(request)
+    bucket, name = _key(request)
+    await _readable(request, bucket, caller)
+    seconds = _expires_in(await _json(request))
+    await (await _manager(request).object_store(bucket)).get_info(name)
+    token = _sign(request, bucket, name, seconds, "download")
+    return JSONResponse({"signedURL": _signed_path("sign", bucket, name, token)})
+
+
+async def sign_urls(request: Request) -> Response:
+    caller = _caller(request)
+    bucket = request.path_params["bucket"]
+    await _readable(request, bucket, caller)
+    body = await _json(request)
+    seconds = _expires_in(body)
+    paths = _field(body, "paths", list, [])
+    if not paths or len(paths) > MAX_PATHS or not all(isinstance(p, str) for p in paths):
+        raise ApiError(400, "Invalid Input", f"paths must be 1 to {MAX_PATHS} names")
+    store = await _manager(request).object_store(bucket)
+    items = []
+    for path in paths:
+        try:
+            await store.get_info(path)
+        except (natsobj.ObjectNotFoundError, natsobj.InvalidObjectNameError):
+            error = "Either the object does not exist or you do not have access to it"
+            items.append({"error": error, "path": path, "signedURL": None})
+            continue
+        token = _sign(request, bucket, path, seconds, "download")
+        items.append(
+            {"error": None, "path": path, "signedURL": _signed_path("sign", bucket, path, token)}
+        )
+    return JSONResponse(items)
+
+
+def _verify(request: Request, bucket: str, name: str, scope: str) -> dict[str, Any]:
+    token = request.query_params.get("token", "")
+    if not token:
+        raise ApiError(400, "Invalid Input", "querystring must have required property 'token'")
+    claims = decode_token(token, _auth(request).jwt_secret)
+    if claims.get("url") != f"{bucket}/{name}" or claims.get("scope") != scope:
+        raise AuthError("invalid signature: the token is for another object or use")
+    return claims
+
+
+async def download_signed(request: Request) -> Response:
+    bucket, name = _key(request)
+    _verify(request, bucket, name, "download")
+    return await _serve(request, bucket, name)
+
+
+async def sign_upload_url(request: Request) -> Response:
+    caller = _caller(request, needs="authenticated")
+    bucket, name = _key(request)
+    await _manager(request).object_store(bucket)
+    token = _sign(
+        request,
+        bucket,
+        name,
+        UPLOAD_URL_SECONDS,
+        "upload",
+        owner=caller.sub,
+        upsert=_upsert(request),
+    )
+    return JSONResponse({"url": _signed_path("upload/sign", bucket, name, token), "token": token})
+
+
+async def upload_signed(request: Request) -> Response:
+    bucket, name = _key(request)
+    claims = _verify(request, bucket, name, "upload")
+    await _store_upload(request, bucket, name, upsert=claims.get("upsert") is True)
+    return JSONResponse({"Key": f"{bucket}/{name}"})
+
+
+async def delete_object(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    bucket, name = _key(request)
+    await (await _manager(request).object_store(bucket)).delete(name)
+    return JSONResponse({"message": "Successfully deleted"})
+
+
+def supabase_routes() -> list[BaseRoute]:
+    """The routes, relative to ``/storage/v1``."""
+    obj = "/object"
+    key = "{bucket}/{path:path}"
+    table: list[tuple[str, Handler, list[str]]] = [
+        ("/bucket", list_buckets, ["GET"]),
+        ("/bucket", create_bucket, ["POST"]),
+        ("/bucket/{id}", get_bucket, ["GET"]),
+        ("/bucket/{id}", update_bucket, ["PUT"]),
+        ("/bucket/{id}", delete_bucket, ["DELETE"]),
+        ("/bucket/{id}/empty", empty_bucket, ["POST"]),
+        (f"{obj}/move", move_object, ["POST"]),
+        (f"{obj}/copy", copy_object, ["POST"]),
+        (f"{obj}/list/{{bucket}}", list_objects, ["POST"]),
+        (f"{obj}/info/authenticated/{key}", object_info, ["GET"]),
+        (f"{obj}/info/public/{key}", object_info, ["GET"]),
+        (f"{obj}/info/{key}", object_info, ["GET"]),
+        (f"{obj}/sign/{{bucket}}", sign_urls, ["POST"]),
+        (f"{obj}/sign/{key}", sign_url, ["POST"]),
+        (f"{obj}/sign/{key}", download_signed, ["GET", "HEAD"]),
+        (f"{obj}/upload/sign/{key}", sign_upload_url, ["POST"]),
+        (f"{obj}/upload/sign/{key}", upload_signed, ["PUT"]),
+        (f"{obj}/public/{key}", download_public, ["GET", "HEAD"]),
+        (f"{obj}/authenticated/{key}", download, ["GET", "HEAD"]),
+        (f"{obj}/{{bucket}}", remove_objects, ["DELETE"]),
+        (f"{obj}/{key}", download, ["GET", "HEAD"]),
+        (f"{obj}/{key}", upload_object, ["POST", "PUT"]),
+        (f"{obj}/{key}", delete_object, ["DELETE"]),
+    ]
+    return [Route(path, _endpoint(handler), methods=methods) for path, handler, methods in table]
