@@ -23,6 +23,10 @@ _ROLES: tuple[Role, ...] = ("anon", "authenticated", "service_role")
 class AuthError(Exception):
     """A token that cannot be trusted: bad signature, expired, wrong algorithm or claims."""
 
+    def __init__(self, message: str, *, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -49,7 +53,7 @@ def decode_token(token: str, secret: str | None) -> dict[str, Any]:
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_aud": False})
     except jwt.ExpiredSignatureError as exc:
-        raise AuthError("jwt expired") from exc
+        raise AuthError("jwt expired", expired=True) from exc
     except jwt.PyJWTError as exc:
         raise AuthError(f"invalid jwt: {exc}") from exc
     if not isinstance(claims, dict):

@@ -4,8 +4,9 @@ Roles (we have no Postgres RLS): ``service_role`` may do everything; ``authentic
 read and write objects in every bucket and list and read buckets, but only
 ``service_role`` creates, changes, empties or deletes buckets; ``anon`` (no token, or the
 anon key) may only read objects of public buckets. Signed URLs carry their own right.
-Errors have Supabase's body ``{"statusCode", "error", "message"}`` and, as its server
-does, HTTP 400 for client errors other than 403 (the real code is ``statusCode``).
+Errors have Supabase's body ``{"statusCode", "code", "error", "message"}`` and, as its
+server does, HTTP 400 for every client error (the real code is ``statusCode``) except a
+role check, which is HTTP 403.
 """
 
 from __future__ import annotations
@@ -46,44 +47,59 @@ _SORT: dict[str, Literal["name", "created", "updated"]] = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str):
+    """A failure as Supabase reports it: ``statusCode``, ``code`` (its ErrorCode), the
+    legacy ``error`` name; ``http`` overrides the HTTP status (else 400, or 5xx as is)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, error: str = "", http: int | None = None
+    ):
         super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+        self.status, self.code, self.error, self.message = status, code, error or code, message
+        self.http = http
 
 
-# natsobj error -> (statusCode, error). Order matters: subclasses first.
-_ERRORS: tuple[tuple[type[natsobj.ObjectStoreError], int, str], ...] = (
-    (natsobj.BucketNotFoundError, 404, "Bucket not found"),
-    (natsobj.ObjectNotFoundError, 404, "not_found"),
-    (natsobj.UpdateMetaDeletedError, 404, "not_found"),
-    (natsobj.BucketExistsError, 409, "Duplicate"),
-    (natsobj.ObjectExistsError, 409, "Duplicate"),
-    (natsobj.BucketNotEmptyError, 409, "InvalidRequest"),
-    (natsobj.PreconditionFailedError, 409, "InvalidRequest"),
-    (natsobj.ObjectTooLargeError, 413, "Payload too large"),
-    (natsobj.InvalidMimeTypeError, 415, "invalid_mime_type"),
-    (natsobj.RangeNotSatisfiableError, 416, "InvalidRange"),
-    (natsobj.InvalidBucketNameError, 400, "Invalid Input"),
-    (natsobj.InvalidObjectNameError, 400, "Invalid Input"),
-    (natsobj.InvalidArgumentError, 400, "Invalid Input"),
-    (natsobj.BucketSealedError, 403, "Unauthorized"),
-    (natsobj.PermissionDeniedError, 403, "Unauthorized"),
-    (natsobj.ObjectStoreTimeoutError, 504, "DatabaseTimeout"),
-    (natsobj.ServerUnavailableError, 503, "ServiceUnavailable"),
+def _invalid(message: str) -> ApiError:
+    return ApiError(400, "InvalidRequest", message, error="Invalid Input")
+
+
+# natsobj error -> (statusCode, code, error), as supabase/storage's ERRORS. Subclasses first.
+_ERRORS: tuple[tuple[type[natsobj.ObjectStoreError], int, str, str], ...] = (
+    (natsobj.BucketNotFoundError, 404, "NoSuchBucket", "Bucket not found"),
+    (natsobj.ObjectNotFoundError, 404, "NoSuchKey", "not_found"),
+    (natsobj.UpdateMetaDeletedError, 404, "NoSuchKey", "not_found"),
+    (natsobj.BucketExistsError, 409, "BucketAlreadyExists", "Duplicate"),
+    (natsobj.ObjectExistsError, 409, "KeyAlreadyExists", "Duplicate"),
+    (natsobj.BucketNotEmptyError, 409, "ResourceNotEmpty", "ResourceNotEmpty"),
+    (natsobj.PreconditionFailedError, 409, "InvalidRequest", "InvalidRequest"),
+    (natsobj.ObjectTooLargeError, 413, "EntityTooLarge", "Payload too large"),
+    (natsobj.InvalidMimeTypeError, 415, "InvalidMimeType", "invalid_mime_type"),
+    (natsobj.RangeNotSatisfiableError, 400, "InvalidRange", "invalid_range"),
+    (natsobj.InvalidBucketNameError, 400, "InvalidBucketName", "Invalid Input"),
+    (natsobj.InvalidObjectNameError, 400, "InvalidKey", "Invalid Input"),
+    (natsobj.InvalidArgumentError, 400, "InvalidRequest", "Invalid Input"),
+    (natsobj.BucketSealedError, 403, "AccessDenied", "Unauthorized"),
+    (natsobj.PermissionDeniedError, 403, "AccessDenied", "Unauthorized"),
+    (natsobj.ObjectStoreTimeoutError, 504, "DatabaseTimeout", "DatabaseTimeout"),
+    (natsobj.ServerUnavailableError, 503, "InternalError", "ServiceUnavailable"),
 )
 
 
-def error_response(status: int, error: str, message: str) -> JSONResponse:
-    http = 400 if 400 <= status < 500 and status != 403 else status
-    body = {"statusCode": str(status), "error": error, "message": message}
+def error_response(exc: ApiError) -> JSONResponse:
+    body = {
+        "statusCode": str(exc.status),
+        "code": exc.code,
+        "error": exc.error,
+        "message": exc.message,
+    }
+    http = exc.http or (exc.status if exc.status >= 500 else 400)
     return JSONResponse(body, status_code=http)
 
 
-def _from_store_error(exc: natsobj.ObjectStoreError) -> JSONResponse:
-    for kind, status, error in _ERRORS:
+def _from_store_error(exc: natsobj.ObjectStoreError) -> ApiError:
+    for kind, status, code, error in _ERRORS:
         if isinstance(exc, kind):
-            return error_response(status, error, str(exc) if status < 500 else error)
-    return error_response(500, "internal", "Internal Server Error")
+            return ApiError(status, code, str(exc) if status < 500 else error, error=error)
+    return ApiError(500, "InternalError", "Internal Server Error", error="internal")
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -96,13 +112,13 @@ def _endpoint(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except ApiError as exc:
-            return error_response(exc.status, exc.error, exc.message)
-        except AuthError as exc:
-            return error_response(403, "Unauthorized", str(exc))
+            return error_response(exc)
+        except AuthError as exc:  # a bearer token that cannot be trusted, as Supabase's
+            return error_response(ApiError(403, "AccessDenied", str(exc), error="Unauthorized"))
         except natsobj.ObjectStoreError as exc:
-            return _from_store_error(exc)
+            return error_response(_from_store_error(exc))
         except ClientDisconnect:
-            return error_response(499, "ClientDisconnect", "client went away")
+            return error_response(ApiError(499, "AbortedTerminate", "the client went away"))
 
     return endpoint
 
@@ -124,7 +140,8 @@ def _caller(request: Request, *, needs: str = "anon") -> Caller:
     caller = caller_of(request, _auth(request))
     order = ("anon", "authenticated", "service_role")
     if order.index(caller.role) < order.index(needs):
-        raise ApiError(403, "Unauthorized", f"this operation needs the {needs} role")
+        message = f"Access denied: this operation needs the {needs} role"
+        raise ApiError(403, "AccessDenied", message, error="Unauthorized", http=403)
     return caller
 
 
@@ -133,7 +150,7 @@ def _key(request: Request) -> tuple[str, str]:
     bucket, name = request.path_params["bucket"], request.path_params.get("path", "")
     parts = name.split("/")
     if not name or any(part in ("", ".", "..") for part in parts):
-        raise ApiError(400, "Invalid Input", f"invalid object name {name!r}")
+        raise _invalid(f"invalid object name {name!r}")
     return bucket, name
 
 
@@ -142,13 +159,15 @@ async def _json(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_JSON_BYTES:
-            raise ApiError(413, "Payload too large", "request body too large")
+            raise ApiError(
+                413, "EntityTooLarge", "request body too large", error="Payload too large"
+            )
     try:
         value = json.loads(body or b"{}")
     except ValueError as exc:
-        raise ApiError(400, "Invalid Input", "body is not valid JSON") from exc
+        raise _invalid("body is not valid JSON") from exc
     if not isinstance(value, dict):
-        raise ApiError(400, "Invalid Input", "body must be a JSON object")
+        raise _invalid("body must be a JSON object")
     return value
 
 
@@ -157,7 +176,7 @@ def _field(
 ) -> Any:
     value = body.get(name, default)
     if value is not None and not isinstance(value, kind):
-        raise ApiError(400, "Invalid Input", f"{name} has the wrong type")
+        raise _invalid(f"{name} has the wrong type")
     return value
 
 
@@ -168,7 +187,7 @@ def _iso(stamp: datetime | None) -> str | None:
 async def _readable(request: Request, bucket: str, caller: Caller) -> None:
     """anon may read only public buckets."""
     if caller.role == "anon" and not (await _manager(request).get_bucket(bucket)).public:
-        raise ApiError(404, "Bucket not found", "Bucket not found")
+        raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")
 
 
 # ---------------------------------------------------------------- buckets
@@ -217,14 +236,14 @@ async def create_bucket(request: Request) -> Response:
     body = await _json(request)
     bucket = _field(body, "id", str) or _field(body, "name", str)
     if not bucket:
-        raise ApiError(400, "Invalid Input", "body must have a bucket name")
+        raise _invalid("body must have a bucket name")
     manager = _manager(request)
     try:
         await manager.get_bucket(bucket)
     except natsobj.BucketNotFoundError:
         await manager.create_object_store(bucket, **_policy(body))
         return JSONResponse({"name": bucket})
-    raise ApiError(409, "Duplicate", "The resource already exists")
+    raise ApiError(409, "BucketAlreadyExists", "The resource already exists", error="Duplicate")
 
 
 async def update_bucket(request: Request) -> Response:
@@ -256,11 +275,11 @@ def _user_metadata(raw: str | None) -> dict[str, str]:
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        raise ApiError(400, "Invalid Input", "metadata is not valid JSON") from exc
+        raise _invalid("metadata is not valid JSON") from exc
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ApiError(400, "Invalid Input", "metadata must be an object of strings")
+        raise _invalid("metadata must be an object of strings")
     return value
 
 
@@ -271,7 +290,7 @@ def _header_metadata(request: Request) -> str | None:
     try:
         return base64.b64decode(raw, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise ApiError(400, "Invalid Input", "x-metadata is not base64 JSON") from exc
+        raise _invalid("x-metadata is not base64 JSON") from exc
 
 
 async def _file_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -291,7 +310,7 @@ async def _store_upload(
         async with request.form(max_files=1, max_fields=10) as form:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
-                raise ApiError(400, "Invalid Input", "the form has no file")
+                raise _invalid("the form has no file")
             cache = form.get("cacheControl")
             cache_control = f"max-age={cache}" if isinstance(cache, str) and cache else "no-cache"
             meta = form.get("metadata") or form.get("userMetadata")
@@ -346,7 +365,7 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
     except ValueError:
         return None
     if start < 0 or end <= start:
-        raise ApiError(416, "InvalidRange", f"range {header!r} is not satisfiable")
+        raise ApiError(400, "InvalidRange", "invalid range provided", error="invalid_range")
     return start, end
 
 
@@ -397,8 +416,8 @@ async def download(request: Request) -> Response:
 
 async def download_public(request: Request) -> Response:
     bucket, name = _key(request)
-    if not (await _manager(request).get_bucket(bucket)).public:
-        raise ApiError(400, "Invalid Input", "the bucket is not public")
+    if not (await _manager(request).get_bucket(bucket)).public:  # as Supabase: not found
+        raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")
     return await _serve(request, bucket, name)
 
 
@@ -461,9 +480,9 @@ async def list_objects(request: Request) -> Response:
     column = sort.get("column", "name")
     order = sort.get("order", "asc")
     if column not in _SORT or order not in ("asc", "desc") or not 0 < limit <= LIST_LIMIT:
-        raise ApiError(400, "Invalid Input", "bad sortBy or limit")
+        raise _invalid("bad sortBy or limit")
     if offset < 0 or offset + limit > MAX_LIST_WINDOW:
-        raise ApiError(400, "Invalid Input", f"offset + limit must be 1 to {MAX_LIST_WINDOW}")
+        raise _invalid(f"offset + limit must be 1 to {MAX_LIST_WINDOW}")
     store = await _manager(request).object_store(bucket)
     # Supabase pages over folders then files together: read up to offset + limit of them.
     page = await store.list_page(
@@ -494,10 +513,10 @@ def _transfer_keys(body: dict[str, Any]) -> tuple[str, str, str, str]:
     source = _field(body, "sourceKey", str)
     destination = _field(body, "destinationKey", str)
     if not bucket or not source or not destination:
-        raise ApiError(400, "Invalid Input", "bucketId, sourceKey and destinationKey are needed")
+        raise _invalid("bucketId, sourceKey and destinationKey are needed")
     for key in (source, destination):
         if any(part in ("", ".", "..") for part in key.split("/")):
-            raise ApiError(400, "Invalid Input", f"invalid object name {key!r}")
+            raise _invalid(f"invalid object name {key!r}")
     return bucket, source, _field(body, "destinationBucket", str) or bucket, destination
 
 
@@ -525,7 +544,7 @@ async def remove_objects(request: Request) -> Response:
     _caller(request, needs="authenticated")
     names = _field(await _json(request), "prefixes", list, [])
     if not names or len(names) > MAX_PATHS or not all(isinstance(n, str) for n in names):
-        raise ApiError(400, "Invalid Input", f"prefixes must be 1 to {MAX_PATHS} names")
+        raise _invalid(f"prefixes must be 1 to {MAX_PATHS} names")
     store = await _manager(request).object_store(request.path_params["bucket"])
     results = await store.delete_many(names)
     return JSONResponse([_row(r.name, r.info) for r in results if r.ok and r.info is not None])
@@ -537,7 +556,7 @@ async def remove_objects(request: Request) -> Response:
 def _sign(request: Request, bucket: str, name: str, seconds: int, scope: str, **extra: Any) -> str:
     secret = _auth(request).jwt_secret
     if not secret:
-        raise ApiError(400, "InvalidRequest", "the gateway has no JWT secret to sign with")
+        raise _invalid("the gateway has no JWT secret to sign with")
     now = int(time.time())
     claims = {**extra, "iat": now, "exp": now + seconds, "url": f"{bucket}/{name}", "scope": scope}
     return sign_token(claims, secret)
@@ -550,7 +569,7 @@ def _expires_in(body: dict[str, Any]) -> int:
     except ValueError:
         seconds = 0
     if seconds < 1:
-        raise ApiError(400, "Invalid Input", "expiresIn must be a whole number of seconds >= 1")
+        raise _invalid("expiresIn must be a whole number of seconds >= 1")
     return seconds
 
 
@@ -576,7 +595,7 @@ async def sign_urls(request: Request) -> Response:
     seconds = _expires_in(body)
     paths = _field(body, "paths", list, [])
     if not paths or len(paths) > MAX_PATHS or not all(isinstance(p, str) for p in paths):
-        raise ApiError(400, "Invalid Input", f"paths must be 1 to {MAX_PATHS} names")
+        raise _invalid(f"paths must be 1 to {MAX_PATHS} names")
     store = await _manager(request).object_store(bucket)
     items = []
     for path in paths:
@@ -596,10 +615,17 @@ async def sign_urls(request: Request) -> Response:
 def _verify(request: Request, bucket: str, name: str, scope: str) -> dict[str, Any]:
     token = request.query_params.get("token", "")
     if not token:
-        raise ApiError(400, "Invalid Input", "querystring must have required property 'token'")
-    claims = decode_token(token, _auth(request).jwt_secret)
-    if claims.get("url") != f"{bucket}/{name}" or claims.get("scope") != scope:
-        raise AuthError("invalid signature: the token is for another object or use")
+        raise _invalid("querystring must have required property 'token'")
+    try:
+        claims = decode_token(token, _auth(request).jwt_secret)
+    except AuthError as exc:
+        if exc.expired:
+            raise ApiError(400, "ExpiredToken", "The provided token has expired.") from exc
+        raise ApiError(400, "InvalidJWT", str(exc)) from exc
+    if claims.get("scope") != scope:
+        raise ApiError(400, "InvalidSignature", f"Token is not scoped for {scope}")
+    if claims.get("url") != f"{bucket}/{name}":
+        raise ApiError(400, "InvalidSignature", "Invalid signature")
     return claims
 
 

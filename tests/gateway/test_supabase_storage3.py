@@ -157,7 +157,8 @@ async def test_downloads_ranges_public_and_signed(
         assert "attachment" in named.headers["content-disposition"]
 
         public_url = await files.get_public_url("f.bin")
-        assert (await http.get(public_url)).status_code == 400  # not public yet
+        private = await http.get(public_url)  # not public yet: as if there were no bucket
+        assert (private.status_code, private.json()["code"]) == (400, "NoSuchBucket")
         anon = await http.get(f"/object/{bucket}/f.bin")  # no token: anon
         assert anon.status_code == 400
         assert anon.json()["statusCode"] == "404"
@@ -176,23 +177,37 @@ async def test_downloads_ranges_public_and_signed(
 
         # A changed path or an expired token is refused.
         tampered = first.replace("f.bin", "g.bin")
-        assert (await http.get(tampered)).status_code == 403
+        assert (await http.get(tampered)).json()["code"] == "InvalidSignature"
         now = 1_000_000
         expired = jwt.encode(
             {"url": f"{bucket}/f.bin", "scope": "download", "iat": now, "exp": now + 1},
             SECRET,
             "HS256",
         )
-        assert (await http.get(f"/object/sign/{bucket}/f.bin?token={expired}")).status_code == 403
+        late = await http.get(f"/object/sign/{bucket}/f.bin?token={expired}")
+        assert (late.status_code, late.json()["code"]) == (400, "ExpiredToken")
 
         up = await files.create_signed_upload_url("up/new.txt")
         await files.upload_to_signed_url("up/new.txt", up["token"], b"via signed url")
         store = await manager.object_store(bucket)
         assert await store.get_bytes("up/new.txt") == b"via signed url"
         # The upload token is not a download token, and a download token uploads nothing.
-        assert (
-            await http.get(f"/object/sign/{bucket}/up/new.txt?token={up['token']}")
-        ).status_code == 403
+        as_download = await http.get(f"/object/sign/{bucket}/up/new.txt?token={up['token']}")
+        assert as_download.json()["code"] == "InvalidSignature"
+        download_token = httpx.URL(first).params["token"]
+        as_upload = await http.put(
+            f"/object/upload/sign/{bucket}/f.bin?token={download_token}", content=b"evil"
+        )
+        assert as_upload.json()["code"] == "InvalidSignature"
+        forged = jwt.encode(
+            {"url": f"{bucket}/f.bin", "scope": "download", "exp": 2**40},
+            "not-the-secret-but-long-enough-to-sign",
+            "HS256",
+        )
+        assert (await http.get(f"/object/sign/{bucket}/f.bin?token={forged}")).json()[
+            "code"
+        ] == "InvalidJWT"
+        assert await store.get_bytes("f.bin") == data
         replay = await http.put(
             f"/object/upload/sign/{bucket}/up/new.txt?token={up['token']}", content=b"again"
         )
