@@ -21,7 +21,6 @@ from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
-from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -29,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 import natsobj
 
 from ._auth import AuthConfig, AuthError, Caller, caller_of, decode_token, sign_token
+from ._multipart import FormError, open_form
 
 __all__ = ["supabase_routes"]
 
@@ -293,11 +293,6 @@ def _header_metadata(request: Request) -> str | None:
         raise _invalid("x-metadata is not base64 JSON") from exc
 
 
-async def _file_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(256 * 1024):
-        yield chunk
-
-
 async def _store_upload(
     request: Request, bucket: str, name: str, *, upsert: bool
 ) -> natsobj.ObjectInfo:
@@ -306,24 +301,24 @@ async def _store_upload(
     store = await _manager(request).object_store(bucket)
     content_type = request.headers.get("content-type", "application/octet-stream")
     if content_type.startswith("multipart/form-data"):
-        # Starlette spools the file part to a temporary file past 1 MiB (bounded memory).
-        async with request.form(max_files=1, max_fields=10) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise _invalid("the form has no file")
-            cache = form.get("cacheControl")
-            cache_control = f"max-age={cache}" if isinstance(cache, str) and cache else "no-cache"
-            meta = form.get("metadata") or form.get("userMetadata")
-            kind = form.get("contentType")
+        try:
+            form = await open_form(request)
+        except FormError as exc:
+            raise _invalid(str(exc)) from exc
+        try:
+            cache = form.fields.get("cacheControl")
+            meta = form.fields.get("metadata") or form.fields.get("userMetadata")
             meta_obj = natsobj.ObjectMeta(
                 name=name,
-                headers={"Cache-Control": [cache_control]},
-                metadata=_user_metadata(meta if isinstance(meta, str) else None),
+                headers={"Cache-Control": [f"max-age={cache}" if cache else "no-cache"]},
+                metadata=_user_metadata(meta),
             )
-            mime = kind if isinstance(kind, str) and kind else upload.content_type
-            return await store.upload(
-                meta_obj, _file_chunks(upload), upsert=upsert, content_type=mime or None
-            )
+            mime = form.fields.get("contentType") or form.content_type
+            return await store.upload(meta_obj, form.data, upsert=upsert, content_type=mime)
+        except FormError as exc:
+            raise _invalid(str(exc)) from exc
+        finally:
+            await form.aclose()
     meta_obj = natsobj.ObjectMeta(
         name=name,
         headers={"Cache-Control": [request.headers.get("cache-control", "no-cache")]},
