@@ -34,6 +34,7 @@ __all__ = ["supabase_routes"]
 
 MAX_PATHS = 1000
 LIST_LIMIT = 1500
+LIST_V2_LIMIT = 1000
 MAX_LIST_WINDOW = 10_000  # natsobj's page limit
 UPLOAD_URL_SECONDS = 7200
 MAX_JSON_BYTES = 1 << 20
@@ -503,6 +504,55 @@ async def list_objects(request: Request) -> Response:
     return JSONResponse((folders + files)[offset : offset + limit])
 
 
+def _decode_cursor(raw: str) -> tuple[str, str, str]:
+    try:
+        column, order, cursor = json.loads(base64.urlsafe_b64decode(raw.encode()))
+    except (ValueError, TypeError) as exc:
+        raise _invalid("invalid cursor") from exc
+    if not all(isinstance(part, str) for part in (column, order, cursor)):
+        raise _invalid("invalid cursor")
+    return column, order, cursor
+
+
+async def list_objects_v2(request: Request) -> Response:
+    _caller(request, needs="authenticated")
+    bucket = request.path_params["bucket"]
+    body = await _json(request)
+    limit = _field(body, "limit", int, LIST_V2_LIMIT)
+    sort = _field(body, "sortBy", dict, {})
+    column, order, cursor = sort.get("column", "name"), sort.get("order", "asc"), None
+    if raw_cursor := _field(body, "cursor", str):  # as Supabase's, it carries the sort
+        column, order, cursor = _decode_cursor(raw_cursor)
+    if column not in _SORT or order not in ("asc", "desc") or limit < 1:
+        raise _invalid("bad sortBy or limit")
+    store = await _manager(request).object_store(bucket)
+    page = await store.list_page(
+        _field(body, "prefix", str, ""),
+        delimiter="/" if _field(body, "with_delimiter", bool, False) else None,
+        sort_by=_SORT[column],
+        order=order,
+        limit=min(limit, LIST_V2_LIMIT),
+        cursor=cursor,
+    )
+    next_cursor = None
+    if page.next_cursor is not None:
+        state = json.dumps([column, order, page.next_cursor]).encode()
+        next_cursor = base64.urlsafe_b64encode(state).decode()
+    objects = []
+    for info in page.objects:
+        row = _row(info.name, info)
+        objects.append({**row, "bucket_id": bucket, "version": str(info.revision)})
+    return JSONResponse(
+        {
+            "hasNext": page.has_next,
+            "nextCursor": next_cursor,
+            "nextCursorKey": page.objects[-1].name if page.has_next and page.objects else None,
+            "folders": [{"name": folder, "key": folder} for folder in page.folders],
+            "objects": objects,
+        }
+    )
+
+
 def _transfer_keys(body: dict[str, Any]) -> tuple[str, str, str, str]:
     bucket = _field(body, "bucketId", str)
     source = _field(body, "sourceKey", str)
@@ -674,6 +724,7 @@ def supabase_routes() -> list[BaseRoute]:
         (f"{obj}/move", move_object, ["POST"]),
         (f"{obj}/copy", copy_object, ["POST"]),
         (f"{obj}/list/{{bucket}}", list_objects, ["POST"]),
+        (f"{obj}/list-v2/{{bucket}}", list_objects_v2, ["POST"]),
         (f"{obj}/info/authenticated/{key}", object_info, ["GET"]),
         (f"{obj}/info/public/{key}", object_info, ["GET"]),
         (f"{obj}/info/{key}", object_info, ["GET"]),

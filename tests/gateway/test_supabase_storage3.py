@@ -120,6 +120,16 @@ async def test_objects_round_trip(
     assert [r["name"] for r in await files.list("", {"search": "to"})] == ["top.txt"]
     assert len(await files.list("dir", {"limit": 1, "offset": 1})) == 1
 
+    first = await files.list_v2({"prefix": "dir/", "limit": 1, "with_delimiter": True})
+    assert [f.name for f in first.folders] == ["dir/sub/"]
+    assert [o.name for o in first.objects] == ["dir/blob.bin"]
+    everything = await files.list_v2({"limit": 2, "sortBy": {"column": "name", "order": "desc"}})
+    assert [o.name for o in everything.objects] == ["top.txt", "dir/sub/x.txt"]
+    assert everything.hasNext
+    rest = await files.list_v2({"limit": 2, "cursor": everything.nextCursor or ""})
+    assert [o.name for o in rest.objects] == ["dir/blob.bin"]
+    assert not rest.hasNext
+
     await files.move("top.txt", "moved.txt")
     await files.copy("moved.txt", "copied.txt")
     assert await store.get_bytes("copied.txt") == b"t"
@@ -310,6 +320,10 @@ async def test_bad_input(
             f"/object/list/{bucket}", json={"limit": "many"}, headers=headers
         )
         assert wrong_type.json()["statusCode"] == "400"
+        bad_cursor = await http.post(
+            f"/object/list-v2/{bucket}", json={"cursor": "!!not-ours"}, headers=headers
+        )
+        assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (400, "InvalidRequest")
         missing = await http.get(f"/object/{bucket}/nothing", headers=headers)
         assert (missing.status_code, missing.json()["error"]) == (400, "not_found")
     assert await (await manager.object_store(bucket)).list() == []
@@ -338,3 +352,34 @@ async def test_sync_client(gateway: Gateway, bucket: str) -> None:
             return sync.from_(bucket).download("s.txt")
 
     assert await anyio.to_thread.run_sync(drive) == b"sync"
+
+
+async def test_move_and_copy_across_buckets(
+    gateway: Gateway, bucket: str, manager: natsobj.ObjectStoreManager
+) -> None:
+    admin = client(gateway, token("service_role"))
+    other = f"{bucket}x"
+    await admin.create_bucket(bucket)
+    await admin.create_bucket(other)
+    try:
+        await admin.from_(bucket).upload("a.txt", b"across")
+        body = {"bucketId": bucket, "sourceKey": "a.txt", "destinationBucket": other}
+        async with httpx.AsyncClient(base_url=gateway.storage_url.rstrip("/")) as http:
+            auth = {"Authorization": f"Bearer {token('authenticated')}"}
+            copied = await http.post(
+                "/object/copy", json={**body, "destinationKey": "c.txt"}, headers=auth
+            )
+            assert copied.json()["Key"] == f"{other}/c.txt"
+            moved = await http.post(
+                "/object/move", json={**body, "destinationKey": "m.txt"}, headers=auth
+            )
+            assert moved.json() == {"message": "Successfully moved"}
+            again = await http.post(
+                "/object/move", json={**body, "destinationKey": "m.txt"}, headers=auth
+            )
+            assert again.json()["code"] == "NoSuchKey"
+        target = await manager.object_store(other)
+        assert await target.get_bytes("c.txt") == await target.get_bytes("m.txt") == b"across"
+        assert await (await manager.object_store(bucket)).list() == []
+    finally:
+        await manager.delete_object_store(other)
