@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -31,6 +32,8 @@ from ._auth import AuthConfig, AuthError, Caller, caller_of, decode_token, sign_
 from ._multipart import FormError, open_form
 
 __all__ = ["supabase_routes"]
+
+_log = logging.getLogger("natsobj.gateway")
 
 MAX_PATHS = 1000
 LIST_LIMIT = 1500
@@ -120,6 +123,9 @@ def _endpoint(handler: Handler) -> Handler:
             return error_response(_from_store_error(exc))
         except ClientDisconnect:
             return error_response(ApiError(499, "AbortedTerminate", "the client went away"))
+        except Exception:  # a bug or an unmapped failure: logged here, never shown
+            _log.exception("%s %s failed", request.method, request.url.path)
+            return error_response(ApiError(500, "InternalError", "Internal Server Error"))
 
     return endpoint
 

@@ -73,3 +73,20 @@ async def test_serve_answers_health_ready_and_storage(
         with anyio.CancelScope(shield=True):
             await process.aclose()
     assert process.returncode is not None
+
+
+def test_serve_without_the_gateway_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from natsobj.cli import invoke
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        return None if name == "uvicorn" else real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert invoke(["serve", "--port", str(free_port())]) == 2
+    assert "pip install 'natsobj[gateway]'" in capsys.readouterr().err
