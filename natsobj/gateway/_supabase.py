@@ -300,6 +300,16 @@ def _header_metadata(request: Request) -> str | None:
         raise _invalid("x-metadata is not base64 JSON") from exc
 
 
+def _check_length(request: Request, store: natsobj.ObjectStore) -> None:
+    """A raw body whose Content-Length is over the bucket's limit is refused before it is
+    read (a streamed one is cut off by natsobj when it crosses the limit)."""
+    limit = store.policy.file_size_limit
+    length = request.headers.get("content-length", "")
+    if limit is not None and length.isdigit() and int(length) > limit:
+        message = f"The object exceeded the maximum allowed size of {limit} bytes"
+        raise ApiError(413, "EntityTooLarge", message, error="Payload too large")
+
+
 async def _store_upload(
     request: Request, bucket: str, name: str, *, upsert: bool
 ) -> natsobj.ObjectInfo:
@@ -326,6 +336,7 @@ async def _store_upload(
             raise _invalid(str(exc)) from exc
         finally:
             await form.aclose()
+    _check_length(request, store)
     meta_obj = natsobj.ObjectMeta(
         name=name,
         headers={"Cache-Control": [request.headers.get("cache-control", "no-cache")]},
@@ -386,6 +397,8 @@ async def _serve(request: Request, bucket: str, name: str) -> Response:
     store = await _manager(request).object_store(bucket)
     info = await store.get_info(name)
     headers = _object_headers(info)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
     if "download" in request.query_params:
         filename = request.query_params["download"] or name.rsplit("/", 1)[-1]
         headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"

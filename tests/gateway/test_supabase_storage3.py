@@ -163,6 +163,9 @@ async def test_downloads_ranges_public_and_signed(
         assert tail.content == data[-5:]
         head = await http.head(f"/object/{bucket}/f.bin", headers=headers)
         assert (head.status_code, head.headers["content-length"]) == (200, str(len(data)))
+        etag = {"If-None-Match": head.headers["etag"]}
+        cached = await http.get(f"/object/{bucket}/f.bin", headers={**headers, **etag})
+        assert (cached.status_code, cached.content) == (304, b"")
         named = await http.get(f"/object/{bucket}/f.bin?download=x.bin", headers=headers)
         assert "attachment" in named.headers["content-disposition"]
 
@@ -320,6 +323,8 @@ async def test_bad_input(
             f"/object/list/{bucket}", json={"limit": "many"}, headers=headers
         )
         assert wrong_type.json()["statusCode"] == "400"
+        too_long = await http.post(f"/object/{bucket}/{'n' * 2049}", content=b"x", headers=headers)
+        assert (too_long.status_code, too_long.json()["code"]) == (400, "InvalidKey")
         bad_cursor = await http.post(
             f"/object/list-v2/{bucket}", json={"cursor": "!!not-ours"}, headers=headers
         )
@@ -341,6 +346,19 @@ async def test_policy_enforced(gateway: Gateway, bucket: str) -> None:
     with pytest.raises(StorageApiError) as exc:
         await files.upload("img.png", b"x", {"content-type": "image/png"})
     assert exc.value.status == "415"
+    async with httpx.AsyncClient(base_url=gateway.storage_url.rstrip("/")) as http:
+        auth = {"Authorization": f"Bearer {token('service_role')}", "Content-Type": "text/plain"}
+
+        async def body() -> AsyncIterator[bytes]:  # a client announcing more than allowed
+            yield b"x" * 11
+
+        refused = await http.post(
+            f"/object/{bucket}/raw.txt", content=body(), headers={**auth, "Content-Length": "11"}
+        )
+        assert (refused.status_code, refused.json()["code"]) == (400, "EntityTooLarge")
+        streamed = await http.post(f"/object/{bucket}/raw.txt", content=body(), headers=auth)
+        assert streamed.json()["code"] == "EntityTooLarge"  # chunked: cut off by natsobj
+    assert await admin.from_(bucket).list() == []
 
 
 async def test_sync_client(gateway: Gateway, bucket: str) -> None:
