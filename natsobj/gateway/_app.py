@@ -51,8 +51,12 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def ready(request: Request) -> JSONResponse:
-    """Readiness: a round trip to NATS within ``READY_TIMEOUT`` (503 otherwise)."""
+    """Readiness: connected to NATS and a round trip within ``READY_TIMEOUT`` (503
+    otherwise). A lost server is noticed when the client notices it (at once when the
+    socket closes, else at its ping interval)."""
     manager: natsobj.ObjectStoreManager = request.app.state.manager
+    if not manager.nc.is_connected:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
     try:
         with anyio.fail_after(READY_TIMEOUT):
             await manager.nc.flush(timeout=READY_TIMEOUT)

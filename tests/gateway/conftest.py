@@ -3,6 +3,7 @@ loopback port, in this event loop, over the session's real nats-server."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ import anyio
 import jwt
 import pytest
 import uvicorn
+from starlette.applications import Starlette
 
 import natsobj
 from natsobj.gateway import create_app
@@ -33,9 +35,9 @@ class Gateway:
         return f"{self.url}/storage/v1/"
 
 
-@pytest.fixture
-async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
-    app = create_app(server.url, jwt_secret=SECRET, service_key="fixed-service-key")
+@contextlib.asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[Gateway]:
+    """``app`` on a real uvicorn, on a free loopback port, until the block ends."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     web = uvicorn.Server(config)
     # A listening socket of our own: its port is known at once, and connections made
@@ -47,3 +49,10 @@ async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
             tg.start_soon(web.serve, [sock])
             yield Gateway(f"http://127.0.0.1:{sock.getsockname()[1]}")
             web.should_exit = True
+
+
+@pytest.fixture
+async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
+    app = create_app(server.url, jwt_secret=SECRET, service_key="fixed-service-key")
+    async with serving(app) as running:
+        yield running

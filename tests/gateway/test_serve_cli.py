@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 import natsobj
+from natsobj.gateway import create_app
 
-from .conftest import SECRET, token
+from .conftest import SECRET, serving, token
 
 pytestmark = pytest.mark.anyio
 
@@ -90,3 +91,16 @@ def test_serve_without_the_gateway_extra_says_how_to_install_it(
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     assert invoke(["serve", "--port", str(free_port())]) == 2
     assert "pip install 'natsobj[gateway]'" in capsys.readouterr().err
+
+
+async def test_ready_follows_nats_and_health_does_not() -> None:
+    async with natsobj.EmbeddedServer() as nats_server:
+        app = create_app(nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+        async with serving(app) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
+            assert (await http.get("/ready")).status_code == 200
+            await nats_server.stop()
+            with anyio.fail_after(5):  # the client notices the closed socket
+                while (down := await http.get("/ready")).status_code == 200:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+            assert (down.status_code, down.json()) == (503, {"status": "unavailable"})
+            assert (await http.get("/health")).status_code == 200
