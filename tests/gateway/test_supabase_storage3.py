@@ -177,6 +177,9 @@ async def test_downloads_ranges_public_and_signed(
         assert anon.json()["statusCode"] == "404"
         await admin.update_bucket(bucket, {"public": True})
         assert (await http.get(public_url)).content == data
+        assert (await http.get(f"/object/authenticated/{bucket}/f.bin")).content == data
+        anon_write = await http.post(f"/object/{bucket}/new.bin", content=b"x")
+        assert (anon_write.status_code, anon_write.json()["code"]) == (403, "AccessDenied")
 
         signed = (await files.create_signed_url("f.bin", 60))["signedURL"]
         assert signed is not None
@@ -261,6 +264,7 @@ def unsigned(role: str) -> str:
     ("bearer", "status"),
     [
         (token("service_role", ttl=-10), "403"),  # expired
+        (token("service_role", nbf=2**40), "403"),  # not yet valid
         (token("service_role", secret="another-secret-that-is-long-enough"), "403"),
         (unsigned("service_role"), "403"),
         (token("superuser"), "403"),  # unknown role
