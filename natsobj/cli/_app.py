@@ -21,6 +21,7 @@ from ._errors import CliError, ExitCode, classify, one_line
 from ._objects import info, link, ls, mv, rm, status
 from ._options import global_options
 from ._run import Interrupted, error
+from ._serve import serve
 from ._server import server
 from ._transfer import cat, get, put
 from ._watch import sweep, watch
@@ -103,6 +104,7 @@ def cli() -> None:
 
 
 cli.add_command(server)
+cli.add_command(serve)
 cli.add_command(bucket)
 for command in (put, get, cat, ls, info, status, rm, mv, link, watch, sweep):
     cli.add_command(command)

@@ -1,0 +1,109 @@
+"""``create_app``: the gateway's ASGI application, one NATS connection per worker."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+
+import natsobj
+
+from ._auth import AuthConfig
+from ._supabase import supabase_routes
+
+__all__ = ["create_app"]
+
+READY_TIMEOUT = 2
+
+
+def _ed25519_keys(keys: Mapping[str, bytes] | None) -> dict[str, Ed25519PublicKey]:
+    loaded: dict[str, Ed25519PublicKey] = {}
+    for kid, pem in (keys or {}).items():
+        key = load_pem_public_key(pem)
+        if not isinstance(key, Ed25519PublicKey):
+            raise natsobj.InvalidArgumentError(f"objectstore key {kid!r} is not an Ed25519 key")
+        loaded[kid] = key
+    return loaded
+
+
+def _objectstore_mount() -> list[BaseRoute]:
+    # The Sentry Objectstore routes live in their own module; mounted when it is there.
+    if importlib.util.find_spec("natsobj.gateway._objectstore") is None:
+        return []
+    from ._objectstore import objectstore_routes  # type: ignore[import-not-found,unused-ignore]
+
+    routes: list[BaseRoute] = objectstore_routes()
+    return [Mount("/v1", routes=routes)]
+
+
+async def health(request: Request) -> JSONResponse:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: connected to NATS and a round trip within ``READY_TIMEOUT`` (503
+    otherwise). A lost server is noticed when the client notices it (at once when the
+    socket closes, else at its ping interval)."""
+    manager: natsobj.ObjectStoreManager = request.app.state.manager
+    if not manager.nc.is_connected:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    try:
+        with anyio.fail_after(READY_TIMEOUT):
+            await manager.nc.flush(timeout=READY_TIMEOUT)
+    except Exception:  # any failure means not ready; the reason stays in the server log
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(
+    servers: str | list[str] = "nats://127.0.0.1:4222",
+    *,
+    jwt_secret: str | None = None,
+    anon_key: str | None = None,
+    service_key: str | None = None,
+    objectstore_keys: Mapping[str, bytes] | None = None,
+    **connect_options: Any,
+) -> Starlette:
+    """The gateway as an ASGI app. Its lifespan opens one ``natsobj.connect(servers,
+    **connect_options)`` per worker process (``app.state.manager``) and closes it on
+    shutdown; the app is stateless otherwise, so any number of instances can serve one
+    NATS cluster with the same ``jwt_secret``.
+
+    ``jwt_secret`` verifies Supabase HS256 tokens and signs signed URLs; ``anon_key`` and
+    ``service_key`` are fixed keys accepted as the anon and service_role callers;
+    ``objectstore_keys`` maps a key id to an Ed25519 public key PEM (Sentry Objectstore).
+
+    Raises:
+        InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key.
+    """
+    keys = _ed25519_keys(objectstore_keys)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with natsobj.connect(servers, **connect_options) as manager:
+            app.state.manager = manager
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/health", health, methods=["GET"]),
+            Route("/ready", ready, methods=["GET"]),
+            Mount("/storage/v1", routes=supabase_routes()),
+            *_objectstore_mount(),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.objectstore_keys = keys
+    app.state.jwt_secret = jwt_secret
+    app.state.auth = AuthConfig(jwt_secret, anon_key, service_key)
+    return app

@@ -1,0 +1,58 @@
+"""The Supabase gateway under test: ``create_app`` served by a real uvicorn on a free
+loopback port, in this event loop, over the session's real nats-server."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anyio
+import jwt
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+import natsobj
+from natsobj.gateway import create_app
+
+SECRET = "test-secret-at-least-32-bytes-long!!"
+
+
+def token(role: str, *, secret: str = SECRET, ttl: int = 3600, **claims: object) -> str:
+    now = int(time.time())
+    return jwt.encode({"role": role, "iat": now, "exp": now + ttl, **claims}, secret, "HS256")
+
+
+@dataclass
+class Gateway:
+    url: str
+
+    @property
+    def storage_url(self) -> str:
+        return f"{self.url}/storage/v1/"
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[Gateway]:
+    """``app`` on a real uvicorn, on a free loopback port, until the block ends."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    web = uvicorn.Server(config)
+    # A listening socket of our own: its port is known at once, and connections made
+    # before uvicorn has started wait in the backlog.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(web.serve, [sock])
+            yield Gateway(f"http://127.0.0.1:{sock.getsockname()[1]}")
+            web.should_exit = True
+
+
+@pytest.fixture
+async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
+    app = create_app(server.url, jwt_secret=SECRET, service_key="fixed-service-key")
+    async with serving(app) as running:
+        yield running
