@@ -1,0 +1,1 @@
+"""The HTTP gateway (``natsobj serve``): Supabase Storage and Sentry Objectstore over NATS."""
