@@ -35,6 +35,7 @@ from objectstore_client.auth import Permission
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
 
+from ..conftest import chunk_counts
 from .objectstore_fixtures import SigningKey, serve_objectstore, signing_key, unique_usecase
 
 pytestmark = pytest.mark.anyio
@@ -327,3 +328,30 @@ async def test_without_keys_auth_is_off_and_bad_input_is_400(
         still = await call(read, session, "k")
         assert still is not None
         assert still[0] == b"open"
+
+
+async def test_client_gone_mid_upload_leaves_nothing(
+    gateway: str, usecase_name: str, manager: natsobj.ObjectStoreManager
+) -> None:
+    library = Usecase(usecase_name, compression="none").scope().session(manager)
+    await library.put(b"old", "k")
+    store = (await library.bucket()).store
+    before = await chunk_counts(store)
+    host, port = gateway.removeprefix("http://").split(":")
+    head = (
+        f"PUT /v1/objects/{usecase_name}/_/k HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Length: 4000000\r\nx-os-auth: {token(usecase_name)}\r\n\r\n"
+    ).encode()
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(head + b"x" * 1_500_000)  # then hang up, 2.5 MB short
+    for _ in range(100):  # the gateway notices the disconnect and abandons the put
+        if await chunk_counts(store) == before:
+            break
+        await anyio.sleep(0.05)
+    assert await chunk_counts(store) == before
+    assert await library.get_bytes("k") == b"old"
+    # The same request sent whole is stored: the one above was cut short, not refused.
+    async with await anyio.connect_tcp(host, int(port)) as stream:
+        await stream.send(head + b"x" * 4_000_000)
+        assert (await stream.receive()).startswith(b"HTTP/1.1 200 ")
+    assert await library.get_bytes("k") == b"x" * 4_000_000
