@@ -152,11 +152,26 @@ def _parse_scope(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _check_segments(request: Request, usecase: str, scopes: str) -> None:
+    """Refuse an encoded ``/`` in the usecase or scope segment. Routing matches the
+    decoded path, where ``org=1%2Fk`` would become scope ``org=1`` and a key; Sentry's
+    server routes the path as sent and refuses such a scope."""
+    raw_path = request.scope.get("raw_path")
+    if raw_path is None:
+        return
+    segments = raw_path.decode("latin-1").split("/")
+    at = segments.index("objects") if "objects" in segments else -1
+    sent = [unquote(segment) for segment in segments[at + 1 : at + 3]]
+    if at < 0 or sent != [usecase, scopes]:
+        raise HTTPError(400, "the usecase and scope segments must not contain an encoded '/'")
+
+
 def _session(request: Request, permission: str) -> tuple[Session, str | None]:
     """The session the path names, once the request is authorized for ``permission``,
     and the key (None when the path has none)."""
     params = request.path_params
     usecase = str(params["usecase"])
+    _check_segments(request, usecase, str(params["scopes"]))
     pairs = _parse_scope(str(params["scopes"]))
     keys = getattr(request.app.state, "objectstore_keys", None) or {}
     authorize(request, keys, usecase, pairs, permission)

@@ -355,3 +355,24 @@ async def test_client_gone_mid_upload_leaves_nothing(
         await stream.send(head + b"x" * 4_000_000)
         assert (await stream.receive()).startswith(b"HTTP/1.1 200 ")
     assert await library.get_bytes("k") == b"x" * 4_000_000
+
+
+async def test_encoded_dots_and_slashes_stay_in_their_scope(
+    gateway: str, usecase_name: str, manager: natsobj.ObjectStoreManager
+) -> None:
+    auth = {"x-os-auth": token(usecase_name, org="1")}
+    base = f"{gateway}/v1/objects/{usecase_name}/org=1/"
+    for raw_key, key in [("%2e%2e/%2e%2e/x", "../../x"), ("a%2F..%2F..%2Fy", "a/../../y")]:
+        response = await call(raw, "PUT", base + raw_key, body=b"here", headers=auth)
+        assert response.status == 200
+        assert json.loads(response.data) == {"key": key}
+        scoped = Usecase(usecase_name).for_organization(1).session(manager)
+        assert await scoped.get_bytes(key) == b"here"
+    # Nothing landed outside org=1: the usecase's only objects are those two, in org=1.
+    store = (await Usecase(usecase_name).scope().session(manager).bucket()).store
+    names = sorted(info.name for info in await store.list())
+    assert names == ["org.1/objects/../../x", "org.1/objects/a/../../y"]
+    # An encoded slash in the scope segment: 400 (routing decodes it; the scope is refused).
+    wider = f"{gateway}/v1/objects/{usecase_name}/org=1%2Fproject=2/k"
+    assert (await call(raw, "PUT", wider, body=b"k", headers=auth)).status == 400
+    assert len(await store.list()) == 2
