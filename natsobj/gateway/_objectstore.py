@@ -28,6 +28,7 @@ from .._expiration import ExpirationPolicy
 from .._manager import ObjectStoreManager
 from .._sessions import ObjectMetadata, Session, Usecase
 from .._sessions._compression import decompress
+from .._sessions._scope import SessionPutOptions
 from ._objectstore_auth import DELETE, READ, WRITE, AuthError, authorize
 
 __all__ = ["objectstore_routes"]
@@ -80,15 +81,14 @@ def objectstore_routes() -> list[BaseRoute]:
     ``ObjectStoreManager``) and ``app.state.objectstore_keys`` (kid to Ed25519 public
     key; empty or missing turns authorization off)."""
     methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
-    unsupported = ["GET", "PUT", "POST", "DELETE"]
+    from ._objectstore_multipart import multipart_routes  # it builds on this module
+
     return [
-        Route("/objects/{usecase}/{scopes}", _object, methods=["POST"]),
-        Route("/objects/{usecase}/{scopes}/{key:path}", _object, methods=methods),
-        # Multipart, batch and resumable uploads are not served yet: 501, as Sentry's server
-        # answers for a backend without them (the client then falls back where it can).
-        Route("/objects:multipart/{rest:path}", _not_implemented, methods=unsupported),
-        Route("/objects:multipart:parts/{rest:path}", _not_implemented, methods=unsupported),
-        Route("/objects:multipart:complete/{rest:path}", _not_implemented, methods=unsupported),
+        Route("/objects/{usecase}/{scopes}", error_responses(_object), methods=["POST"]),
+        Route("/objects/{usecase}/{scopes}/{key:path}", error_responses(_object), methods=methods),
+        *multipart_routes(),
+        # Batch requests are not served yet: 501, as Sentry's server answers for a backend
+        # without a feature (objectstore-client 0.2.10 has no batch API).
         Route("/objects:batch/{rest:path}", _not_implemented, methods=["POST"]),
     ]
 
@@ -120,24 +120,32 @@ def _status_of(exc: errors.ObjectStoreError) -> int:
     return 500
 
 
+def error_responses(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` with every failure turned into a status and Objectstore's JSON body,
+    never a stack trace (a 404 of a GET or HEAD has no body, as Sentry's)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except (HTTPError, AuthError) as exc:
+            return _error(exc.status, exc.detail)
+        except ClientDisconnect:
+            return _error(400, "the client disconnected during the upload")
+        except errors.ObjectStoreError as exc:
+            status = _status_of(exc)
+            if status == 404 and request.method in ("GET", "HEAD"):
+                return Response(status_code=404)
+            detail = str(exc) if status < 500 else f"storage failed ({type(exc).__name__})"
+            return _error(status, detail)
+
+    return endpoint
+
+
 async def _object(request: Request) -> Response:
-    """One object route: dispatch on the method; every failure becomes a status and a
-    JSON body, never a stack trace."""
-    handler = _HANDLERS[request.method]
-    try:
-        return await handler(request)
-    except HTTPError as exc:
-        return _error(exc.status, exc.detail)
-    except AuthError as exc:
-        return _error(exc.status, exc.detail)
-    except ClientDisconnect:
-        return _error(400, "the client disconnected during the upload")
-    except errors.ObjectStoreError as exc:
-        status = _status_of(exc)
-        if status == 404 and request.method in ("GET", "HEAD"):
-            return Response(status_code=404)
-        detail = str(exc) if status < 500 else f"storage failed ({type(exc).__name__})"
-        return _error(status, detail)
+    """One object route: dispatch on the method."""
+    return await _HANDLERS[request.method](request)
 
 
 def _parse_scope(text: str) -> tuple[tuple[str, str], ...]:
@@ -160,13 +168,14 @@ def _check_segments(request: Request, usecase: str, scopes: str) -> None:
     if raw_path is None:
         return
     segments = raw_path.decode("latin-1").split("/")
-    at = segments.index("objects") if "objects" in segments else -1
+    # The resource segment: "objects", "objects:multipart", "objects:multipart:parts", ...
+    at = next((i for i, seg in enumerate(segments) if seg.split(":")[0] == "objects"), -1)
     sent = [unquote(segment) for segment in segments[at + 1 : at + 3]]
     if at < 0 or sent != [usecase, scopes]:
         raise HTTPError(400, "the usecase and scope segments must not contain an encoded '/'")
 
 
-def _session(request: Request, permission: str) -> tuple[Session, str | None]:
+def scoped_session(request: Request, permission: str) -> tuple[Session, str | None]:
     """The session the path names, once the request is authorized for ``permission``,
     and the key (None when the path has none)."""
     params = request.path_params
@@ -183,7 +192,7 @@ def _session(request: Request, permission: str) -> tuple[Session, str | None]:
     return scope.session(manager), key
 
 
-def _need_key(key: str | None) -> str:
+def need_key(key: str | None) -> str:
     if key is None:
         raise HTTPError(400, "the path names no object key")
     return key
@@ -229,6 +238,38 @@ def _decoded(value: str, what: str) -> str:
         raise HTTPError(400, f"{what} is not percent-encoded UTF-8") from None
 
 
+def put_options(headers: Mapping[str, str]) -> tuple[str, SessionPutOptions]:
+    """The body's encoding (``identity`` or ``zstd``) and the session put options that
+    the request headers ask for (``x-sn-*``, ``x-snme-*``, Content-Type).
+
+    Raises:
+        HTTPError: 400 for an unsupported encoding or a malformed header.
+    """
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "zstd"):
+        raise HTTPError(400, f"unsupported Content-Encoding {encoding!r}: only zstd")
+    custom = {
+        name[len(META_PREFIX) :]: _decoded(value, name)
+        for name, value in headers.items()
+        if name.startswith(META_PREFIX)
+    }
+    origin = headers.get("x-sn-origin")
+    filename = headers.get("x-sn-filename")
+    return encoding, SessionPutOptions(
+        compression="zstd" if encoding == "zstd" else "none",
+        content_type=headers.get("content-type"),
+        metadata=custom,
+        expiration_policy=parse_expiration(headers.get("x-sn-expiration")),
+        origin=None if origin is None else _decoded(origin, "x-sn-origin"),
+        filename=None if filename is None else _decoded(filename, "x-sn-filename"),
+    )
+
+
+def stored_body(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
+    """The bytes to put: zstd bodies decoded as they stream (natsobj compresses again)."""
+    return decompress(chunks, name="(upload)") if encoding == "zstd" else chunks
+
+
 async def _put(request: Request) -> Response:
     """Store the body under the path's key (PUT) or a new UUID4 key (POST, no key).
 
@@ -237,49 +278,27 @@ async def _put(request: Request) -> Response:
     frame), so the stored object is what a natsobj session put would have written.
     Readers see the old object or the new one, never a partial one.
     """
-    session, key = _session(request, WRITE)
+    session, key = scoped_session(request, WRITE)
     if request.method == "PUT":
-        key = _need_key(key)
+        key = need_key(key)
     elif key is not None:
         raise HTTPError(405, "POST creates an object with a server key: use PUT for a key")
     if request.query_params.get("upload_type") == "resumable":
         raise HTTPError(501, "resumable uploads are not implemented by this gateway")
-    headers = request.headers
-    encoding = headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("identity", "zstd"):
-        raise HTTPError(400, f"unsupported Content-Encoding {encoding!r}: only zstd")
-    body: AsyncIterator[bytes] = request.stream()
-    if encoding == "zstd":
-        body = decompress(body, name=key or "(new object)")
-    custom = {
-        name[len(META_PREFIX) :]: _decoded(value, name)
-        for name, value in headers.items()
-        if name.startswith(META_PREFIX)
-    }
-    origin = headers.get("x-sn-origin")
-    filename = headers.get("x-sn-filename")
-    key = await session.put(
-        body,
-        key,
-        compression="zstd" if encoding == "zstd" else "none",
-        content_type=headers.get("content-type"),
-        metadata=custom,
-        expiration_policy=parse_expiration(headers.get("x-sn-expiration")),
-        origin=None if origin is None else _decoded(origin, "x-sn-origin"),
-        filename=None if filename is None else _decoded(filename, "x-sn-filename"),
-    )
+    encoding, options = put_options(request.headers)
+    key = await session.put(stored_body(request.stream(), encoding), key, **options)
     return JSONResponse({"key": key}, status_code=201 if request.method == "POST" else 200)
 
 
 async def _delete(request: Request) -> Response:
     """Delete the key; 204 whether or not it existed."""
-    session, key = _session(request, DELETE)
-    await session.delete(_need_key(key))
+    session, key = scoped_session(request, DELETE)
+    await session.delete(need_key(key))
     return Response(status_code=204)
 
 
 async def _patch(request: Request) -> Response:
-    _session(request, WRITE)
+    scoped_session(request, WRITE)
     raise HTTPError(501, "extend_expiry is not implemented by this gateway")
 
 
@@ -360,9 +379,9 @@ async def _get(request: Request) -> Response:
     """Stream the object (200), or 404 with no body. A read is an access: it moves a
     time-to-idle deadline. zstd objects go out as stored unless the client's
     Accept-Encoding excludes zstd; then they are decoded as they stream."""
-    session, key = _session(request, READ)
+    session, key = scoped_session(request, READ)
     stored = _accepts_stored(request)
-    response = session.get(_need_key(key), decompress=not stored)
+    response = session.get(need_key(key), decompress=not stored)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(response)
         meta = response.metadata
@@ -376,8 +395,8 @@ async def _get(request: Request) -> Response:
 
 async def _head(request: Request) -> Response:
     """The metadata headers (204), or 404. Counts as an access for time to idle."""
-    session, key = _session(request, READ)
-    meta = await session.head(_need_key(key))
+    session, key = scoped_session(request, READ)
+    meta = await session.head(need_key(key))
     return Response(status_code=204, headers=metadata_headers(meta, meta.compression))
 
 

@@ -31,6 +31,7 @@ from objectstore_client import (
 )
 from objectstore_client import Usecase as ClientUsecase
 from objectstore_client.auth import Permission
+from objectstore_client.multipart import CompletePart, MultipartCompleteError
 
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
@@ -319,9 +320,6 @@ async def test_without_keys_auth_is_off_and_bad_input_is_400(
             assert response.status == 400, (path, headers, response.data)
         assert (await call(raw, "PUT", f"{url}/v1/objects/a.b/_/k", body=b"x")).status == 400
         assert (await call(raw, "GET", base + "/org=1/missing")).status == 404
-        with pytest.raises(RequestError) as unsupported:
-            await call(session.initiate_multipart_upload, key="m")
-        assert unsupported.value.status == 501
         with pytest.raises(RequestError) as patch:
             await call(session.extend_expiry, "k", from_now=timedelta(hours=1))
         assert patch.value.status == 501
@@ -376,3 +374,55 @@ async def test_encoded_dots_and_slashes_stay_in_their_scope(
     wider = f"{gateway}/v1/objects/{usecase_name}/org=1%2Fproject=2/k"
     assert (await call(raw, "PUT", wider, body=b"k", headers=auth)).status == 400
     assert len(await store.list()) == 2
+
+
+async def test_multipart_upload(
+    gateway: str, usecase_name: str, manager: natsobj.ObjectStoreManager
+) -> None:
+    session = client(gateway).session(ClientUsecase(usecase_name), org=3)
+    pieces = [bytes([n]) * 700_000 for n in range(1, 4)]
+    upload = await call(
+        session.initiate_multipart_upload,
+        key="big",
+        compression="zstd",
+        metadata={"kind": "dump"},
+        expiration_policy=TimeToLive(timedelta(hours=2)),
+    )
+    compressor = zstandard.ZstdCompressor()
+    done = []
+    for number in (3, 1, 2):  # parts may come in any order; the caller compresses each
+        body = compressor.compress(pieces[number - 1])
+        done.append(await call(upload.put_part, body, part_number=number, content_length=len(body)))
+    listed = await call(upload.list_parts)
+    assert [p.part_number for p in listed] == [1, 2, 3]
+    assert {p.etag for p in listed} == {p.etag for p in done}
+
+    # Another scope cannot reach the upload, even with a valid token for its own scope.
+    stranger = client(gateway).session(ClientUsecase(usecase_name), org=4)
+    with pytest.raises(RequestError) as elsewhere:
+        await call(stranger.resume_multipart_upload("big", upload.upload_id).list_parts)
+    assert elsewhere.value.status == 404
+    with pytest.raises(MultipartCompleteError) as wrong:
+        await call(upload.complete, [CompletePart(1, "bogus")])
+    assert wrong.value.code == "InvalidPart"
+
+    assert await call(upload.complete, done) == "big"
+    got = await call(read, session, "big")
+    assert got is not None
+    assert got[0] == b"".join(pieces)
+    assert got[1].custom == {"kind": "dump"}
+    assert got[1].expiration_policy == TimeToLive(timedelta(hours=2))
+    library = Usecase(usecase_name).for_organization(3).session(manager)
+    assert await library.get_bytes("big") == b"".join(pieces)
+    store = (await library.bucket()).store
+    assert [info.name for info in await store.list()] == ["org.3/objects/big"]
+
+    # Abort drops the upload and its parts.
+    aborted = await call(session.initiate_multipart_upload, key="gone")
+    await call(aborted.put_part, b"x", part_number=1, content_length=1)
+    await call(aborted.abort)
+    with pytest.raises(RequestError) as missing:
+        await call(aborted.list_parts)
+    assert missing.value.status == 404
+    assert [info.name for info in await store.list()] == ["org.3/objects/big"]
+    assert await call(session.head, "gone") is None
