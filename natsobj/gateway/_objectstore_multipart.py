@@ -28,7 +28,8 @@ from .._errors import ObjectNotFoundError
 from .._models import ObjectInfo
 from .._sessions import Session
 from .._store import ObjectStore
-from ._objectstore import (
+from ._objectstore_auth import DELETE, READ, WRITE
+from ._objectstore_requests import (
     META_PREFIX,
     HTTPError,
     error_responses,
@@ -37,7 +38,6 @@ from ._objectstore import (
     scoped_session,
     stored_body,
 )
-from ._objectstore_auth import DELETE, READ, WRITE
 
 __all__ = ["multipart_routes"]
 
