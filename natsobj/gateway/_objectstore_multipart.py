@@ -155,13 +155,18 @@ async def _part_infos(store: ObjectStore, upload_id: str) -> dict[int, ObjectInf
     out: dict[int, ObjectInfo] = {}
     for info in await store.list(prefix=prefix):
         number = info.name[len(prefix) :]
-        if number.isdigit() and 1 <= int(number) <= MAX_PART_NUMBER:
+        if _digits(number) and 1 <= int(number) <= MAX_PART_NUMBER:
             out[int(number)] = info
     return out
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` takes other scripts' digits too), at most 6."""
+    return 0 < len(text) <= 6 and text.isascii() and text.isdigit()
+
+
 def _part_number(text: str | None) -> int:
-    if text is None or not text.isdigit() or not 1 <= int(text) <= MAX_PART_NUMBER:
+    if text is None or not _digits(text) or not 1 <= int(text) <= MAX_PART_NUMBER:
         raise HTTPError(400, f"part_number must be 1 to {MAX_PART_NUMBER}")
     return int(text)
 
@@ -199,8 +204,8 @@ async def _parts(request: Request) -> Response:
 async def _list_parts(request: Request) -> Response:
     session, _, upload_id, _ = await _open(request, READ)
     query = request.query_params
-    marker = int(m) if (m := query.get("part_number_marker", "0")).isdigit() else -1
-    limit = int(n) if (n := query.get("max_parts", str(MAX_LIST_PARTS))).isdigit() else 0
+    marker = int(m) if _digits(m := query.get("part_number_marker", "0")) else -1
+    limit = int(n) if _digits(n := query.get("max_parts", str(MAX_LIST_PARTS))) else 0
     if marker < 0 or not 1 <= limit <= MAX_LIST_PARTS:
         raise HTTPError(400, f"part_number_marker >= 0 and max_parts 1 to {MAX_LIST_PARTS}")
     infos = sorted(
