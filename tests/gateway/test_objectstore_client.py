@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Callable
@@ -426,3 +427,42 @@ async def test_multipart_upload(
     assert missing.value.status == 404
     assert [info.name for info in await store.list()] == ["org.3/objects/big"]
     assert await call(session.head, "gone") is None
+
+
+async def test_multipart_bad_input(gateway: str, usecase_name: str) -> None:
+    session = client(gateway).session(ClientUsecase(usecase_name, compression="none"), org=3)
+    upload = await call(session.initiate_multipart_upload, key="m")
+    auth = {"x-os-auth": token(usecase_name, org="3")}
+    parts = f"{gateway}/v1/objects:multipart:parts/{usecase_name}/org=3/m"
+    complete = f"{gateway}/v1/objects:multipart:complete/{usecase_name}/org=3/m"
+    query = f"?upload_id={upload.upload_id}"
+    wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    for url, method, body, headers, status in [
+        (parts + query + "&part_number=1", "PUT", b"abc", {"Content-MD5": wrong_md5}, 400),
+        (parts + query + "&part_number=0", "PUT", b"abc", {}, 400),
+        (parts + query + "&part_number=%D9%A3", "PUT", b"abc", {}, 400),  # a non-ASCII digit
+        (parts + "?upload_id=not-an-id&part_number=1", "PUT", b"abc", {}, 404),
+        (parts.replace("/m", "/other") + query + "&part_number=1", "PUT", b"abc", {}, 404),
+        (complete + query, "POST", b"{not json", {}, 400),
+        (
+            complete + query,
+            "POST",
+            b'{"parts": [{"part_number": 2, "etag": "x"}, {"part_number": 1, "etag": "y"}]}',
+            {},
+            400,
+        ),
+        (parts + query + "&max_parts=0", "GET", None, {}, 400),
+    ]:
+        response = await call(raw, method, url, body=body, headers={**auth, **headers})
+        assert response.status == status, (url, response.data)
+    assert await call(upload.list_parts) == []  # nothing above left a part behind
+    md5 = base64.b64encode(hashlib.md5(b"abc").digest()).decode()
+    ok = await call(
+        raw,
+        "PUT",
+        parts + query + "&part_number=1",
+        body=b"abc",
+        headers={**auth, "Content-MD5": md5},
+    )
+    assert ok.status == 200
+    assert [p.size for p in await call(upload.list_parts)] == [3]
