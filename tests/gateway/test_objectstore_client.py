@@ -316,9 +316,14 @@ async def test_without_keys_auth_is_off_and_bad_input_is_400(
             ("/org=1/k", {"x-sn-expiration": "forever"}),
             ("/org=1/k", {"Content-Encoding": "gzip"}),
             ("/org=1/k", {"x-snme-bad": "%ff"}),
+            ("/org=1/" + "k" * 1025, {}),  # keys are at most 1 KiB
+            ("/org=1/k", {f"x-snme-m{n}": "v" * 1000 for n in range(70)}),  # metadata limit
+            ("/org=1/k", {"x-sn-origin": "%0d%0aInjected: 1"}),  # control characters
+            ("/org=1/k", {"Content-Type": "not a media type"}),
         ]:
             response = await call(raw, "PUT", base + path, body=b"x", headers=headers)
             assert response.status == 400, (path, headers, response.data)
+            assert json.loads(response.data)["detail"]  # the gateway's refusal, not h11's
         assert (await call(raw, "PUT", f"{url}/v1/objects/a.b/_/k", body=b"x")).status == 400
         assert (await call(raw, "GET", base + "/org=1/missing")).status == 404
         with pytest.raises(RequestError) as patch:
