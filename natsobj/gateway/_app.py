@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,11 +12,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount, Route
 
 import natsobj
 
 from ._auth import AuthConfig
+from ._objectstore import objectstore_routes
 from ._supabase import supabase_routes
 
 __all__ = ["create_app"]
@@ -33,16 +33,6 @@ def _ed25519_keys(keys: Mapping[str, bytes] | None) -> dict[str, Ed25519PublicKe
             raise natsobj.InvalidArgumentError(f"objectstore key {kid!r} is not an Ed25519 key")
         loaded[kid] = key
     return loaded
-
-
-def _objectstore_mount() -> list[BaseRoute]:
-    # The Sentry Objectstore routes live in their own module; mounted when it is there.
-    if importlib.util.find_spec("natsobj.gateway._objectstore") is None:
-        return []
-    from ._objectstore import objectstore_routes  # type: ignore[import-not-found,unused-ignore]
-
-    routes: list[BaseRoute] = objectstore_routes()
-    return [Mount("/v1", routes=routes)]
 
 
 async def health(request: Request) -> JSONResponse:
@@ -99,7 +89,7 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route("/ready", ready, methods=["GET"]),
             Mount("/storage/v1", routes=supabase_routes()),
-            *_objectstore_mount(),
+            Mount("/v1", routes=objectstore_routes()),
         ],
         lifespan=lifespan,
     )

@@ -1,0 +1,212 @@
+"""Sentry Objectstore's HTTP API (``/v1``) over natsobj sessions.
+
+``/v1/objects/{usecase}/{scopes}/{key}``: POST (no key; the server makes one), PUT, GET,
+HEAD, DELETE, as ``getsentry/objectstore`` serves them and ``objectstore-client`` calls
+them. ``{scopes}`` is matrix syntax (``org=42;project=1337``, ``_`` for none) and maps onto
+natsobj's ``Usecase``/``Scope``/``Session``, so objects written here read back through
+the library (and the other way round). Metadata travels as ``x-sn-*`` headers, custom
+metadata as ``x-snme-*``; bodies stream both ways. Everything from the request is
+validated before it names an object or a size. ``_objectstore_auth`` authorizes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from .._sessions import ObjectMetadata
+from ._objectstore_auth import DELETE, READ, WRITE
+from ._objectstore_multipart import multipart_routes
+from ._objectstore_requests import (
+    META_PREFIX,
+    HTTPError,
+    error_responses,
+    need_key,
+    put_options,
+    scoped_session,
+    stored_body,
+)
+
+__all__ = ["objectstore_routes"]
+
+# What the clients' own percent-encoding of header values leaves as is: visible ASCII but %.
+_HEADER_SAFE = "".join(chr(b) for b in range(0x20, 0x7F) if b != ord("%"))
+# A header name we may emit for a custom metadata key (RFC 9110 token characters).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_VISIBLE = re.compile(r"[\x20-\x7e]+")
+
+
+def objectstore_routes() -> list[BaseRoute]:
+    """The routes to mount at ``/v1``; they read ``app.state.manager`` (an
+    ``ObjectStoreManager``) and ``app.state.objectstore_keys`` (kid to Ed25519 public
+    key; empty or missing turns authorization off)."""
+    methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
+    return [
+        Route("/objects/{usecase}/{scopes}", error_responses(_object), methods=["POST"]),
+        Route("/objects/{usecase}/{scopes}/{key:path}", error_responses(_object), methods=methods),
+        *multipart_routes(),
+        # Batch requests are not served yet: 501, as Sentry's server answers for a backend
+        # without a feature (objectstore-client 0.2.10 has no batch API).
+        Route("/objects:batch/{rest:path}", error_responses(_not_implemented), methods=["POST"]),
+    ]
+
+
+async def _not_implemented(request: Request) -> Response:
+    raise HTTPError(501, "not implemented by this gateway (natsobj)")
+
+
+async def _object(request: Request) -> Response:
+    """One object route: dispatch on the method."""
+    return await _HANDLERS[request.method](request)
+
+
+# -- writes -------------------------------------------------------------------------------
+
+
+async def _put(request: Request) -> Response:
+    """Store the body under the path's key (PUT) or a new UUID4 key (POST, no key).
+
+    The body arrives as the client sent it: with ``Content-Encoding: zstd`` it is
+    decoded as it streams and stored zstd-compressed again (natsobj compresses its own
+    frame), so the stored object is what a natsobj session put would have written.
+    Readers see the old object or the new one, never a partial one.
+    """
+    session, key = scoped_session(request, WRITE)
+    if request.method == "PUT":
+        key = need_key(key)
+    elif key is not None:
+        raise HTTPError(405, "POST creates an object with a server key: use PUT for a key")
+    if request.query_params.get("upload_type") == "resumable":
+        raise HTTPError(501, "resumable uploads are not implemented by this gateway")
+    encoding, options = put_options(request.headers)
+    key = await session.put(stored_body(request.stream(), encoding), key, **options)
+    return JSONResponse({"key": key}, status_code=201 if request.method == "POST" else 200)
+
+
+async def _delete(request: Request) -> Response:
+    """Delete the key; 204 whether or not it existed."""
+    session, key = scoped_session(request, DELETE)
+    await session.delete(need_key(key))
+    return Response(status_code=204)
+
+
+async def _patch(request: Request) -> Response:
+    scoped_session(request, WRITE)
+    raise HTTPError(501, "extend_expiry is not implemented by this gateway")
+
+
+# -- reads --------------------------------------------------------------------------------
+
+
+def format_duration(delta: timedelta) -> str:
+    """``delta`` as the client parses it: ``1d 2h 3m 4s`` (whole seconds, ``0s``)."""
+    minutes, seconds = divmod(delta.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = ((delta.days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s"))
+    return " ".join(f"{value}{unit}" for value, unit in parts if value) or "0s"
+
+
+def _header_value(value: str) -> str:
+    return quote(value, safe=_HEADER_SAFE)
+
+
+def metadata_headers(meta: ObjectMetadata, encoding: str) -> dict[str, str]:
+    """The response headers for ``meta``. Stored values may come from any client with
+    write access to the bucket: they are percent-encoded or dropped, never sent raw."""
+    content_type = meta.content_type
+    if not _VISIBLE.fullmatch(content_type):
+        content_type = "application/octet-stream"
+    out = {"content-type": content_type, "x-sn-size": str(meta.size)}
+    if encoding != "none":
+        out["content-encoding"] = encoding
+    policy = meta.expiration_policy
+    if policy.duration is not None:
+        out["x-sn-expiration"] = f"{policy.kind}:{format_duration(policy.duration)}"
+    if meta.time_created is not None:
+        out["x-sn-time-created"] = meta.time_created.isoformat()
+    if meta.time_expires is not None:
+        out["x-sn-time-expires"] = meta.time_expires.isoformat()
+    if meta.origin is not None:
+        out["x-sn-origin"] = _header_value(meta.origin)
+    if meta.filename is not None:
+        out["x-sn-filename"] = _header_value(meta.filename)
+        out["content-disposition"] = f"attachment; filename*=UTF-8''{quote(meta.filename)}"
+    for name, value in meta.custom.items():
+        lowered = name.lower()
+        if _TOKEN.fullmatch(lowered) and len(lowered) <= 256:
+            out[META_PREFIX + lowered] = _header_value(value)
+    return out
+
+
+def _accepts_stored(request: Request) -> bool:
+    """Whether to send zstd objects as stored (``Content-Encoding: zstd``).
+
+    Sentry's server always does, and its clients decode by the response's header; they
+    send no Accept-Encoding or Python's default ``identity``. So only an Accept-Encoding
+    that names some other coding (a browser's ``gzip, br``) but not ``zstd`` or ``*``
+    gets the bytes decoded."""
+    header = request.headers.get("accept-encoding")
+    if header is None:
+        return True
+    names = set()
+    for part in header.split(","):
+        name, *params = (p.strip().lower() for p in part.split(";"))
+        if name and not any(p.replace(" ", "") in ("q=0", "q=0.0") for p in params):
+            names.add(name)
+    return not names - {"identity"} or bool(names & {"zstd", "*"})
+
+
+class _ObjectBody(StreamingResponse):
+    """A streamed object whose get is closed when the response ends, however it ends."""
+
+    def __init__(self, stack: AsyncExitStack, chunks: AsyncIterator[bytes], **kw: Any):
+        super().__init__(chunks, **kw)
+        self._stack = stack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self._stack:
+            await super().__call__(scope, receive, send)
+
+
+async def _get(request: Request) -> Response:
+    """Stream the object (200), or 404 with no body. A read is an access: it moves a
+    time-to-idle deadline. zstd objects go out as stored unless the client's
+    Accept-Encoding excludes zstd; then they are decoded as they stream."""
+    session, key = scoped_session(request, READ)
+    stored = _accepts_stored(request)
+    response = session.get(need_key(key), decompress=not stored)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(response)
+        meta = response.metadata
+        headers = metadata_headers(meta, response.encoding)
+        if response.encoding == meta.compression:  # the stored bytes, whose size we know
+            headers["content-length"] = str(meta.size)
+        # From here the response owns the open get and closes it when it ends.
+        body_stack = stack.pop_all()
+    return _ObjectBody(body_stack, aiter(response), headers=headers)
+
+
+async def _head(request: Request) -> Response:
+    """The metadata headers (204), or 404. Counts as an access for time to idle."""
+    session, key = scoped_session(request, READ)
+    meta = await session.head(need_key(key))
+    return Response(status_code=204, headers=metadata_headers(meta, meta.compression))
+
+
+_HANDLERS: Mapping[str, Callable[[Request], Awaitable[Response]]] = {
+    "GET": _get,
+    "HEAD": _head,
+    "PUT": _put,
+    "POST": _put,
+    "DELETE": _delete,
+    "PATCH": _patch,
+}

@@ -1,0 +1,175 @@
+"""Authorization of Sentry Objectstore requests: EdDSA JWTs and Ed25519 pre-signed URLs.
+
+A request is authorized by one of: a JWT (``x-os-auth``, else ``Authorization``, else the
+``os_auth`` query parameter; ``Bearer `` optional) whose ``kid`` names a configured public
+key, whose ``res`` covers the request's usecase and every scope component, and whose
+``permissions`` hold the one the operation needs; or a pre-signed URL (``os_kid``,
+``os_timestamp``, ``os_duration``, ``os_sig``) for a GET or HEAD of exactly that path.
+With no keys configured, authorization is off (a trusted network, as Sentry's
+``auth.enforce = false``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from starlette.requests import Request
+
+__all__ = ["AuthError", "authorize"]
+
+READ = "object.read"
+WRITE = "object.write"
+DELETE = "object.delete"
+PERMISSIONS = frozenset({READ, WRITE, DELETE})
+USECASE_CLAIM = "os:usecase"
+PRESIGN_PARAMS = ("os_kid", "os_timestamp", "os_duration", "os_sig")
+MAX_PRESIGN = timedelta(days=7)
+CLOCK_SKEW = timedelta(seconds=60)
+# A token or signature longer than this is not one we issued a key for; refuse unparsed.
+MAX_CREDENTIAL_CHARS = 8192
+
+
+class AuthError(Exception):
+    """A refused request: ``status`` is 401 (no or bad credentials) or 403 (not allowed)."""
+
+    def __init__(self, status: int, detail: str):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def authorize(
+    request: Request,
+    keys: Mapping[str, Ed25519PublicKey],
+    usecase: str,
+    scope: tuple[tuple[str, str], ...],
+    permission: str,
+) -> None:
+    """Check that ``request`` may do ``permission`` on ``usecase``/``scope``.
+
+    Raises:
+        AuthError: 401 for missing, malformed, expired or badly signed credentials or an
+            unknown key; 403 for valid credentials that do not cover this request.
+    """
+    if not keys:
+        return
+    query = request.query_params
+    if any(name in query for name in PRESIGN_PARAMS):
+        _check_presigned(request, keys)
+        return
+    token = _token(request)
+    if token is None:
+        raise AuthError(401, "missing credentials: send a JWT in x-os-auth")
+    claims = _verify_jwt(token, keys)
+    _check_claims(claims, usecase, scope, permission)
+
+
+def _token(request: Request) -> str | None:
+    headers = request.headers
+    value = headers.get("x-os-auth") or headers.get("authorization")
+    if value is None:
+        value = request.query_params.get("os_auth")
+    if value is None:
+        return None
+    if value[:7].lower() == "bearer ":
+        value = value[7:]
+    return value.strip()
+
+
+def _verify_jwt(token: str, keys: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:
+    if len(token) > MAX_CREDENTIAL_CHARS:
+        raise AuthError(401, "token too long")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise AuthError(401, f"malformed token: {exc}") from None
+    # Only EdDSA: "none" and HMAC (signed with a public key as the secret) are refused here.
+    if header.get("alg") != "EdDSA":
+        raise AuthError(401, f"token algorithm must be EdDSA, got {header.get('alg')!r}")
+    kid = header.get("kid")
+    key = keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise AuthError(401, f"unknown key id {kid!r}")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=["EdDSA"],
+            options={"require": ["exp"], "verify_aud": False, "verify_iss": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError(401, f"token rejected: {exc}") from None
+    if "aud" in claims and claims["aud"] != "objectstore":
+        raise AuthError(401, "token audience is not 'objectstore'")
+    if "iss" in claims and claims["iss"] not in ("sentry", "relay"):
+        raise AuthError(401, "token issuer is not 'sentry' or 'relay'")
+    return claims
+
+
+def _check_claims(
+    claims: Mapping[str, Any], usecase: str, scope: tuple[tuple[str, str], ...], permission: str
+) -> None:
+    res = claims.get("res")
+    if not isinstance(res, dict) or res.get(USECASE_CLAIM) != usecase:
+        raise AuthError(403, f"token does not cover usecase {usecase!r}")
+    for name, value in scope:
+        if res.get(name) not in (value, "*"):
+            raise AuthError(403, f"token does not cover scope {name}={value}")
+    granted = claims.get("permissions")
+    if not isinstance(granted, list) or permission not in granted:
+        raise AuthError(403, f"token lacks permission {permission}")
+
+
+def canonical_form(method: str, raw_path: str, raw_query: str) -> str:
+    """What a pre-signed URL's ``os_sig`` signs: the method (HEAD as GET), the path as
+    sent, and the query's parameters but ``os_sig``, names lower-cased, sorted."""
+    pairs = []
+    for pair in raw_query.split("&"):
+        if not pair:
+            continue
+        name, sep, value = pair.partition("=")
+        name = name.lower()
+        if name != "os_sig":
+            pairs.append(f"{name}={value}" if sep else name)
+    pairs.sort()
+    verb = "GET" if method.upper() == "HEAD" else method.upper()
+    return f"{verb}\n{raw_path}\n{'&'.join(pairs)}"
+
+
+def _check_presigned(request: Request, keys: Mapping[str, Ed25519PublicKey]) -> None:
+    if request.method not in ("GET", "HEAD"):
+        raise AuthError(403, "a pre-signed URL authorizes only GET and HEAD")
+    query = request.query_params
+    kid, stamp, duration, sig = (query.get(name) for name in PRESIGN_PARAMS)
+    if kid is None or stamp is None or duration is None or sig is None:
+        raise AuthError(401, "a pre-signed URL needs os_kid, os_timestamp, os_duration, os_sig")
+    key = keys.get(kid)
+    if key is None:
+        raise AuthError(401, f"unknown key id {kid!r}")
+    try:
+        signed_at = datetime.fromisoformat(stamp)
+        valid_for = timedelta(seconds=int(duration))
+        signature = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    except (ValueError, OverflowError, binascii.Error):
+        raise AuthError(401, "malformed pre-signed URL parameters") from None
+    if signed_at.tzinfo is None or not timedelta(0) <= valid_for <= MAX_PRESIGN:
+        raise AuthError(401, "pre-signed URL timestamp needs a zone; duration 0 to 7 days")
+    now = datetime.now(UTC)
+    if not signed_at - CLOCK_SKEW <= now <= signed_at + valid_for + CLOCK_SKEW:
+        raise AuthError(401, "pre-signed URL is expired or not yet valid")
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    raw_query = request.scope.get("query_string", b"")
+    message = canonical_form(
+        request.method, raw_path.decode("latin-1"), raw_query.decode("latin-1")
+    )
+    try:
+        key.verify(signature, message.encode("latin-1"))
+    except InvalidSignature:
+        raise AuthError(401, "pre-signed URL signature does not match") from None
