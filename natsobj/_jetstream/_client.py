@@ -36,7 +36,7 @@ from ._messages import (
 )
 from ._mux import POLL_SECONDS, Inbox, Mux, Watchdog
 from ._reads import Read, last_msgs, next_msgs
-from ._tuning import speed_up_header_parsing, tune_nats_reads
+from ._tuning import raise_heap_trim_threshold, speed_up_header_parsing, tune_nats_reads
 from ._writes import ByteBudget
 
 __all__ = ["JetStream"]
@@ -58,6 +58,7 @@ class JetStream:
 
     def __init__(self, nc: Client, *, timeout: float, api_prefix: str = "$JS.API"):
         tune_nats_reads()
+        raise_heap_trim_threshold()
         speed_up_header_parsing(nc)
         self.nc = nc
         self.mux = Mux(nc)
