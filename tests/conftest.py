@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 
 import anyio
 import nats
@@ -22,6 +22,20 @@ SERVER_GRACE = 5.0
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used the session's server gets the server's warnings and errors
+    in its report: a refusal such as "error creating store" says why only in the log."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("server")
+    if report.failed and isinstance(running, natsobj.EmbeddedServer):
+        lines = [line for line in running.log_lines if "[ERR]" in line or "[WRN]" in line]
+        report.sections.append(("nats-server warnings and errors", "\n".join(lines[-40:])))
+    return report
 
 
 @pytest.fixture(scope="session")
