@@ -10,12 +10,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import anyio
+
 from ._bucket._core import DEFAULT_CAS_ATTEMPTS, POLICY_MAX_AGE, BucketCore, SharedPolicy
 from ._checks import check_bool, check_int, check_seconds, check_text, validate_model
 from ._errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
     InvalidArgumentError,
+    JetStreamAPIError,
     UnsupportedFeatureError,
 )
 from ._jetstream import JetStream, NatsClient, first_connect
@@ -34,6 +37,11 @@ __all__ = ["DEFAULT_TIMEOUT", "POLICY_MAX_AGE", "ObjectStoreManager", "connect"]
 DEFAULT_TIMEOUT = 5.0
 # Operations of a ``Session.many()`` batch in flight at once, unless the batch says otherwise.
 DEFAULT_MANY_CONCURRENCY = 5
+# nats-server's "error creating store for stream" (see _create_stream): tries, and the wait
+# before the n-th retry (n times this, in seconds).
+_STORE_CREATE_FAILED = 10049
+_STORE_CREATE_ATTEMPTS = 3
+_STORE_CREATE_BACKOFF = 0.05
 
 
 def jetstream_api_prefix(api_prefix: str | None, domain: str | None) -> str:
@@ -209,12 +217,23 @@ class ObjectStoreManager:
                 bucket=config.bucket,
             )
         self._check_server_supports(config)
-        info = await self.js.api(
-            f"STREAM.CREATE.{stream_name(config.bucket)}",
-            config.stream_config(),
-            bucket=config.bucket,
-        )
+        info = await self._create_stream(config)
         return ObjectStore(self._bucket_core(config.bucket, info))
+
+    async def _create_stream(self, config: ObjectStoreConfig) -> dict[str, Any]:
+        """Create the bucket's stream. nats-server answers every failure to set up a
+        stream's storage with one fixed sentence (err_code 10049, the cause only in its
+        log), and some are passing (a file-system hiccup under load); creating is
+        idempotent, so a few more tries, a little apart, come before the error."""
+        create = f"STREAM.CREATE.{stream_name(config.bucket)}"
+        for attempt in range(1, _STORE_CREATE_ATTEMPTS):
+            try:
+                return await self.js.api(create, config.stream_config(), bucket=config.bucket)
+            except JetStreamAPIError as exc:
+                if exc.err_code != _STORE_CREATE_FAILED:
+                    raise
+            await anyio.sleep(_STORE_CREATE_BACKOFF * attempt)
+        return await self.js.api(create, config.stream_config(), bucket=config.bucket)
 
     def _check_server_supports(self, config: ObjectStoreConfig) -> None:
         for wanted, option, minor in (

@@ -109,3 +109,34 @@ async def test_max_bytes_hit_mid_put_leaves_nothing(manager: ObjectStoreManager)
     status = await store.status()
     assert status.stream_info["state"]["messages"] == 2  # small's chunk and meta
     await manager.delete_object_store(store.bucket)
+
+
+@pytest.mark.parametrize(("refusals", "created"), [(2, True), (3, False)])
+async def test_create_tries_again_after_the_servers_store_failure(
+    manager: ObjectStoreManager, monkeypatch: pytest.MonkeyPatch, refusals: int, created: bool
+) -> None:
+    # nats-server answers any failure to set up a stream's storage with err_code 10049 and
+    # the cause only in its log; some are passing, so create tries 3 times in all.
+    real_api = manager.js.api
+    creates: list[str] = []
+
+    async def refusing_api(endpoint: str, *args: object, **kwargs: object) -> dict[str, object]:
+        if endpoint.startswith("STREAM.CREATE."):
+            creates.append(endpoint)
+            if len(creates) <= refusals:
+                raise natsobj.JetStreamAPIError(
+                    "error creating store for stream", code=500, err_code=10049
+                )
+        return await real_api(endpoint, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(manager.js, "api", refusing_api)
+    bucket = unique_bucket()
+    if created:
+        store = await manager.create_object_store(bucket)
+        assert (await store.status()).bucket == bucket
+    else:
+        with pytest.raises(natsobj.JetStreamAPIError) as refused:
+            await manager.create_object_store(bucket)
+        assert refused.value.err_code == 10049
+        assert bucket not in await manager.object_store_names()
+    assert len(creates) == min(refusals + 1, 3)
