@@ -220,6 +220,12 @@ class PreconditionFailedError(ObjectError):
     changed it first (a lost compare-and-set)."""
 
 
+class ExpiryExtensionRejectedError(ObjectError):
+    """An expiry extension was refused: the object never expires (manual policy), is a
+    link, or was replaced or deleted while the extension ran (Sentry's
+    ``ExpiryExtensionRejected``, HTTP 409)."""
+
+
 class InvalidArgumentError(ObjectStoreError, ValueError, TypeError):
     """An argument has a type or value natsobj cannot use."""
 

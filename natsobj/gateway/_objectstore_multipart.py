@@ -33,6 +33,7 @@ from ._objectstore_requests import (
     META_PREFIX,
     HTTPError,
     error_responses,
+    json_body,
     need_key,
     put_options,
     scoped_session,
@@ -233,18 +234,6 @@ async def _list_parts(request: Request) -> Response:
     )
 
 
-async def _read_json(request: Request, limit: int) -> object:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPError(413, f"the request body is over {limit} bytes")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise HTTPError(400, "the body is not JSON") from None
-
-
 def _wanted_parts(body: object) -> list[tuple[int, str]]:
     parts = body.get("parts") if isinstance(body, dict) else None
     if not isinstance(parts, list) or not parts:
@@ -270,7 +259,7 @@ async def _complete(request: Request) -> Response:
     """Assemble the listed parts, in order, into the key (``{key}``), then drop the upload.
     A missing part or a changed etag is ``{"error": {"code": "InvalidPart"}}``."""
     session, key, upload_id, headers = await _open(request, WRITE)
-    wanted = _wanted_parts(await _read_json(request, MAX_COMPLETE_BODY))
+    wanted = _wanted_parts(await json_body(request, MAX_COMPLETE_BODY))
     store = await _store(session)
     have = await _part_infos(store, upload_id)
     chosen: list[ObjectInfo] = []
