@@ -32,14 +32,15 @@ _SETTINGS_ENV = {
 }
 
 
-def _objectstore_keys(specs: str) -> dict[str, bytes]:
-    keys: dict[str, bytes] = {}
+def _objectstore_keys(specs: str) -> dict[str, list[bytes]]:
+    """KID=PATH specs by kid; a kid given again gets another key version (rotation)."""
+    keys: dict[str, list[bytes]] = {}
     for spec in specs.split():
         kid, sep, path = spec.partition("=")
         if not sep or not kid or not path:
             raise CliError(f"--objectstore-key wants KID=PATH, got {spec!r}", ExitCode.BAD_INPUT)
         try:
-            keys[kid] = Path(path).expanduser().read_bytes()
+            keys.setdefault(kid, []).append(Path(path).expanduser().read_bytes())
         except OSError as exc:
             raise CliError(f"--objectstore-key {kid}: {exc}", ExitCode.BAD_INPUT) from exc
     return keys
@@ -63,6 +64,7 @@ def app_from_env() -> Starlette:
         anon_key=env.get("NATSOBJ_ANON_KEY") or None,
         service_key=env.get("NATSOBJ_SERVICE_KEY") or None,
         objectstore_keys=_objectstore_keys(env.get("NATSOBJ_OBJECTSTORE_KEY", "")),
+        objectstore_key_set=env.get("NATSOBJ_OBJECTSTORE_KEY_SET") or None,
         timeout=settings.timeout,
         **settings.connect_options(),
     )
@@ -112,6 +114,14 @@ def app_from_env() -> Starlette:
     help="An Ed25519 public key PEM for Sentry Objectstore tokens (repeatable).",
 )
 @click.option(
+    "--objectstore-key-set",
+    envvar="NATSOBJ_OBJECTSTORE_KEY_SET",
+    show_envvar=True,
+    metavar="BUCKET",
+    help="Also verify Objectstore tokens with the shared key set in this bucket (e.g. "
+    "natsobj_objectstore_keys; see natsobj objectstore-key): changes hold within 1 s.",
+)
+@click.option(
     "--anon-key",
     envvar="NATSOBJ_ANON_KEY",
     show_envvar=True,
@@ -134,6 +144,7 @@ def serve(
     workers: int,
     jwt_secret: str | None,
     objectstore_keys: tuple[str, ...],
+    objectstore_key_set: str | None,
     anon_key: str | None,
     service_key: str | None,
 ) -> None:
@@ -163,6 +174,7 @@ def serve(
         ("NATSOBJ_ANON_KEY", anon_key),
         ("NATSOBJ_SERVICE_KEY", service_key),
         ("NATSOBJ_OBJECTSTORE_KEY", " ".join(objectstore_keys)),
+        ("NATSOBJ_OBJECTSTORE_KEY_SET", objectstore_key_set),
     ):
         os.environ[name] = value or ""
     uvicorn.run(

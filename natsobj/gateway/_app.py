@@ -7,32 +7,22 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import natsobj
+from natsobj._wire import validate_bucket_name
 
 from ._auth import AuthConfig
 from ._objectstore import objectstore_routes
+from ._objectstore_keys import KeyDirectory, KeySpec, static_keys, watch_key_set
 from ._supabase import supabase_routes
 
 __all__ = ["create_app"]
 
 READY_TIMEOUT = 2
-
-
-def _ed25519_keys(keys: Mapping[str, bytes] | None) -> dict[str, Ed25519PublicKey]:
-    loaded: dict[str, Ed25519PublicKey] = {}
-    for kid, pem in (keys or {}).items():
-        key = load_pem_public_key(pem)
-        if not isinstance(key, Ed25519PublicKey):
-            raise natsobj.InvalidArgumentError(f"objectstore key {kid!r} is not an Ed25519 key")
-        loaded[kid] = key
-    return loaded
 
 
 async def health(request: Request) -> JSONResponse:
@@ -61,7 +51,8 @@ def create_app(
     jwt_secret: str | None = None,
     anon_key: str | None = None,
     service_key: str | None = None,
-    objectstore_keys: Mapping[str, bytes] | None = None,
+    objectstore_keys: Mapping[str, KeySpec] | None = None,
+    objectstore_key_set: str | None = None,
     **connect_options: Any,
 ) -> Starlette:
     """The gateway as an ASGI app. Its lifespan opens one ``natsobj.connect(servers,
@@ -71,18 +62,32 @@ def create_app(
 
     ``jwt_secret`` verifies Supabase HS256 tokens and signs signed URLs; ``anon_key`` and
     ``service_key`` are fixed keys accepted as the anon and service_role callers;
-    ``objectstore_keys`` maps a key id to an Ed25519 public key PEM (Sentry Objectstore).
+    ``objectstore_keys`` maps a key id to an Ed25519 public key PEM, a list of them (key
+    rotation) or an ``ObjectstoreKey`` (with ``max_permissions``) (Sentry Objectstore).
+    ``objectstore_key_set`` names the bucket of the shared key set (``KEY_SET_BUCKET``
+    for the default): the app watches it from startup, so keys added or revoked there
+    hold on every instance within a second; with it, Objectstore authorization is on
+    even while the set is empty.
 
     Raises:
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key.
     """
-    keys = _ed25519_keys(objectstore_keys)
+    if objectstore_key_set is not None:
+        validate_bucket_name(objectstore_key_set)
+    keys = KeyDirectory(
+        static_keys(objectstore_keys or {}),
+        enforce=bool(objectstore_keys) or objectstore_key_set is not None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with natsobj.connect(servers, **connect_options) as manager:
             app.state.manager = manager
-            yield
+            async with anyio.create_task_group() as tg:
+                if objectstore_key_set is not None:  # serve once the key set is loaded
+                    await tg.start(watch_key_set, manager, keys, objectstore_key_set)
+                yield
+                tg.cancel_scope.cancel()
 
     app = Starlette(
         routes=[

@@ -23,6 +23,7 @@ from .._sessions import Session, Usecase
 from .._sessions._compression import decompress
 from .._sessions._scope import SessionPutOptions
 from ._objectstore_auth import AuthError, authorize
+from ._objectstore_keys import KeyDirectory
 
 META_PREFIX = "x-snme-"
 # The largest JSON body a request may send (an extend_expiry, a multipart complete).
@@ -146,7 +147,7 @@ def scoped_session(request: Request, permission: str) -> tuple[Session, str | No
     usecase = str(params["usecase"])
     _check_segments(request, usecase, str(params["scopes"]))
     pairs = _parse_scope(str(params["scopes"]))
-    keys = getattr(request.app.state, "objectstore_keys", None) or {}
+    keys = getattr(request.app.state, "objectstore_keys", None) or KeyDirectory()
     authorize(request, keys, usecase, pairs, permission)
     manager: ObjectStoreManager = request.app.state.manager
     scope = Usecase(usecase).scope()
