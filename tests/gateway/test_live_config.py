@@ -228,22 +228,26 @@ async def test_cli_adds_lists_and_revokes_keys(
     path.write_bytes(pem(key))
     common = ["--server", server.url, "--key-set", bucket]
 
-    async def natsobj_cli(*args: str) -> tuple[int, str]:
-        """The command as a real process: its exit code and output."""
-        done = await anyio.run_process(
-            [sys.executable, "-m", "natsobj.cli", "objectstore-key", *args, *common], check=False
-        )
-        return done.returncode, done.stdout.decode()
-
+    commands = [
+        ["add", "cli", str(path), "--max-permission", "object.read"],
+        ["list"],
+        ["revoke", "cli", str(path)],
+    ]
+    # One process runs the three commands in its main thread (starting one costs seconds).
+    script = (
+        "import json, sys\nfrom natsobj.cli import invoke\n"
+        "codes = [invoke(['objectstore-key', *c, *json.loads(sys.argv[2])])"
+        " for c in json.loads(sys.argv[1])]\nprint(json.dumps(codes))"
+    )
     try:
-        added = await natsobj_cli("add", "cli", str(path), "--max-permission", "object.read")
-        assert added[0] == 0
-        code, out = await natsobj_cli("list")
-        assert code == 0
-        assert json.loads(out) == {
+        done = await anyio.run_process(
+            [sys.executable, "-c", script, json.dumps(commands), json.dumps(common)]
+        )
+        *listed, codes = done.stdout.decode().strip().splitlines()
+        assert json.loads(codes) == [0, 0, 0]
+        assert json.loads("\n".join(listed)) == {
             "cli": {"versions": [pem(key).decode()], "max_permissions": ["object.read"]}
         }
-        assert (await natsobj_cli("revoke", "cli", str(path)))[0] == 0
         assert await objectstore_keys(manager, bucket=bucket) == {}
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
