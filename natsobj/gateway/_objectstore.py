@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from .._errors import RangeNotSatisfiableError
 from .._sessions import ObjectMetadata
+from . import _objectstore_resumable as resumable
 from ._objectstore_auth import DELETE, READ, WRITE
 from ._objectstore_multipart import multipart_routes
 from ._objectstore_requests import (
@@ -84,20 +85,26 @@ async def _put(request: Request) -> Response:
     frame), so the stored object is what a natsobj session put would have written.
     Readers see the old object or the new one, never a partial one.
     """
+    query = request.query_params
+    if request.method == "POST" and request.path_params.get("key"):
+        raise HTTPError(405, "POST creates an object with a server key: use PUT for a key")
+    if query.get("upload_type") == "resumable":
+        return await resumable.create(request)
+    if request.method == "PUT" and "session" in query:
+        return await resumable.write(request)
     session, key = scoped_session(request, WRITE)
     if request.method == "PUT":
         key = need_key(key)
-    elif key is not None:
-        raise HTTPError(405, "POST creates an object with a server key: use PUT for a key")
-    if request.query_params.get("upload_type") == "resumable":
-        raise HTTPError(501, "resumable uploads are not implemented by this gateway")
     encoding, options = put_options(request.headers)
     key = await session.put(stored_body(request.stream(), encoding), key, **options)
     return JSONResponse({"key": key}, status_code=201 if request.method == "POST" else 200)
 
 
 async def _delete(request: Request) -> Response:
-    """Delete the key; 204 whether or not it existed."""
+    """Delete the key; 204 whether or not it existed. With ``?session=``: cancel that
+    resumable upload."""
+    if "session" in request.query_params:
+        return await resumable.cancel(request)
     session, key = scoped_session(request, DELETE)
     await session.delete(need_key(key))
     return Response(status_code=204)
