@@ -319,24 +319,52 @@ async def watch_key_set(
 ) -> None:
     """Keep ``directory.shared`` equal to the key set in ``bucket`` until cancelled.
 
-    Reports started once the current key set is loaded. While the watch is broken
-    (the server lost), ``directory.stale`` is set; it resumes where it stopped.
+    Reports started once the current key set is loaded (a failure before that is
+    raised: the app does not start). While the watch is broken, ``directory.stale`` is
+    set (keyed requests get 503): a lost connection resumes the watch after its last
+    event once the connection is back; any other failure (the bucket deleted, say)
+    opens a new watch and loads the key set afresh.
     """
-    store = await _key_set(manager, bucket)
     started = False
-    async with store.watch() as watcher:
-        while True:
-            try:
+    while True:
+        try:
+            store = await _key_set(manager, bucket)
+            async with store.watch() as watcher:
+                loaded: dict[str, ObjectstoreKey] = {}
                 async for info in watcher:
-                    if info is None:
-                        if not started:
-                            started = True
-                            task_status.started()
+                    if info is not None:
+                        loaded = _apply(loaded, info)
                         continue
+                    directory.shared, directory.stale = loaded, False
+                    if not started:
+                        started = True
+                        task_status.started()
+                    break
+                await _follow(manager, directory, watcher)
+            directory.stale = True  # the watch ended by itself: open a new one
+            await anyio.sleep(_RETRY_SECONDS)
+        except natsobj.ObjectStoreError as exc:
+            if not started:
+                raise
+            directory.stale = True
+            _log.warning("objectstore key set %r: watch failed (%s); reopening", bucket, exc)
+            await anyio.sleep(_RETRY_SECONDS)
+
+
+async def _follow(
+    manager: natsobj.ObjectStoreManager, directory: KeyDirectory, watcher: natsobj.ObjectWatcher
+) -> None:
+    """Apply the watch's live changes to ``directory.shared``, across lost connections,
+    until the watch ends."""
+    while True:
+        try:
+            async for info in watcher:
+                if info is not None:
                     directory.shared = _apply(directory.shared, info)
-            except natsobj.ServerUnavailableError:
-                # A revocation may pass unseen: keyed requests wait (503) until the
-                # connection is back; the watch then resumes after its last event.
-                directory.stale = True
-                await _reconnected(manager)
-                directory.stale = False
+            return
+        except natsobj.ServerUnavailableError:
+            # A revocation may pass unseen: keyed requests wait (503) until the
+            # connection is back; the watch then resumes after its last event.
+            directory.stale = True
+            await _reconnected(manager)
+            directory.stale = False
