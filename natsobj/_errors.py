@@ -26,7 +26,8 @@ escape, they are chained as ``__cause__``::
     │   ├── UpdateMetaDeletedError
     │   ├── ObjectTooLargeError            over the bucket's file_size_limit
     │   ├── InvalidMimeTypeError           content type not in allowed_mime_types
-    │   └── PreconditionFailedError        the object is not at the expected revision
+    │   ├── PreconditionFailedError        the object is not at the expected revision
+    │   └── ExpiryExtensionRejectedError   extend_expiry refused (never expires, replaced)
     ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
     │   ├── InvalidScopeError              a usecase scope component that breaks the path
     │   └── RangeNotSatisfiableError       a byte range that starts past the object's end
@@ -63,6 +64,7 @@ __all__ = [
     "BucketNotFoundError",
     "BucketSealedError",
     "DigestMismatchError",
+    "ExpiryExtensionRejectedError",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
