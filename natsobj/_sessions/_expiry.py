@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from .._bucket._core import BucketCore, retry_cas
 from .._errors import (
     ExpiryExtensionRejectedError,
+    IncompleteObjectError,
     InvalidArgumentError,
     ObjectNotFoundError,
     PreconditionFailedError,
@@ -197,5 +198,15 @@ async def _copy_with_ttl(
             async for chunk in chunks:
                 yield chunk
 
-    stored = await store.put(meta, stored_bytes(), ttl=ttl, if_revision=info.revision)
+    try:
+        stored = await store.put(meta, stored_bytes(), ttl=ttl, if_revision=info.revision)
+    except IncompleteObjectError:
+        # Its chunks were purged under the copy: a put or delete replaced it meanwhile
+        # (else the loss is real and raised as it is).
+        current = await core.find(info.name)
+        if current is None or current.revision != info.revision:
+            raise PreconditionFailedError(
+                f"{key!r} changed during the extension", bucket=core.bucket, name=key
+            ) from None
+        raise
     return ObjectMetadata.from_info(key, stored)

@@ -84,10 +84,8 @@ async def test_rotation_and_max_permissions_from_flags(server: natsobj.EmbeddedS
         "main": [pem(old), pem(new)],
         "ro": ObjectstoreKey((reader.public,), frozenset({"object.read"})),
     }
-    async with (
-        serving(create_app(server.url, objectstore_keys=keys)) as gateway,
-        httpx.AsyncClient(base_url=gateway.url) as http,
-    ):
+    app = create_app(server.url, objectstore_keys=keys)
+    async with serving(app) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
         path = f"/v1/objects/{usecase}/_/k"
         for version in (old, new):  # both versions of the rotating kid verify
             assert await status(http, "PUT", path, os_token(version, usecase), content=b"x") == 200
@@ -96,6 +94,9 @@ async def test_rotation_and_max_permissions_from_flags(server: natsobj.EmbeddedS
         assert await status(http, "PUT", path, os_token(reader, usecase), content=b"y") == 403
         assert await status(http, "DELETE", path, os_token(reader, usecase)) == 403
         assert await status(http, "GET", path, os_token(signing_key("main"), usecase)) == 401
+        # While the key set cannot be followed, keyed requests wait: 503, never a guess.
+        app.state.objectstore_keys.stale = True
+        assert await status(http, "GET", path, os_token(reader, usecase)) == 503
     with pytest.raises(natsobj.InvalidArgumentError):
         create_app(server.url, objectstore_keys={"k": b"not a pem"})
     with pytest.raises(natsobj.InvalidArgumentError):

@@ -10,6 +10,8 @@ import pytest
 
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
+from natsobj._sessions import _expiry
+from tests.conftest import chunk_counts
 from tests.integration.test_usecase_expiry import ttl_headers
 
 pytestmark = pytest.mark.anyio
@@ -95,3 +97,27 @@ async def test_manual_missing_and_bad_arguments(
         with pytest.raises(natsobj.InvalidArgumentError):
             await session.extend_expiry("m", **kwargs)
     assert await session.get_bytes("m") == b"forever"
+
+
+@pytest.mark.parametrize("kind", ["ttl", "tti"])
+async def test_an_extension_that_loses_the_race_changes_nothing(
+    manager: natsobj.ObjectStoreManager, usecase: Usecase, kind: str
+) -> None:
+    """An extension computed from a meta that a put replaced meanwhile: the compare-and-set
+    refuses it, the newer object stays as it is, and the copy leaves no chunks behind."""
+    session = usecase.scope().session(manager)
+    policy = getattr(ExpirationPolicy, "time_to_live" if kind == "ttl" else "time_to_idle")(60)
+    await session.put(b"old" * 1000, key="k", expiration_policy=policy)
+    stale = (await session.head("k")).info
+    await session.put(b"new" * 1000, key="k", expiration_policy=policy)
+    newer = await session.head("k")
+    store = await manager.object_store(usecase.name)
+    chunks = await chunk_counts(store)
+    target = _expiry.expiry_target(from_now=3600)
+    with pytest.raises(natsobj.PreconditionFailedError):
+        await _expiry._extend(session._context, store._core, "k", stale, target)
+    after = await session.head("k")
+    assert after.info.revision == newer.info.revision
+    assert after.time_expires == newer.time_expires
+    assert await session.get_bytes("k") == b"new" * 1000
+    assert await chunk_counts(store) == chunks
