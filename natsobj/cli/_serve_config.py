@@ -59,7 +59,7 @@ def _cast(ctx: click.Context, param: click.Parameter, value: Any, path: str, key
     try:
         return param.type_cast_value(ctx, value)
     except click.BadParameter as exc:
-        raise _fail(path, f"key {key!r}: {exc.format_message()}") from exc
+        raise _fail(path, f"key {key!r}: {exc.message}") from exc
 
 
 def read_config(ctx: click.Context, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
