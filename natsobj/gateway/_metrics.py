@@ -107,19 +107,29 @@ class GatewayMetrics:
             registry=register,
             multiprocess_mode="livesum",
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram, Counter, Counter]] = {}
 
     def observe(
         self, method: str, route: str, status: int, seconds: float, bytes_in: int, bytes_out: int
     ) -> None:
         """Record one finished request."""
-        method = method if method in METHODS else "other"
-        code = str(status)
-        self.requests.labels(method, route, code).inc()
-        self.duration.labels(method, route, code).observe(seconds)
+        key = (method if method in METHODS else "other", route, status)
+        series = self._series.get(key)
+        if series is None:  # labels are bounded, so is this cache
+            method, code = key[0], str(status)
+            series = self._series[key] = (
+                self.requests.labels(method, route, code),
+                self.duration.labels(method, route, code),
+                self.bytes_in.labels(method, route),
+                self.bytes_out.labels(method, route),
+            )
+        requests, duration, received, sent = series
+        requests.inc()
+        duration.observe(seconds)
         if bytes_in:
-            self.bytes_in.labels(method, route).inc(bytes_in)
+            received.inc(bytes_in)
         if bytes_out:
-            self.bytes_out.labels(method, route).inc(bytes_out)
+            sent.inc(bytes_out)
 
     def render(self) -> bytes:
         """The text exposition: this process's values, or every worker's in multiprocess

@@ -187,12 +187,16 @@ def _total_requests(text: str, route: str) -> float:
 
 
 @pytest.mark.anyio
-async def test_serve_from_a_config_file_two_workers_https_json_log(
+async def test_serve_from_a_config_file_two_workers_mutual_tls_json_log(
     server: natsobj.EmbeddedServer, tmp_path: Path
 ) -> None:
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
     cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "gw.pem"))
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))  # clients must show a cert it signed
+    ca.issue_cert("client@example.test").private_key_and_cert_chain_pem.write_to_path(
+        str(tmp_path / "client.pem")
+    )
     port = free_port()
     config = write(
         tmp_path / "gateway.toml",
@@ -203,6 +207,7 @@ async def test_serve_from_a_config_file_two_workers_https_json_log(
         jwt-secret = "{SECRET}"
         https-cert = "{tmp_path / "gw.pem"}"
         https-key = "{tmp_path / "gw.pem"}"
+        https-client-ca = "{tmp_path / "ca.pem"}"
         log-format = "json"
         """,
     )
@@ -213,11 +218,17 @@ async def test_serve_from_a_config_file_two_workers_https_json_log(
         stdin=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    anonymous = ssl.create_default_context()
+    ca.configure_trust(anonymous)
     trust = ssl.create_default_context()
     ca.configure_trust(trust)
+    trust.load_cert_chain(tmp_path / "client.pem")
     url = f"https://127.0.0.1:{port}"
     try:
         await wait_ready(url, verify=trust)
+        async with httpx.AsyncClient(base_url=url, verify=anonymous) as http:
+            with pytest.raises(httpx.TransportError):  # no client certificate
+                await http.get("/health")
         headers = {"Authorization": f"Bearer {token('service_role')}"}
         for _ in range(6):  # new connections: they land on both workers
             async with httpx.AsyncClient(base_url=url, verify=trust) as http:
