@@ -103,14 +103,15 @@ def create_app(
     ``objectstore_keys`` maps a key id to an Ed25519 public key PEM (Sentry Objectstore).
 
     Every request passes ``ObserveMiddleware`` (``x-request-id`` echoed; ``metrics``:
-    Prometheus counters served at ``/metrics``; ``access_log``: one record on the
+    Prometheus metrics served at ``/metrics``; ``access_log``: one record on the
     ``natsobj.gateway.access`` logger; ``tracing``: an OpenTelemetry span from
     ``tracer_provider``, the global one when ``None``, needs the ``[tracing]`` extra) and
     then ``FailuresMiddleware``: an unhandled exception is logged and answered with a 500
     shaped like the API called, never a stack trace.
 
     Raises:
-        InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key.
+        InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
+            ``tracing`` without the OpenTelemetry packages.
     """
     keys = _ed25519_keys(objectstore_keys)
     gauges = GatewayMetrics() if metrics else None
