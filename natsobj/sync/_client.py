@@ -83,11 +83,17 @@ class Client:
         if self.closed:
             raise NotOpenError("the sync client is closed: connect again")
         future = self._portal.start_task_soon(call)
+        # A plain lock, not ``future.result()``: a KeyboardInterrupt in Condition.wait can
+        # leave the thread stuck re-acquiring the condition's lock.
+        done = threading.Lock()
+        done.acquire()
+        future.add_done_callback(lambda _: done.release())
         try:
-            return future.result()
+            done.acquire()
         except BaseException:
             future.cancel()  # a KeyboardInterrupt here: stop the operation in the loop
             raise
+        return future.result()
 
     def enter(self, cm: AbstractAsyncContextManager[T]) -> T:
         """Enter ``cm`` in one task of the loop; it is left when the client closes."""

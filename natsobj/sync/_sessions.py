@@ -147,6 +147,18 @@ class SessionWatcher(Resource[natsobj.SessionWatcher]):
 
     stop = blocking(natsobj.SessionWatcher.stop)
 
+    @property
+    def include_history(self) -> bool:
+        return self._async.include_history
+
+    @property
+    def ignore_deletes(self) -> bool:
+        return self._async.ignore_deletes
+
+    @property
+    def updates_only(self) -> bool:
+        return self._async.updates_only
+
 
 class OperationResults(Resource[natsobj.OperationResults]):
     """The results of a sent batch, as they complete: ``with many.send() as results:
