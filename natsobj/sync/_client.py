@@ -62,6 +62,10 @@ class Client:
         self._portal: BlockingPortal = self._stack.enter_context(
             start_blocking_portal("asyncio", name="natsobj-sync")
         )
+        # Runs after everything entered later is left: what still runs in the loop then
+        # (a call abandoned to Ctrl-C, even if the caller went on) is cancelled, not
+        # waited for.
+        self._stack.callback(self._portal.call, self._portal.stop, True)
         self._open: dict[int, Resource[Any]] = {}
         self._lock = threading.Lock()
         self.closed = False
@@ -101,6 +105,8 @@ class Client:
 
     def wrap(self, cm: AbstractAsyncContextManager[T]) -> AbstractContextManager[T]:
         """``cm`` as a blocking context manager, entered and left in one task of the loop."""
+        if self.closed:
+            raise NotOpenError("the sync client is closed: connect again")
         return self._portal.wrap_async_context_manager(cm)
 
     def track(self, resource: Resource[Any], is_open: bool) -> None:
