@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -254,3 +257,22 @@ def test_ctrl_c_while_waiting_cancels_and_does_not_hang(
     store.put("after", b"ok")
     assert store.get_bytes("after") == b"ok"
     sync_manager.delete_object_store(store.bucket)
+
+
+def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
+    """docs/sync.md's example prints what the page says it prints."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "sync.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, re.DOTALL)
+    printed = re.search(r"prints\n\n```text\n(.*?)```", page, re.DOTALL)
+    assert code is not None
+    assert printed is not None
+    ran = subprocess.run(
+        [sys.executable, "-c", code[1]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == printed[1]
