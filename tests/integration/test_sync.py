@@ -240,6 +240,13 @@ def test_leaving_the_manager_closes_what_is_open(sync_server: ns.EmbeddedServer)
         ns.connect("nats://127.0.0.1:1", timeout=0.5, max_reconnect_attempts=0)
 
 
+def _next_after_starting(timer: threading.Timer, watcher: ns.ObjectWatcher) -> None:
+    """Start ``timer``, then wait for an event that never comes (the SIGINT lands here,
+    inside ``pytest.raises``, whenever it fires)."""
+    timer.start()
+    next(watcher)
+
+
 def test_ctrl_c_while_waiting_cancels_and_does_not_hang(
     sync_manager: ns.ObjectStoreManager,
 ) -> None:
@@ -248,10 +255,8 @@ def test_ctrl_c_while_waiting_cancels_and_does_not_hang(
     store = sync_manager.create_object_store(f"s{uuid.uuid4().hex[:12]}")
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     started = time.monotonic()
-    with store.watch(updates_only=True) as watcher:
-        timer.start()
-        with pytest.raises(KeyboardInterrupt):
-            next(watcher)  # nothing comes: blocks until interrupted
+    with store.watch(updates_only=True) as watcher, pytest.raises(KeyboardInterrupt):
+        _next_after_starting(timer, watcher)
     assert time.monotonic() - started < 5
     timer.join()
     store.put("after", b"ok")
