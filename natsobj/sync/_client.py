@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
@@ -38,6 +39,7 @@ __all__ = [
     "blocking_into",
     "blocks_in_thread",
     "opening",
+    "takes_args_of",
 ]
 
 P = ParamSpec("P")
@@ -183,6 +185,19 @@ def opening(
         return wrap(self._client, self._client.call_sync(method, self._async, *args, **kwargs))
 
     return call
+
+
+def takes_args_of(like: Callable[P, object]) -> Callable[[Callable[..., R]], Callable[P, R]]:
+    """Type the decorated function as taking ``like``'s arguments (for mypy and
+    ``inspect.signature``): a blocking twin that hands them on as they are."""
+
+    def same(function: Callable[..., R]) -> Callable[P, R]:
+        signature = inspect.signature(like)
+        returns = inspect.signature(function).return_annotation
+        function.__signature__ = signature.replace(return_annotation=returns)  # type: ignore[attr-defined]
+        return function
+
+    return same
 
 
 async def _next(iterator: Any) -> Any:

@@ -3,7 +3,7 @@ name run in the client's loop (``_client``), so the docstrings are the async one
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, TypeAlias, Unpack, cast
 
 import anyio
@@ -19,7 +19,16 @@ from natsobj._bucket._watch import ObjectWatcher as AsyncObjectWatcher
 from natsobj._source import PutData
 from natsobj._store import ReadResult as AsyncReadResult
 
-from ._client import Client, Resource, Wrapper, blocking, blocking_into, blocks_in_thread, opening
+from ._client import (
+    Client,
+    Resource,
+    Wrapper,
+    blocking,
+    blocking_into,
+    blocks_in_thread,
+    opening,
+    takes_args_of,
+)
 
 __all__ = [
     "ObjectResult",
@@ -259,10 +268,8 @@ class ObjectStoreManager(Wrapper[natsobj.ObjectStoreManager]):
     delete_bucket = blocking(natsobj.ObjectStoreManager.delete_bucket)
 
 
-def connect(
-    servers: str | Sequence[str] = "nats://127.0.0.1:4222",
-    **options: Any,
-) -> ObjectStoreManager:
+@takes_args_of(natsobj.connect)
+def connect(*args: Any, **options: Any) -> ObjectStoreManager:
     """Connect to NATS (as ``natsobj.connect``, which takes the same arguments) and return
     a blocking manager: ``with natsobj.sync.connect(url) as manager:``, or call
     ``manager.close()`` at the end. Each call starts its own event loop thread, which the
@@ -273,7 +280,7 @@ def connect(
     """
     client = Client()
     try:
-        connecting = client.call_sync(natsobj.connect, servers, **options)
+        connecting = client.call_sync(natsobj.connect, *args, **options)
         manager = client.enter(connecting)
     except BaseException as exc:
         client.close(type(exc), exc, exc.__traceback__)

@@ -281,3 +281,63 @@ def test_the_docs_example_runs_as_written(tmp_path: Path) -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == printed[1]
+
+
+def test_the_rest_of_the_surface(sync_manager: ns.ObjectStoreManager, tmp_path: Path) -> None:
+    """test_forms, test_bulk, test_conditional, test_policies, test_sweep, test_manager:
+    one call of each remaining method, through the facade."""
+    bucket = f"s{uuid.uuid4().hex[:12]}"
+    store = sync_manager.create_object_store(bucket, description="d")
+    assert store.put_bytes("b", b"bytes").size == 5
+    assert store.put_string("s", "text").size == 4
+    first = store.upload("u", b"1", content_type="text/plain")
+    with pytest.raises(natsobj.ObjectExistsError):
+        store.upload("u", b"2")
+    store.update("u", b"3")
+    with pytest.raises(natsobj.ObjectNotFoundError):
+        store.update("nobody", b"3")
+    with pytest.raises(natsobj.PreconditionFailedError):
+        store.put("u", b"4", if_revision=first.revision)
+    store.delete("u", if_revision=store.get_info("u").revision)
+    assert [r.ok for r in store.delete_many(["b", "nope"])] == [True, False]
+    store.put("dir/1", b"1")
+    assert [r.name for r in store.delete_prefix("dir/")] == ["dir/1"]
+    assert store.sweep_orphans(dry_run=True).orphans == []
+    assert store.empty() > 0
+    assert store.list() == []
+    assert store.policy.public is False
+    status = sync_manager.update_bucket(bucket, public=True)
+    assert status.policy.public
+    assert sync_manager.get_bucket(bucket).policy.public
+    assert store.status().description == "d"
+    assert bucket in [s.bucket for s in sync_manager.object_store_statuses()]
+    store.put("x", b"x")
+    with pytest.raises(natsobj.BucketNotEmptyError):
+        sync_manager.delete_bucket(bucket)
+    assert sync_manager.empty_bucket(bucket) > 0
+    sync_manager.delete_bucket(bucket)
+    usecase = ns.Usecase(f"u{uuid.uuid4().hex[:12]}", compression="none")
+    session = usecase.scope().push("team", "x").session(sync_manager)
+    session.put(b"1", "a")
+    assert set(session.prefetch(["a", "b"])) == {"a"}
+    assert session.object_name("a").endswith("a")
+    sync_manager.delete_object_store(usecase.name)
+
+
+def test_server_lifecycle(tmp_path: Path) -> None:
+    """test_server: stop, start, restart and kill keep the port and store."""
+    with ns.EmbeddedServer(store_dir=tmp_path / "js") as server:
+        port = server.port
+        with ns.connect(server.url) as manager:
+            manager.create_object_store("kept").put("a", b"1")
+        server.restart()
+        server.kill()
+        assert not server.running
+        server.start()
+        assert server.port == port
+        assert server.pid is not None
+        with ns.connect(server.url) as manager:
+            assert manager.object_store("kept").get_bytes("a") == b"1"
+    assert not server.running
+    with pytest.raises(natsobj.NotOpenError):
+        server.start()
