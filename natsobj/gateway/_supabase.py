@@ -15,20 +15,18 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import AsyncIterator
-from datetime import datetime
-from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import natsobj
 
 from ._auth import AuthError, decode_token, sign_token
 from ._multipart import FormError, open_form
+from ._supabase_download import download, download_public, object_info, serve
 from ._supabase_http import (
     ApiError,
     Handler,
@@ -78,10 +76,32 @@ def _bucket_json(status: natsobj.ObjectStoreStatus) -> dict[str, Any]:
     }
 
 
+_BUCKET_SORT = ("id", "name", "created_at", "updated_at")
+
+
+def _whole(raw: str | None, name: str, least: int) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < least:
+        raise invalid(f"querystring/{name} must be an integer >= {least}")
+    return int(raw)
+
+
 async def list_buckets(request: Request) -> Response:
+    """``?search`` (a substring of the name, as Supabase's LIKE), ``sortColumn``,
+    ``sortOrder``, then ``offset`` and ``limit``."""
     require(request, needs="authenticated")
+    query = request.query_params
+    limit = _whole(query.get("limit"), "limit", 1)
+    offset = _whole(query.get("offset"), "offset", 0) or 0
+    column, order = query.get("sortColumn", "name"), query.get("sortOrder", "asc")
+    if column not in _BUCKET_SORT or order not in ("asc", "desc"):
+        raise invalid(f"sortColumn must be one of {_BUCKET_SORT}, sortOrder asc or desc")
     statuses = await manager_of(request).object_store_statuses()
-    return JSONResponse([_bucket_json(status) for status in statuses])
+    rows = [_bucket_json(s) for s in statuses if query.get("search", "") in s.bucket]
+    rows.sort(key=lambda row: row[column] or "", reverse=order == "desc")
+    end = None if limit is None else offset + limit
+    return JSONResponse(rows[offset:end])
 
 
 async def get_bucket(request: Request) -> Response:
@@ -222,108 +242,6 @@ async def upload_object(request: Request) -> Response:
     return JSONResponse({"Id": info.nuid, "Key": f"{bucket}/{name}"})
 
 
-# ---------------------------------------------------------------- downloads
-
-
-def _http_date(stamp: datetime | None) -> str:
-    return format_datetime(stamp, usegmt=True) if stamp is not None else ""
-
-
-def _range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``[start, end)`` from a ``bytes=`` Range header (one range), None for the whole."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, last = header[6:].strip().partition("-")
-    try:
-        if not first:
-            start, end = max(size - int(last), 0), size
-        else:
-            start = int(first)
-            end = min(int(last) + 1, size) if last else size
-    except ValueError:
-        return None
-    if start < 0 or end <= start:
-        raise ApiError(400, "InvalidRange", "invalid range provided", error="invalid_range")
-    return start, end
-
-
-def _object_headers(info: natsobj.ObjectInfo) -> dict[str, str]:
-    cache = info.headers.get("Cache-Control", ["no-cache"])
-    return {
-        "Content-Type": info.content_type,
-        "Cache-Control": cache[0] if cache else "no-cache",
-        "ETag": f'"{info.digest}"',
-        "Last-Modified": _http_date(info.mtime),
-        "Accept-Ranges": "bytes",
-    }
-
-
-async def _serve(request: Request, bucket: str, name: str) -> Response:
-    store = await manager_of(request).object_store(bucket)
-    info = await store.get_info(name)
-    headers = _object_headers(info)
-    if request.headers.get("if-none-match") == headers["ETag"]:
-        return Response(status_code=304, headers=headers)
-    if "download" in request.query_params:
-        filename = request.query_params["download"] or name.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    span = _range(request.headers.get("range"), info.size)
-    start, end = span or (0, info.size)
-    headers["Content-Length"] = str(end - start)
-    status = 200
-    if span is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers)
-
-    async def body() -> AsyncIterator[bytes]:
-        async with store.get(
-            name, start=start if span else None, end=end if span else None
-        ) as result:
-            async for chunk in result:
-                yield chunk
-
-    return StreamingResponse(body(), status_code=status, headers=headers)
-
-
-async def download(request: Request) -> Response:
-    caller = require(request)
-    bucket, name = object_key(request)
-    await check_readable(request, bucket, caller)
-    return await _serve(request, bucket, name)
-
-
-async def download_public(request: Request) -> Response:
-    bucket, name = object_key(request)
-    if not (await manager_of(request).get_bucket(bucket)).public:  # as Supabase: not found
-        raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")
-    return await _serve(request, bucket, name)
-
-
-async def object_info(request: Request) -> Response:
-    caller = require(request)
-    bucket, name = object_key(request)
-    await check_readable(request, bucket, caller)
-    info = await (await manager_of(request).object_store(bucket)).get_info(name)
-    cache = info.headers.get("Cache-Control", ["no-cache"])
-    return JSONResponse(
-        {
-            "id": info.nuid,
-            "name": name,
-            "version": str(info.revision),
-            "bucket_id": bucket,
-            "size": info.size,
-            "content_type": info.content_type,
-            "cache_control": cache[0] if cache else "no-cache",
-            "etag": f'"{info.digest}"',
-            "metadata": info.metadata,
-            "last_modified": iso(info.mtime),
-            "created_at": iso(info.created),
-        }
-    )
-
-
 # ---------------------------------------------------------------- list, move, copy, remove
 
 
@@ -460,13 +378,50 @@ async def move_object(request: Request) -> Response:
 
 
 async def copy_object(request: Request) -> Response:
+    """Copy (also across buckets). ``copyMetadata: false`` gives the copy the user metadata
+    of ``x-metadata`` (else none) and the ``metadata`` overrides (``mimetype``,
+    ``cacheControl``), as Supabase's copy does."""
     require(request, needs="authenticated")
-    bucket, source, to_bucket, destination = _transfer_keys(await read_json(request))
+    body = await read_json(request)
+    bucket, source, to_bucket, destination = _transfer_keys(body)
     manager = manager_of(request)
     store = await manager.object_store(bucket)
     to_store = await manager.object_store(to_bucket) if to_bucket != bucket else None
-    info = await store.copy(source, destination, to_store=to_store, upsert=_upsert(request))
+    keep = field(body, "copyMetadata", bool, True)
+    metadata = None if keep else _user_metadata(_header_metadata(request)) or {}
+    overrides = {} if keep else _header_overrides(body)
+    info = await store.copy(
+        source, destination, to_store=to_store, metadata=metadata, upsert=_upsert(request)
+    )
+    if overrides:  # a second commit: natsobj's copy keeps the source's headers
+        info = await _override_headers(to_store or store, info, overrides)
     return JSONResponse({"Id": info.nuid, "Key": f"{to_bucket}/{destination}"})
+
+
+def _header_overrides(body: dict[str, Any]) -> dict[str, str]:
+    """The copy's new Content-Type / Cache-Control (``metadata.mimetype``,
+    ``metadata.cacheControl``), checked before anything is copied."""
+    overrides = field(body, "metadata", dict, {})
+    replace: dict[str, str] = {}
+    for header, key in (("Content-Type", "mimetype"), ("Cache-Control", "cacheControl")):
+        value = overrides.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise invalid(f"metadata.{key} must be a non-empty string")
+        if value is not None:
+            replace[header] = value
+    return replace
+
+
+async def _override_headers(
+    store: natsobj.ObjectStore, info: natsobj.ObjectInfo, replace: dict[str, str]
+) -> natsobj.ObjectInfo:
+    lower = {key.lower() for key in replace}
+    headers = {k: v for k, v in info.headers.items() if k.lower() not in lower}
+    headers.update({key: [value] for key, value in replace.items()})
+    meta = natsobj.ObjectMeta(
+        name=info.name, description=info.description, headers=headers, metadata=info.metadata
+    )
+    return await store.update_meta(info.name, meta)
 
 
 async def remove_objects(request: Request) -> Response:
@@ -561,7 +516,7 @@ def _verify(request: Request, bucket: str, name: str, scope: str) -> dict[str, A
 async def download_signed(request: Request) -> Response:
     bucket, name = object_key(request)
     _verify(request, bucket, name, "download")
-    return await _serve(request, bucket, name)
+    return await serve(request, bucket, name)
 
 
 async def sign_upload_url(request: Request) -> Response:
@@ -594,6 +549,24 @@ async def delete_object(request: Request) -> Response:
     return JSONResponse({"message": "Successfully deleted"})
 
 
+# ---------------------------------------------------------------- CDN, unknown routes
+
+
+async def purge_cache(request: Request) -> Response:
+    """``DELETE /cdn[/{bucket}[/{path}]]``: natsobj serves no CDN, so there is nothing to
+    purge; the caller and the bucket are checked as Supabase checks them."""
+    require(request, needs="service_role")
+    if "bucket" in request.path_params:
+        await manager_of(request).get_bucket(request.path_params["bucket"])
+    return JSONResponse({"message": "success", "statusCode": "200"})
+
+
+async def not_found(request: Request) -> Response:
+    """A route (or a method on it) Supabase's server does not have: its 404 body."""
+    message = f"Route {request.method}:{request.url.path} not found"
+    raise ApiError(404, "InvalidRequest", message, error="Not Found", http=404)
+
+
 def supabase_routes() -> list[BaseRoute]:
     """The routes, relative to ``/storage/v1``."""
     obj = "/object"
@@ -623,5 +596,10 @@ def supabase_routes() -> list[BaseRoute]:
         (f"{obj}/{key}", download, ["GET", "HEAD"]),
         (f"{obj}/{key}", upload_object, ["POST", "PUT"]),
         (f"{obj}/{key}", delete_object, ["DELETE"]),
+        ("/cdn", purge_cache, ["DELETE"]),
+        ("/cdn/{bucket}", purge_cache, ["DELETE"]),
+        ("/cdn/{bucket}/{path:path}", purge_cache, ["DELETE"]),
+        # Last: anything else, and a known path with another method, is Supabase's 404.
+        ("/{rest:path}", not_found, ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return [Route(path, endpoint(handler), methods=methods) for path, handler, methods in table]
