@@ -282,7 +282,7 @@ async def list_objects(request: Request) -> Response:
     if offset < 0 or offset + limit > MAX_LIST_WINDOW:
         raise invalid(f"offset + limit must be 1 to {MAX_LIST_WINDOW}")
     store = await manager_of(request).object_store(bucket)
-    # Supabase pages over folders then files together: read up to offset + limit of them.
+    # Supabase pages over folders and files together: read up to offset + limit files.
     page = await store.list_page(
         prefix,
         delimiter="/",
@@ -303,7 +303,23 @@ async def list_objects(request: Request) -> Response:
         for f in page.folders
     ]
     files = [_row(info.name.removeprefix(prefix), info) for info in page.objects]
-    return JSONResponse((folders + files)[offset : offset + limit])
+    return JSONResponse(_one_list(folders, files, column, order)[offset : offset + limit])
+
+
+def _one_list(
+    folders: list[dict[str, Any]], files: list[dict[str, Any]], column: str, order: str
+) -> list[dict[str, Any]]:
+    """As Supabase's ``storage.search``: by name, folders and files together (lowercase,
+    byte order); by another column, the folders by name first, then the files. Every
+    folder is there and the files are the first ``offset + limit``, so the first
+    ``offset + limit`` rows are right."""
+    descending = order == "desc"
+    if column == "name":
+        rows = folders + files
+        rows.sort(key=lambda row: row["name"].lower().encode(), reverse=descending)
+        return rows
+    folders.sort(key=lambda row: row["name"].lower().encode(), reverse=descending)
+    return folders + files
 
 
 def _decode_cursor(raw: str) -> tuple[str, str, str]:

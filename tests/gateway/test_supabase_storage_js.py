@@ -322,15 +322,18 @@ def _names(rows: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_lists(report: Report) -> None:
-    assert _names(ok(report, "list.root")) == ["dir", "signed", "stream", "notes.md"]
+    # by name, folders and files together, as Supabase's search
+    assert _names(ok(report, "list.root")) == ["dir", "notes.md", "signed", "stream"]
     listed = ok(report, "list.dir")
-    assert _names(listed) == ["sub", "big.bin", "blob.txt", "new.txt"]
-    assert listed[0]["id"] is None
-    assert listed[1]["metadata"]["size"] == len(BIG)
-    assert listed[1]["metadata"]["mimetype"] == "application/x-big"
-    assert _names(ok(report, "list.limitOffset")) == ["big.bin"]
+    assert _names(listed) == ["big.bin", "blob.txt", "new.txt", "sub"]
+    assert listed[3]["id"] is None
+    assert listed[0]["metadata"]["size"] == len(BIG)
+    assert listed[0]["metadata"]["mimetype"] == "application/x-big"
+    assert _names(ok(report, "list.limitOffset")) == ["blob.txt"]
     assert _names(ok(report, "list.sortDesc")) == ["sub", "new.txt", "blob.txt", "big.bin"]
     assert _names(ok(report, "list.sortCreated")) == ["node.bin", "web.bin"]
+    # by another column: the folders first, then the files
+    assert _names(ok(report, "list.sortUpdatedDesc")) == ["sub", "new.txt", "blob.txt", "big.bin"]
     assert _names(ok(report, "list.search")) == ["blob.txt"]
     refused(report, "list.byAnon", "403", "AccessDenied", 403)
     first = ok(report, "listV2.first")

@@ -185,6 +185,7 @@ await step("list.root", () => files.list());
 await step("list.dir", () => files.list("dir"));
 await step("list.limitOffset", () => files.list("dir", { limit: 1, offset: 1 }));
 await step("list.sortDesc", () => files.list("dir", { sortBy: { column: "name", order: "desc" } }));
+await step("list.sortUpdatedDesc", () => files.list("dir", { sortBy: { column: "updated_at", order: "desc" } }));
 await step("list.sortCreated", () => files.list("stream", { sortBy: { column: "created_at", order: "asc" } }));
 await step("list.search", () => files.list("dir", { search: "blo" }));
 await step("list.byAnon", () => anon.from(priv).list());
