@@ -146,7 +146,7 @@ async def report(server: natsobj.EmbeddedServer) -> AsyncIterator[Report]:
 def _read_back_names(buckets: dict[str, str]) -> dict[str, list[str]]:
     """The objects storage-js wrote that must read back through natsobj and nats.js."""
     private = ["dir/big.bin", "dir/blob.txt", "dir/sub/array.bin", "notes.md"]
-    private += ["signed/up.bin", "signed/form.txt", "copies/plain.bin"]
+    private += ["signed/up.bin", "signed/form.txt", "copies/plain.bin", "moved/node.bin"]
     return {buckets["priv"]: private, buckets["pub"]: ["p/pic.png"]}
 
 
@@ -227,6 +227,7 @@ async def test_uploaded_objects_read_back_through_natsobj_and_nats_js(report: Re
         f"{priv}/signed/up.bin": (BIG, "application/octet-stream", "max-age=3600", {}),
         f"{priv}/signed/form.txt": (b"second\n", "text/plain", "max-age=3600", {}),
         f"{priv}/copies/plain.bin": (BIG, "application/x-copied", "max-age=5", {}),
+        f"{priv}/moved/node.bin": (BIG, "application/octet-stream", "max-age=3600", {}),
         f"{pub}/p/pic.png": (BIG[:5000], "image/png", "max-age=3600", {}),
     }
     for key, (data, mime, cache, metadata) in expected.items():
@@ -369,7 +370,7 @@ async def test_move_copy_remove(report: Report) -> None:
     refused(report, "move.missing", "404", "NoSuchKey")
     assert ok(report, "move.otherBucket") == {"message": "Successfully moved"}
     refused(report, "move.taken", "409", "KeyAlreadyExists")
-    assert sorted(_names(ok(report, "remove"))) == ["copies/big.bin", "moved/node.bin"]
+    assert sorted(_names(ok(report, "remove"))) == ["copies/big.bin", "dir/new.txt"]
     refused(report, "remove.byAnon", "403", "AccessDenied", 403)
     # what the other bucket held before it was emptied, through nats.js too
     assert report["other_before"] == {"from-priv/big.bin": BIG, "from-priv/web.bin": BIG}
