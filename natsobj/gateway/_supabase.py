@@ -16,7 +16,6 @@ import binascii
 import json
 import time
 from typing import Any, Literal
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -474,7 +473,9 @@ def _expires_in(body: dict[str, Any]) -> int:
 
 
 def _signed_path(kind: str, bucket: str, name: str, token: str) -> str:
-    return f"/object/{kind}/{quote(bucket)}/{quote(name)}?token={token}"
+    """As Supabase's server writes it: the name as it is, not percent-encoded (storage-js
+    runs ``encodeURI`` over the URL; encoding here too would encode it twice)."""
+    return f"/object/{kind}/{bucket}/{name}?token={token}"
 
 
 async def sign_url(request: Request) -> Response:

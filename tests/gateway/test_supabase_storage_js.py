@@ -297,6 +297,12 @@ async def test_signed_urls(report: Report) -> None:
         report["fetch.createSignedUrl.downloadTrue"]["headers"]["content-disposition"]
         == "attachment;"
     )
+    # a name with a space and a non-ASCII letter: signed as it is, encoded once by the client
+    assert ok(report, "upload.spaced")["path"] == "dir/my file é.txt"
+    spaced = report["fetch.createSignedUrl.spaced"]
+    assert (spaced["status"], spaced["body"]) == (200, _sha(SMALL))
+    assert ok(report, "download.spaced")["blob"] == _sha(SMALL)
+    assert _names(ok(report, "remove.spaced")) == ["dir/my file é.txt"]
     refused(report, "createSignedUrl.missing", "404", "NoSuchKey")
     refused(report, "createSignedUrl.byAnonPrivate", "404", "NoSuchBucket")
     batch = ok(report, "createSignedUrls")

@@ -158,6 +158,11 @@ await step("createSignedUrl.download", () => files.createSignedUrl("dir/big.bin"
 await step("createSignedUrl.downloadTrue", () => files.createSignedUrl("dir/big.bin", 60, { download: true }));
 await step("createSignedUrl.missing", () => files.createSignedUrl("dir/none.bin", 60));
 await step("createSignedUrl.byAnonPrivate", () => anon.from(priv).createSignedUrl("dir/big.bin", 60));
+await step("upload.spaced", () => files.upload("dir/my file é.txt", small, { contentType: "text/plain" }));
+await step("createSignedUrl.spaced", () => files.createSignedUrl("dir/my file é.txt", 60));
+if (out["createSignedUrl.spaced"].data) await fetched("fetch.createSignedUrl.spaced", out["createSignedUrl.spaced"].data.signedUrl);
+await step("download.spaced", () => files.download("dir/my file é.txt"));
+await step("remove.spaced", () => files.remove(["dir/my file é.txt"]));
 await step("createSignedUrls", () => files.createSignedUrls(["dir/big.bin", "dir/none.bin", "dir/blob.txt"], 60, { download: true }));
 for (const key of ["createSignedUrl", "createSignedUrl.download", "createSignedUrl.downloadTrue"]) {
   const signed = out[key].data?.signedUrl;
