@@ -79,7 +79,7 @@ def _disposition(download: str) -> str:
     """As Supabase's renderer: ``download`` with no name is a bare ``attachment;``."""
     if not download:
         return "attachment;"
-    name = quote(download, safe="")
+    name = quote(download, safe="!*'()")  # what encodeURIComponent leaves, as Supabase's
     return f"attachment; filename={name}; filename*=UTF-8''{name}"
 
 
