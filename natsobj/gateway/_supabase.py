@@ -17,6 +17,7 @@ import json
 import time
 from typing import Any, Literal
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -44,6 +45,8 @@ from ._supabase_http import (
 __all__ = ["supabase_routes"]
 
 MAX_PATHS = 1000
+REMOVE_CONCURRENCY = 16
+REMOVE_ATTEMPTS = 3
 LIST_LIMIT = 1500
 LIST_V2_LIMIT = 1000
 MAX_LIST_WINDOW = 10_000  # natsobj's page limit
@@ -445,8 +448,38 @@ async def remove_objects(request: Request) -> Response:
     if not names or len(names) > MAX_PATHS or not all(isinstance(n, str) for n in names):
         raise invalid(f"prefixes must be 1 to {MAX_PATHS} names")
     store = await manager_of(request).object_store(request.path_params["bucket"])
-    results = await store.delete_many(names)
-    return JSONResponse([_row(r.name, r.info) for r in results if r.ok and r.info is not None])
+    deleted: list[natsobj.ObjectInfo | None] = [None] * len(names)
+    limiter = anyio.CapacityLimiter(REMOVE_CONCURRENCY)
+
+    async def remove(index: int, name: str) -> None:
+        async with limiter:
+            deleted[index] = await _delete_as_it_was(store, name)
+
+    async with anyio.create_task_group() as tg:
+        for index, name in enumerate(names):
+            tg.start_soon(remove, index, name)
+    return JSONResponse([_row(info.name, info) for info in deleted if info is not None])
+
+
+async def _delete_as_it_was(store: natsobj.ObjectStore, name: str) -> natsobj.ObjectInfo | None:
+    """Delete a live object and return it as it was (Supabase answers with the deleted
+    rows); None when there is none. The delete is conditional on the revision read, so
+    what is reported is what was deleted; a write in between is read again (after
+    ``REMOVE_ATTEMPTS`` reads the name is left as it is, unreported). A meta natsobj
+    cannot read (another client's) is deleted and not reported."""
+    for _ in range(REMOVE_ATTEMPTS):
+        try:
+            info = await store.get_info(name)
+            await store.delete(name, if_revision=info.revision)
+            return info
+        except (natsobj.ObjectNotFoundError, natsobj.InvalidObjectNameError):
+            return None
+        except natsobj.PreconditionFailedError:
+            continue
+        except natsobj.BadObjectMetaError:
+            await store.delete(name)
+            return None
+    return None
 
 
 # ---------------------------------------------------------------- signed URLs

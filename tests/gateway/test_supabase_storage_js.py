@@ -376,7 +376,12 @@ async def test_move_copy_remove(report: Report) -> None:
     refused(report, "move.missing", "404", "NoSuchKey")
     assert ok(report, "move.otherBucket") == {"message": "Successfully moved"}
     refused(report, "move.taken", "409", "KeyAlreadyExists")
-    assert sorted(_names(ok(report, "remove"))) == ["copies/big.bin", "dir/new.txt"]
+    removed = {row["name"]: row["metadata"] for row in ok(report, "remove")}
+    assert sorted(removed) == ["copies/big.bin", "dir/new.txt"]  # as they were
+    assert (removed["copies/big.bin"]["size"], removed["dir/new.txt"]["mimetype"]) == (
+        len(BIG),
+        "text/plain",
+    )
     refused(report, "remove.byAnon", "403", "AccessDenied", 403)
     # what the other bucket held before it was emptied, through nats.js too
     assert report["other_before"] == {"from-priv/big.bin": BIG, "from-priv/web.bin": BIG}
