@@ -12,7 +12,6 @@ role check, which is HTTP 403.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
 from typing import Any, Literal
@@ -25,7 +24,6 @@ from starlette.routing import BaseRoute, Route
 import natsobj
 
 from ._auth import AuthError, decode_token, sign_token
-from ._multipart import FormError, open_form
 from ._supabase_download import download, download_public, object_info, serve
 from ._supabase_http import (
     ApiError,
@@ -40,6 +38,13 @@ from ._supabase_http import (
     object_key,
     read_json,
     require,
+)
+from ._supabase_upload import (
+    header_metadata,
+    store_upload,
+    upload_object,
+    user_metadata,
+    wants_upsert,
 )
 
 __all__ = ["supabase_routes"]
@@ -158,90 +163,6 @@ async def delete_bucket(request: Request) -> Response:
     require(request, needs="service_role")
     await manager_of(request).delete_bucket(request.path_params["id"])
     return JSONResponse({"message": "Successfully deleted"})
-
-
-# ---------------------------------------------------------------- uploads
-
-
-def _user_metadata(raw: str | None) -> dict[str, str]:
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise invalid("metadata is not valid JSON") from exc
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise invalid("metadata must be an object of strings")
-    return value
-
-
-def _header_metadata(request: Request) -> str | None:
-    raw = request.headers.get("x-metadata")
-    if raw is None:
-        return None
-    try:
-        return base64.b64decode(raw, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise invalid("x-metadata is not base64 JSON") from exc
-
-
-def _check_length(request: Request, store: natsobj.ObjectStore) -> None:
-    """A raw body whose Content-Length is over the bucket's limit is refused before it is
-    read (a streamed one is cut off by natsobj when it crosses the limit)."""
-    limit = store.policy.file_size_limit
-    length = request.headers.get("content-length", "")
-    if limit is not None and length.isdigit() and int(length) > limit:
-        message = f"The object exceeded the maximum allowed size of {limit} bytes"
-        raise ApiError(413, "EntityTooLarge", message, error="Payload too large")
-
-
-async def _store_upload(
-    request: Request, bucket: str, name: str, *, upsert: bool
-) -> natsobj.ObjectInfo:
-    """Stream the request's body (raw, or the one file of a multipart form) into the
-    bucket; the bucket's policy applies as natsobj enforces it."""
-    store = await manager_of(request).object_store(bucket)
-    content_type = request.headers.get("content-type", "application/octet-stream")
-    if content_type.startswith("multipart/form-data"):
-        try:
-            form = await open_form(request)
-        except FormError as exc:
-            raise invalid(str(exc)) from exc
-        try:
-            cache = form.fields.get("cacheControl")
-            meta = form.fields.get("metadata") or form.fields.get("userMetadata")
-            meta_obj = natsobj.ObjectMeta(
-                name=name,
-                headers={"Cache-Control": [f"max-age={cache}" if cache else "no-cache"]},
-                metadata=_user_metadata(meta),
-            )
-            mime = form.fields.get("contentType") or form.content_type
-            return await store.upload(meta_obj, form.data, upsert=upsert, content_type=mime)
-        except FormError as exc:
-            raise invalid(str(exc)) from exc
-        finally:
-            await form.aclose()
-    _check_length(request, store)
-    meta_obj = natsobj.ObjectMeta(
-        name=name,
-        headers={"Cache-Control": [request.headers.get("cache-control", "no-cache")]},
-        metadata=_user_metadata(_header_metadata(request)),
-    )
-    return await store.upload(meta_obj, request.stream(), upsert=upsert, content_type=content_type)
-
-
-def _upsert(request: Request) -> bool:
-    return request.headers.get("x-upsert", "false").lower() == "true"
-
-
-async def upload_object(request: Request) -> Response:
-    require(request, needs="authenticated")
-    bucket, name = object_key(request)
-    upsert = request.method == "PUT" or _upsert(request)
-    info = await _store_upload(request, bucket, name, upsert=upsert)
-    return JSONResponse({"Id": info.nuid, "Key": f"{bucket}/{name}"})
 
 
 # ---------------------------------------------------------------- list, move, copy, remove
@@ -406,10 +327,10 @@ async def copy_object(request: Request) -> Response:
     store = await manager.object_store(bucket)
     to_store = await manager.object_store(to_bucket) if to_bucket != bucket else None
     keep = field(body, "copyMetadata", bool, True)
-    metadata = None if keep else _user_metadata(_header_metadata(request)) or {}
+    metadata = None if keep else user_metadata(header_metadata(request)) or {}
     overrides = {} if keep else _header_overrides(body)
     info = await store.copy(
-        source, destination, to_store=to_store, metadata=metadata, upsert=_upsert(request)
+        source, destination, to_store=to_store, metadata=metadata, upsert=wants_upsert(request)
     )
     if overrides:  # a second commit: natsobj's copy keeps the source's headers
         info = await _override_headers(to_store or store, info, overrides)
@@ -580,7 +501,7 @@ async def sign_upload_url(request: Request) -> Response:
         UPLOAD_URL_SECONDS,
         "upload",
         owner=caller.sub,
-        upsert=_upsert(request),
+        upsert=wants_upsert(request),
     )
     return JSONResponse({"url": _signed_path("upload/sign", bucket, name, token), "token": token})
 
@@ -588,7 +509,7 @@ async def sign_upload_url(request: Request) -> Response:
 async def upload_signed(request: Request) -> Response:
     bucket, name = object_key(request)
     claims = _verify(request, bucket, name, "upload")
-    await _store_upload(request, bucket, name, upsert=claims.get("upsert") is True)
+    await store_upload(request, bucket, name, upsert=claims.get("upsert") is True)
     return JSONResponse({"Key": f"{bucket}/{name}"})
 
 
