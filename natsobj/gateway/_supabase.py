@@ -329,6 +329,8 @@ async def copy_object(request: Request) -> Response:
     keep = field(body, "copyMetadata", bool, True)
     metadata = None if keep else user_metadata(header_metadata(request)) or {}
     overrides = {} if keep else _header_overrides(body)
+    if "Content-Type" in overrides:
+        _check_mime((to_store or store).policy.allowed_mime_types, overrides["Content-Type"])
     info = await store.copy(
         source, destination, to_store=to_store, metadata=metadata, upsert=wants_upsert(request)
     )
@@ -349,6 +351,15 @@ def _header_overrides(body: dict[str, Any]) -> dict[str, str]:
         if value is not None:
             replace[header] = value
     return replace
+
+
+def _check_mime(allowed: list[str] | None, content_type: str) -> None:
+    """A new content type the destination bucket refuses: 415, before anything is copied."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    wildcard = essence.split("/", 1)[0] + "/*"
+    if allowed is not None and essence not in allowed and wildcard not in allowed:
+        message = f"mime type {content_type} is not supported"
+        raise ApiError(415, "InvalidMimeType", message, error="invalid_mime_type")
 
 
 async def _override_headers(

@@ -155,6 +155,13 @@ async def test_wrong_methods_and_routes(
             b' "copyMetadata": false, "metadata": {"mimetype": 5}}',
             "400",
         ),
+        (
+            "POST",
+            "/object/copy",
+            b'{"bucketId": "{b}", "sourceKey": "a.txt", "destinationKey": "c",'
+            b' "copyMetadata": false, "metadata": {"mimetype": "image/png"}}',
+            "415",
+        ),
         ("POST", "/object/sign/{b}/a.txt", b'{"expiresIn": "soon"}', "400"),
         ("POST", "/object/sign/{b}", b'{"expiresIn": 60, "paths": "a.txt"}', "400"),
         ("DELETE", "/object/{b}", b'{"prefixes": [1]}', "400"),
