@@ -17,7 +17,6 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import natsobj
 from natsobj.gateway import create_app
 
 from ..interop.peers import ProcessPeer, js_peer, js_peer_missing
-from .conftest import SECRET, serving, token
+from .conftest import SECRET, Gateway, serving, token
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 HINT = "run `make test` (npm ci in tests/gateway/js and tests/interop/js)"
@@ -96,51 +95,61 @@ def _skip_or_fail() -> None:
         pytest.skip(f"storage-js unavailable ({reason}): {HINT}")
 
 
+async def _run(
+    gateway: Gateway,
+    manager: natsobj.ObjectStoreManager,
+    peer: ProcessPeer,
+    buckets: dict[str, str],
+) -> Report:
+    with tempfile.TemporaryDirectory(prefix="natsobj-storage-js-") as workdir:
+        (Path(workdir) / "big.bin").write_bytes(BIG)
+        plan = {
+            "url": gateway.storage_url.rstrip("/"),
+            "dir": workdir,
+            "buckets": buckets,
+            "tokens": {
+                "service": token("service_role"),
+                "authenticated": token("authenticated", sub="js-user"),
+                "anon": token("anon"),
+            },
+        }
+        result = await _drive(plan, "main")
+        result["readback"] = await _read_back(manager, peer, _read_back_names(buckets))
+        moved = ["from-priv/big.bin", "from-priv/web.bin"]
+        other = await _read_back(manager, peer, {buckets["other"]: moved})
+        result["other_before"] = {
+            key.split("/", 1)[1]: found["nats.js"]
+            for key, found in other.items()
+            if found["nats.js"] == found["natsobj"]
+        }
+        result.update(await _drive(plan, "end"))
+    result["buckets"] = buckets
+    try:
+        result["other_after"] = await manager.get_bucket(buckets["other"])
+    except natsobj.BucketNotFoundError:
+        result["other_after"] = None
+    return result
+
+
 @pytest.fixture(scope="module")
-async def report(server: natsobj.EmbeddedServer) -> AsyncIterator[Report]:
-    """Run the driver against a fresh gateway. The report also holds the objects as
-    natsobj and nats.js read them (``readback``), the other bucket's objects before it
-    was emptied (``other_before``) and that bucket after it was deleted (``other_after``)."""
+async def report(server: natsobj.EmbeddedServer) -> Report:
+    """Run the driver against a fresh gateway (stopped, with its buckets deleted, before
+    the tests look at the report). The report also holds the objects as natsobj and
+    nats.js read them (``readback``), the other bucket's objects before it was emptied
+    (``other_before``, those both read alike) and that bucket after it was deleted
+    (``other_after``)."""
     _skip_or_fail()
     tag = uuid.uuid4().hex[:8]
     buckets = {"priv": f"js{tag}", "pub": f"js{tag}-pub", "other": f"js{tag}-other"}
     app = create_app(server.url, jwt_secret=SECRET, service_key="fixed-service-key")
-    async with (
-        natsobj.connect(server.url) as manager,
-        js_peer(server.url) as peer,
-        serving(app) as gateway,
-    ):
-        with tempfile.TemporaryDirectory(prefix="natsobj-storage-js-") as workdir:
-            (Path(workdir) / "big.bin").write_bytes(BIG)
-            plan = {
-                "url": gateway.storage_url.rstrip("/"),
-                "dir": workdir,
-                "buckets": buckets,
-                "tokens": {
-                    "service": token("service_role"),
-                    "authenticated": token("authenticated", sub="js-user"),
-                    "anon": token("anon"),
-                },
-            }
-            result = await _drive(plan, "main")
-            result["readback"] = await _read_back(manager, peer, _read_back_names(buckets))
-            moved = ["from-priv/big.bin", "from-priv/web.bin"]
-            other = await _read_back(manager, peer, {buckets["other"]: moved})
-            result["other_before"] = {
-                key.split("/", 1)[1]: found["nats.js"]
-                for key, found in other.items()
-                if found["nats.js"] == found["natsobj"]
-            }
-            result.update(await _drive(plan, "end"))
-        result["buckets"] = buckets
+    async with natsobj.connect(server.url) as manager:
         try:
-            result["other_after"] = await manager.get_bucket(buckets["other"])
-        except natsobj.BucketNotFoundError:
-            result["other_after"] = None
-        yield result
-        for name in buckets.values():
-            with contextlib.suppress(natsobj.ObjectStoreError):
-                await manager.delete_object_store(name)
+            async with js_peer(server.url) as peer, serving(app) as gateway:
+                return await _run(gateway, manager, peer, buckets)
+        finally:
+            for name in buckets.values():
+                with contextlib.suppress(natsobj.ObjectStoreError):
+                    await manager.delete_object_store(name)
 
 
 def _read_back_names(buckets: dict[str, str]) -> dict[str, list[str]]:
