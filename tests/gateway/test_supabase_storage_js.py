@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,28 +25,15 @@ import pytest
 import natsobj
 from natsobj.gateway import create_app
 
-from ..interop.peers import ProcessPeer, js_peer, js_peer_missing
+from ..interop.peers import ProcessPeer, js_peer
 from .conftest import SECRET, Gateway, serving, token
+from .storage_js import JS_DIR, need_storage_js
 
-JS_DIR = Path(__file__).resolve().parent / "js"
-HINT = "run `make test` (npm ci in tests/gateway/js and tests/interop/js)"
 BIG = os.urandom(600_000)  # several 128 KiB chunks
 SMALL = b"hello from storage-js\n"
 DRIVER_TIMEOUT = 60
 
 pytestmark = pytest.mark.anyio
-
-
-def _missing() -> str | None:
-    if shutil.which("node") is None:
-        return "`node` is not on PATH"
-    if not (JS_DIR / "node_modules" / "@supabase" / "storage-js" / "package.json").is_file():
-        return f"{JS_DIR / 'node_modules'} has no @supabase/storage-js"
-    return js_peer_missing()
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 Report = dict[str, Any]
@@ -85,14 +71,6 @@ async def _read_back(
                 "info": await store.get_info(key),
             }
     return found
-
-
-def _skip_or_fail() -> None:
-    reason = _missing()
-    if reason is not None:
-        if _in_ci():
-            pytest.fail(f"storage-js contract tests cannot run and CI is set: {reason}; {HINT}")
-        pytest.skip(f"storage-js unavailable ({reason}): {HINT}")
 
 
 async def _run(
@@ -138,7 +116,7 @@ async def report(server: natsobj.EmbeddedServer) -> Report:
     nats.js read them (``readback``), the other bucket's objects before it was emptied
     (``other_before``, those both read alike) and that bucket after it was deleted
     (``other_after``)."""
-    _skip_or_fail()
+    need_storage_js()
     tag = uuid.uuid4().hex[:8]
     buckets = {"priv": f"js{tag}", "pub": f"js{tag}-pub", "other": f"js{tag}-other"}
     app = create_app(server.url, jwt_secret=SECRET, service_key="fixed-service-key")
