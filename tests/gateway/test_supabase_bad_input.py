@@ -38,9 +38,10 @@ OBJECTSTORE_PEM = OBJECTSTORE_KEY.public_key().public_bytes(
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
-    """The gateway with a JWT secret and an Objectstore Ed25519 key (for confusion tests)."""
+    """The gateway with a JWT secret and an Objectstore Ed25519 key (for confusion tests),
+    one for the module: it keeps no state between requests."""
     app = create_app(server.url, jwt_secret=SECRET, objectstore_keys={"k1": OBJECTSTORE_PEM})
     async with serving(app) as running:
         yield running
