@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NODE_PEER := tests/interop/js
 NODE_INSTALLED := $(NODE_PEER)/node_modules/.package-lock.json
+STORAGE_JS := tests/gateway/js
+STORAGE_JS_INSTALLED := $(STORAGE_JS)/node_modules/.package-lock.json
 
 .PHONY: install demo test check lint typecheck unit integration interop reliability soak bench clean
 
@@ -18,6 +20,10 @@ $(INSTALLED): pyproject.toml
 
 $(NODE_INSTALLED): $(NODE_PEER)/package.json $(NODE_PEER)/package-lock.json
 	npm ci --prefix $(NODE_PEER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(STORAGE_JS_INSTALLED): $(STORAGE_JS)/package.json $(STORAGE_JS)/package-lock.json
+	npm ci --prefix $(STORAGE_JS) --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: $(INSTALLED)
@@ -41,7 +47,7 @@ integration: $(INSTALLED)
 interop: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/pytest tests/interop
 
-test: $(INSTALLED) $(NODE_INSTALLED) check
+test: $(INSTALLED) $(NODE_INSTALLED) $(STORAGE_JS_INSTALLED) check
 	$(BIN)/pytest
 
 # Cluster, fault, race and chaos tests (part of `make test`; the chaos run lasts 30 s).
@@ -59,4 +65,4 @@ bench: $(INSTALLED) $(NODE_INSTALLED)
 	$(BIN)/python -m benchmarks.run --require-node --output BENCHMARKS.md --json benchmarks/results.json
 
 clean:
-	rm -rf $(VENV) $(NODE_PEER)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(NODE_PEER)/node_modules $(STORAGE_JS)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

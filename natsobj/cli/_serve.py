@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.util
+import json
 import os
+import shutil
+import ssl
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._connect import DEFAULT_SERVER, Settings
+from ._connect import Settings
 from ._errors import CliError, ExitCode
-from ._options import global_options, pass_settings
+from ._options import global_options
+from ._serve_config import apply_connection, config_option, log_config
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 __all__ = ["app_from_env", "serve"]
 
-# Every worker process builds its app from these (uvicorn starts workers by import string).
-_SETTINGS_ENV = {
-    "server": "NATSOBJ_SERVER",
-    "user": "NATS_USER",
-    "password": "NATS_PASSWORD",
-    "token": "NATS_TOKEN",
-    "nkey": "NATS_NKEY",
-    "creds": "NATS_CREDS",
-    "tls_cert": "NATS_CERT",
-    "tls_key": "NATS_KEY",
-    "tls_ca": "NATS_CA",
-}
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What the parent resolved (flags, env, file), handed to every worker process as JSON:
+# uvicorn starts its workers by import string, each builds its app from this.
+WORKER_CONFIG_ENV = "NATSOBJ_SERVE_CONFIG"
+_GATEWAY_KEYS = (
+    "jwt_secret",
+    "anon_key",
+    "service_key",
+    "objectstore_keys",
+    "objectstore_key_set",
+)
+_OBSERVE_KEYS = ("metrics", "access_log", "tracing")
 
 
-def _objectstore_keys(specs: str) -> dict[str, list[bytes]]:
+def _objectstore_keys(specs: list[str] | tuple[str, ...]) -> dict[str, list[bytes]]:
     """KID=PATH specs by kid; a kid given again gets another key version (rotation)."""
     keys: dict[str, list[bytes]] = {}
-    for spec in specs.split():
+    for spec in (part for item in specs for part in item.split()):
         kid, sep, path = spec.partition("=")
         if not sep or not kid or not path:
             raise CliError(f"--objectstore-key wants KID=PATH, got {spec!r}", ExitCode.BAD_INPUT)
@@ -47,141 +56,193 @@ def _objectstore_keys(specs: str) -> dict[str, list[bytes]]:
 
 
 def app_from_env() -> Starlette:
-    """The uvicorn factory: ``create_app`` configured from the ``NATSOBJ_*`` (and
-    ``NATS_*`` connection) variables that ``serve`` sets for its workers."""
+    """The uvicorn factory: ``create_app`` configured as ``serve`` resolved it (the JSON in
+    ``NATSOBJ_SERVE_CONFIG``); the same in every worker."""
     from natsobj.gateway import create_app
 
-    env = os.environ
-    settings = Settings(server=env.get("NATSOBJ_SERVER", DEFAULT_SERVER))
-    for field, name in _SETTINGS_ENV.items():
-        if field != "server" and env.get(name):
-            setattr(settings, field, env[name])
-    if env.get("NATSOBJ_TIMEOUT"):
-        settings.timeout = float(env["NATSOBJ_TIMEOUT"])
+    raw = os.environ.get(WORKER_CONFIG_ENV)
+    if not raw:
+        raise RuntimeError(f"{WORKER_CONFIG_ENV} is not set: start the gateway with natsobj serve")
+    config = json.loads(raw)
+    settings = Settings(**config["settings"])
+    gateway = config["gateway"]
+    provider = None
+    if gateway["tracing"]:
+        from natsobj.gateway._tracing import configure_provider
+
+        provider = configure_provider()
     return create_app(
         settings.servers,
-        jwt_secret=env.get("NATSOBJ_JWT_SECRET") or None,
-        anon_key=env.get("NATSOBJ_ANON_KEY") or None,
-        service_key=env.get("NATSOBJ_SERVICE_KEY") or None,
-        objectstore_keys=_objectstore_keys(env.get("NATSOBJ_OBJECTSTORE_KEY", "")),
-        objectstore_key_set=env.get("NATSOBJ_OBJECTSTORE_KEY_SET") or None,
+        jwt_secret=gateway["jwt_secret"],
+        anon_key=gateway["anon_key"],
+        service_key=gateway["service_key"],
+        objectstore_keys=_objectstore_keys(gateway["objectstore_keys"]),
+        objectstore_key_set=gateway["objectstore_key_set"],
+        metrics=gateway["metrics"],
+        access_log=gateway["access_log"],
+        tracing=gateway["tracing"],
+        tracer_provider=provider,
         timeout=settings.timeout,
         **settings.connect_options(),
     )
 
 
-@click.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    envvar="NATSOBJ_HOST",
-    show_envvar=True,
-    help="Listen address.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=5000,
-    show_default=True,
-    envvar="NATSOBJ_PORT",
-    show_envvar=True,
-    help="Listen port.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=1,
-    show_default=True,
-    envvar="NATSOBJ_WORKERS",
-    show_envvar=True,
-    help="Worker processes.",
-)
-@click.option(
-    "--jwt-secret",
-    envvar="NATSOBJ_JWT_SECRET",
-    show_envvar=True,
-    metavar="SECRET",
-    help="HS256 secret of Supabase JWTs; also signs signed URLs.",
-)
-@click.option(
-    "--objectstore-key",
-    "objectstore_keys",
-    multiple=True,
-    metavar="KID=PATH",
-    envvar="NATSOBJ_OBJECTSTORE_KEY",
-    show_envvar=True,
-    help="An Ed25519 public key PEM for Sentry Objectstore tokens (repeatable).",
-)
-@click.option(
-    "--objectstore-key-set",
-    envvar="NATSOBJ_OBJECTSTORE_KEY_SET",
-    show_envvar=True,
-    metavar="BUCKET",
-    help="Also verify Objectstore tokens with the shared key set in this bucket (e.g. "
-    "natsobj_objectstore_keys; see natsobj objectstore-key): changes hold within 1 s.",
-)
-@click.option(
-    "--anon-key",
-    envvar="NATSOBJ_ANON_KEY",
-    show_envvar=True,
-    metavar="KEY",
-    help="A fixed key accepted as the anon role.",
-)
-@click.option(
-    "--service-key",
-    envvar="NATSOBJ_SERVICE_KEY",
-    show_envvar=True,
-    metavar="KEY",
-    help="A fixed key accepted as the service_role.",
-)
-@global_options()
-@pass_settings
-def serve(
-    settings: Settings,
-    host: str,
-    port: int,
-    workers: int,
-    jwt_secret: str | None,
-    objectstore_keys: tuple[str, ...],
-    objectstore_key_set: str | None,
-    anon_key: str | None,
-    service_key: str | None,
-) -> None:
-    """Serve the HTTP gateway until Ctrl-C: Supabase Storage under /storage/v1, Sentry
-    Objectstore under /v1, /health and /ready (which checks NATS).
+def _https(cert: str | None, key: str | None, client_ca: str | None) -> dict[str, Any]:
+    """uvicorn's TLS arguments, the files checked here so that a bad one fails now."""
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise CliError(
+                "--https-client-ca needs --https-cert and --https-key", ExitCode.BAD_INPUT
+            )
+        return {}
+    if cert is None or key is None:
+        raise CliError("--https-cert and --https-key go together", ExitCode.BAD_INPUT)
+    try:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.load_verify_locations(client_ca)
+    except (ssl.SSLError, OSError) as exc:
+        raise CliError(f"cannot load the HTTPS files: {exc}", ExitCode.BAD_INPUT) from exc
+    options: dict[str, Any] = {"ssl_certfile": cert, "ssl_keyfile": key}
+    if client_ca is not None:
+        options.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
+    return options
 
-    Needs the gateway extra: pip install 'natsobj[gateway]'.
-    """
-    if any(importlib.util.find_spec(m) is None for m in ("starlette", "uvicorn", "jwt")):
+
+def _check_extras(tracing: bool) -> None:
+    needed = ("starlette", "uvicorn", "jwt", "prometheus_client")
+    if any(importlib.util.find_spec(m) is None for m in needed):
         raise CliError(
             "natsobj serve needs the gateway extra: pip install 'natsobj[gateway]'",
             ExitCode.BAD_INPUT,
         )
+    if tracing:
+        try:
+            found = importlib.util.find_spec("opentelemetry.sdk") is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise CliError(
+                "--tracing needs the tracing extra: pip install 'natsobj[tracing]'",
+                ExitCode.BAD_INPUT,
+            )
+        from natsobj.gateway._tracing import exporter_name
+
+        try:
+            exporter_name()
+        except ValueError as exc:
+            raise CliError(str(exc), ExitCode.BAD_INPUT) from exc
+
+
+@contextlib.contextmanager
+def _worker_environment(config: dict[str, Any], workers: int, metrics: bool) -> Iterator[None]:
+    """The environment the workers start with; restored, and the metrics directory removed,
+    when the server stops."""
+    saved = {name: os.environ.get(name) for name in (WORKER_CONFIG_ENV, "PROMETHEUS_MULTIPROC_DIR")}
+    metrics_dir = None
+    try:
+        os.environ[WORKER_CONFIG_ENV] = json.dumps(config)
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if metrics and workers > 1:  # one fresh directory per run: see gateway/_metrics.py
+            metrics_dir = tempfile.mkdtemp(prefix="natsobj-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _option(flag: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """A serve option whose variable is ``NATSOBJ_<FLAG>`` (DESIGN.md's rule)."""
+    env = "NATSOBJ_" + flag.split("/")[0].lstrip("-").replace("-", "_").upper()
+    return click.option(flag, *decls, envvar=env, show_envvar=True, **kwargs)
+
+
+def _file(flag: str, help: str) -> Callable[[F], F]:
+    return _option(flag, type=click.Path(dir_okay=False), metavar="FILE", help=help)
+
+
+def _switch(flag: str, default: bool, help: str) -> Callable[[F], F]:
+    return _option(flag, default=default, show_default=True, help=help)
+
+
+@click.command()
+@config_option
+@_option("--host", default="127.0.0.1", show_default=True, help="Listen address.")
+@_option(
+    "--port", type=click.IntRange(0, 65535), default=5000, show_default=True, help="Listen port."
+)
+@_option(
+    "--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Worker processes."
+)
+@_option("--jwt-secret", metavar="SECRET", help="HS256 secret of Supabase JWTs; signs URLs too.")
+@_option(
+    "--objectstore-key",
+    "objectstore_keys",
+    multiple=True,
+    metavar="KID=PATH",
+    help="An Ed25519 public key PEM for Sentry Objectstore tokens (repeatable; a KID "
+    "given again adds a key version, for rotation).",
+)
+@_option(
+    "--objectstore-key-set",
+    metavar="BUCKET",
+    help="Also verify Objectstore tokens with the shared key set in this bucket (e.g. "
+    "natsobj_objectstore_keys; see natsobj objectstore-key): changes hold within 1 s.",
+)
+@_option("--anon-key", metavar="KEY", help="A fixed key accepted as the anon role.")
+@_option("--service-key", metavar="KEY", help="A fixed key accepted as the service_role.")
+@_file("--https-cert", "Serve HTTPS with this certificate chain (PEM); needs --https-key.")
+@_file("--https-key", "The private key (PEM) of --https-cert.")
+@_file("--https-client-ca", "Require client certificates signed by these CAs (mutual TLS).")
+@_switch("--metrics/--no-metrics", True, "Serve Prometheus metrics at /metrics.")
+@_switch("--access-log/--no-access-log", True, "One line per request on stdout.")
+@_option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="The access log's and the gateway errors' format.",
+)
+@_switch("--tracing/--no-tracing", False, "OpenTelemetry spans (extra [tracing]; OTEL_* vars).")
+@global_options()
+@click.pass_context
+def serve(ctx: click.Context, /, **options: Any) -> None:
+    """Serve the HTTP gateway until Ctrl-C: Supabase Storage under /storage/v1, Sentry
+    Objectstore under /v1, /health, /ready (which checks NATS) and /metrics.
+
+    Needs the gateway extra: pip install 'natsobj[gateway]'. Settings come from flags,
+    then NATSOBJ_* variables, then --config FILE (TOML), then the defaults.
+    """
+    _check_extras(options["tracing"])
     import uvicorn
 
-    _objectstore_keys(" ".join(objectstore_keys))  # bad specs fail here, not in a worker
+    settings = ctx.ensure_object(Settings)
+    apply_connection(ctx, settings)
+    _objectstore_keys(options["objectstore_keys"])  # bad specs fail here, not in a worker
     settings.connect_options()  # so do unusable credential files
-    if settings.server == DEFAULT_SERVER and os.environ.get("NATSOBJ_SERVER"):
-        settings.server = os.environ["NATSOBJ_SERVER"]
-    for field, name in _SETTINGS_ENV.items():
-        value = getattr(settings, field)
-        if value is not None:
-            os.environ[name] = value
-    os.environ["NATSOBJ_TIMEOUT"] = str(settings.timeout)
-    for name, value in (
-        ("NATSOBJ_JWT_SECRET", jwt_secret),
-        ("NATSOBJ_ANON_KEY", anon_key),
-        ("NATSOBJ_SERVICE_KEY", service_key),
-        ("NATSOBJ_OBJECTSTORE_KEY", " ".join(objectstore_keys)),
-        ("NATSOBJ_OBJECTSTORE_KEY_SET", objectstore_key_set),
+    tls = _https(options["https_cert"], options["https_key"], options["https_client_ca"])
+    gateway = {key: options[key] for key in (*_GATEWAY_KEYS, *_OBSERVE_KEYS)}
+    gateway["objectstore_keys"] = list(options["objectstore_keys"])
+    fields = dataclasses.asdict(settings)
+    fields.pop("quiet")
+    with _worker_environment(
+        {"settings": fields, "gateway": gateway}, options["workers"], options["metrics"]
     ):
-        os.environ[name] = value or ""
-    uvicorn.run(
-        "natsobj.cli._serve:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning" if settings.quiet else "info",
-    )
+        uvicorn.run(
+            "natsobj.cli._serve:app_from_env",
+            factory=True,
+            host=options["host"],
+            port=options["port"],
+            workers=options["workers"],
+            access_log=False,  # natsobj's own access log replaces uvicorn's
+            log_config=log_config(options["log_format"], quiet=settings.quiet),
+            log_level="warning" if settings.quiet else "info",
+            **tls,
+        )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -16,13 +17,20 @@ import natsobj
 from natsobj._wire import validate_bucket_name
 
 from ._auth import AuthConfig
+from ._failures import FailuresMiddleware
+from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
 from ._objectstore_keys import KeyDirectory, KeySpec, static_keys, watch_key_set
+from ._observe import ObserveMiddleware
 from ._supabase import supabase_routes
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 __all__ = ["create_app"]
 
 READY_TIMEOUT = 2
+NATS_GAUGE_INTERVAL = 1.0
 
 
 async def health(request: Request) -> JSONResponse:
@@ -45,6 +53,23 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def _watch_connection(manager: natsobj.ObjectStoreManager, gauges: GatewayMetrics) -> None:
+    """Keep ``natsobj_gateway_nats_connected`` true to within ``NATS_GAUGE_INTERVAL``."""
+    while True:
+        gauges.nats_connected.set(1 if manager.nc.is_connected else 0)
+        await anyio.sleep(NATS_GAUGE_INTERVAL)
+
+
+def _tracer(provider: TracerProvider | None) -> Any:
+    try:
+        from ._tracing import tracer_from
+    except ImportError as exc:
+        raise natsobj.InvalidArgumentError(
+            "tracing needs the tracing extra: pip install 'natsobj[tracing]'"
+        ) from exc
+    return tracer_from(provider)
+
+
 def create_app(
     servers: str | list[str] = "nats://127.0.0.1:4222",
     *,
@@ -53,6 +78,10 @@ def create_app(
     service_key: str | None = None,
     objectstore_keys: Mapping[str, KeySpec] | None = None,
     objectstore_key_set: str | None = None,
+    metrics: bool = True,
+    access_log: bool = True,
+    tracing: bool = False,
+    tracer_provider: TracerProvider | None = None,
     **connect_options: Any,
 ) -> Starlette:
     """The gateway as an ASGI app. Its lifespan opens one ``natsobj.connect(servers,
@@ -69,8 +98,16 @@ def create_app(
     hold on every instance within a second; with it, Objectstore authorization is on
     even while the set is empty.
 
+    Every request passes ``ObserveMiddleware`` (``x-request-id`` echoed; ``metrics``:
+    Prometheus metrics served at ``/metrics``; ``access_log``: one record on the
+    ``natsobj.gateway.access`` logger; ``tracing``: an OpenTelemetry span from
+    ``tracer_provider``, the global one when ``None``, needs the ``[tracing]`` extra) and
+    then ``FailuresMiddleware``: an unhandled exception is logged and answered with a 500
+    shaped like the API called, never a stack trace.
+
     Raises:
-        InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key.
+        InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
+            ``tracing`` without the OpenTelemetry packages.
     """
     if objectstore_key_set is not None:
         validate_bucket_name(objectstore_key_set)
@@ -78,23 +115,42 @@ def create_app(
         static_keys(objectstore_keys or {}),
         enforce=bool(objectstore_keys) or objectstore_key_set is not None,
     )
+    gauges = GatewayMetrics() if metrics else None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with natsobj.connect(servers, **connect_options) as manager:
             app.state.manager = manager
-            async with anyio.create_task_group() as tg:
-                if objectstore_key_set is not None:  # serve once the key set is loaded
-                    await tg.start(watch_key_set, manager, keys, objectstore_key_set)
-                yield
-                tg.cancel_scope.cancel()
+            try:
+                async with anyio.create_task_group() as tg:
+                    if objectstore_key_set is not None:  # serve once the key set is loaded
+                        await tg.start(watch_key_set, manager, keys, objectstore_key_set)
+                    if gauges is not None:
+                        tg.start_soon(_watch_connection, manager, gauges)
+                    yield
+                    tg.cancel_scope.cancel()
+            finally:
+                if gauges is not None:
+                    gauges.worker_exiting()
 
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Mount("/storage/v1", routes=supabase_routes()),
+        Mount("/v1", routes=objectstore_routes()),
+    ]
+    if gauges is not None:
+        routes.insert(2, Route("/metrics", gauges.endpoint, methods=["GET"]))
     app = Starlette(
-        routes=[
-            Route("/health", health, methods=["GET"]),
-            Route("/ready", ready, methods=["GET"]),
-            Mount("/storage/v1", routes=supabase_routes()),
-            Mount("/v1", routes=objectstore_routes()),
+        routes=routes,
+        middleware=[
+            Middleware(
+                ObserveMiddleware,
+                metrics=gauges,
+                access_log=access_log,
+                tracer=_tracer(tracer_provider) if tracing else None,
+            ),
+            Middleware(FailuresMiddleware),
         ],
         lifespan=lifespan,
     )

@@ -12,23 +12,19 @@ role check, which is HTTP 403.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import time
-from collections.abc import AsyncIterator
-from datetime import datetime
-from email.utils import format_datetime
 from typing import Any, Literal
-from urllib.parse import quote
 
+import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import natsobj
 
 from ._auth import AuthError, decode_token, sign_token
-from ._multipart import FormError, open_form
+from ._supabase_download import download, download_public, object_info, serve
 from ._supabase_http import (
     ApiError,
     Handler,
@@ -43,10 +39,19 @@ from ._supabase_http import (
     read_json,
     require,
 )
+from ._supabase_upload import (
+    header_metadata,
+    store_upload,
+    upload_object,
+    user_metadata,
+    wants_upsert,
+)
 
 __all__ = ["supabase_routes"]
 
 MAX_PATHS = 1000
+REMOVE_CONCURRENCY = 16
+REMOVE_ATTEMPTS = 3
 LIST_LIMIT = 1500
 LIST_V2_LIMIT = 1000
 MAX_LIST_WINDOW = 10_000  # natsobj's page limit
@@ -78,10 +83,32 @@ def _bucket_json(status: natsobj.ObjectStoreStatus) -> dict[str, Any]:
     }
 
 
+_BUCKET_SORT = ("id", "name", "created_at", "updated_at")
+
+
+def _whole(raw: str | None, name: str, least: int) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < least:
+        raise invalid(f"querystring/{name} must be an integer >= {least}")
+    return int(raw)
+
+
 async def list_buckets(request: Request) -> Response:
+    """``?search`` (a substring of the name, as Supabase's LIKE), ``sortColumn``,
+    ``sortOrder``, then ``offset`` and ``limit``."""
     require(request, needs="authenticated")
+    query = request.query_params
+    limit = _whole(query.get("limit"), "limit", 1)
+    offset = _whole(query.get("offset"), "offset", 0) or 0
+    column, order = query.get("sortColumn", "name"), query.get("sortOrder", "asc")
+    if column not in _BUCKET_SORT or order not in ("asc", "desc"):
+        raise invalid(f"sortColumn must be one of {_BUCKET_SORT}, sortOrder asc or desc")
     statuses = await manager_of(request).object_store_statuses()
-    return JSONResponse([_bucket_json(status) for status in statuses])
+    rows = [_bucket_json(s) for s in statuses if query.get("search", "") in s.bucket]
+    rows.sort(key=lambda row: row[column] or "", reverse=order == "desc")
+    end = None if limit is None else offset + limit
+    return JSONResponse(rows[offset:end])
 
 
 async def get_bucket(request: Request) -> Response:
@@ -138,192 +165,6 @@ async def delete_bucket(request: Request) -> Response:
     return JSONResponse({"message": "Successfully deleted"})
 
 
-# ---------------------------------------------------------------- uploads
-
-
-def _user_metadata(raw: str | None) -> dict[str, str]:
-    if raw is None:
-        return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise invalid("metadata is not valid JSON") from exc
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise invalid("metadata must be an object of strings")
-    return value
-
-
-def _header_metadata(request: Request) -> str | None:
-    raw = request.headers.get("x-metadata")
-    if raw is None:
-        return None
-    try:
-        return base64.b64decode(raw, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise invalid("x-metadata is not base64 JSON") from exc
-
-
-def _check_length(request: Request, store: natsobj.ObjectStore) -> None:
-    """A raw body whose Content-Length is over the bucket's limit is refused before it is
-    read (a streamed one is cut off by natsobj when it crosses the limit)."""
-    limit = store.policy.file_size_limit
-    length = request.headers.get("content-length", "")
-    if limit is not None and length.isdigit() and int(length) > limit:
-        message = f"The object exceeded the maximum allowed size of {limit} bytes"
-        raise ApiError(413, "EntityTooLarge", message, error="Payload too large")
-
-
-async def _store_upload(
-    request: Request, bucket: str, name: str, *, upsert: bool
-) -> natsobj.ObjectInfo:
-    """Stream the request's body (raw, or the one file of a multipart form) into the
-    bucket; the bucket's policy applies as natsobj enforces it."""
-    store = await manager_of(request).object_store(bucket)
-    content_type = request.headers.get("content-type", "application/octet-stream")
-    if content_type.startswith("multipart/form-data"):
-        try:
-            form = await open_form(request)
-        except FormError as exc:
-            raise invalid(str(exc)) from exc
-        try:
-            cache = form.fields.get("cacheControl")
-            meta = form.fields.get("metadata") or form.fields.get("userMetadata")
-            meta_obj = natsobj.ObjectMeta(
-                name=name,
-                headers={"Cache-Control": [f"max-age={cache}" if cache else "no-cache"]},
-                metadata=_user_metadata(meta),
-            )
-            mime = form.fields.get("contentType") or form.content_type
-            return await store.upload(meta_obj, form.data, upsert=upsert, content_type=mime)
-        except FormError as exc:
-            raise invalid(str(exc)) from exc
-        finally:
-            await form.aclose()
-    _check_length(request, store)
-    meta_obj = natsobj.ObjectMeta(
-        name=name,
-        headers={"Cache-Control": [request.headers.get("cache-control", "no-cache")]},
-        metadata=_user_metadata(_header_metadata(request)),
-    )
-    return await store.upload(meta_obj, request.stream(), upsert=upsert, content_type=content_type)
-
-
-def _upsert(request: Request) -> bool:
-    return request.headers.get("x-upsert", "false").lower() == "true"
-
-
-async def upload_object(request: Request) -> Response:
-    require(request, needs="authenticated")
-    bucket, name = object_key(request)
-    upsert = request.method == "PUT" or _upsert(request)
-    info = await _store_upload(request, bucket, name, upsert=upsert)
-    return JSONResponse({"Id": info.nuid, "Key": f"{bucket}/{name}"})
-
-
-# ---------------------------------------------------------------- downloads
-
-
-def _http_date(stamp: datetime | None) -> str:
-    return format_datetime(stamp, usegmt=True) if stamp is not None else ""
-
-
-def _range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``[start, end)`` from a ``bytes=`` Range header (one range), None for the whole."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, last = header[6:].strip().partition("-")
-    try:
-        if not first:
-            start, end = max(size - int(last), 0), size
-        else:
-            start = int(first)
-            end = min(int(last) + 1, size) if last else size
-    except ValueError:
-        return None
-    if start < 0 or end <= start:
-        raise ApiError(400, "InvalidRange", "invalid range provided", error="invalid_range")
-    return start, end
-
-
-def _object_headers(info: natsobj.ObjectInfo) -> dict[str, str]:
-    cache = info.headers.get("Cache-Control", ["no-cache"])
-    return {
-        "Content-Type": info.content_type,
-        "Cache-Control": cache[0] if cache else "no-cache",
-        "ETag": f'"{info.digest}"',
-        "Last-Modified": _http_date(info.mtime),
-        "Accept-Ranges": "bytes",
-    }
-
-
-async def _serve(request: Request, bucket: str, name: str) -> Response:
-    store = await manager_of(request).object_store(bucket)
-    info = await store.get_info(name)
-    headers = _object_headers(info)
-    if request.headers.get("if-none-match") == headers["ETag"]:
-        return Response(status_code=304, headers=headers)
-    if "download" in request.query_params:
-        filename = request.query_params["download"] or name.rsplit("/", 1)[-1]
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    span = _range(request.headers.get("range"), info.size)
-    start, end = span or (0, info.size)
-    headers["Content-Length"] = str(end - start)
-    status = 200
-    if span is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers)
-
-    async def body() -> AsyncIterator[bytes]:
-        async with store.get(
-            name, start=start if span else None, end=end if span else None
-        ) as result:
-            async for chunk in result:
-                yield chunk
-
-    return StreamingResponse(body(), status_code=status, headers=headers)
-
-
-async def download(request: Request) -> Response:
-    caller = require(request)
-    bucket, name = object_key(request)
-    await check_readable(request, bucket, caller)
-    return await _serve(request, bucket, name)
-
-
-async def download_public(request: Request) -> Response:
-    bucket, name = object_key(request)
-    if not (await manager_of(request).get_bucket(bucket)).public:  # as Supabase: not found
-        raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")
-    return await _serve(request, bucket, name)
-
-
-async def object_info(request: Request) -> Response:
-    caller = require(request)
-    bucket, name = object_key(request)
-    await check_readable(request, bucket, caller)
-    info = await (await manager_of(request).object_store(bucket)).get_info(name)
-    cache = info.headers.get("Cache-Control", ["no-cache"])
-    return JSONResponse(
-        {
-            "id": info.nuid,
-            "name": name,
-            "version": str(info.revision),
-            "bucket_id": bucket,
-            "size": info.size,
-            "content_type": info.content_type,
-            "cache_control": cache[0] if cache else "no-cache",
-            "etag": f'"{info.digest}"',
-            "metadata": info.metadata,
-            "last_modified": iso(info.mtime),
-            "created_at": iso(info.created),
-        }
-    )
-
-
 # ---------------------------------------------------------------- list, move, copy, remove
 
 
@@ -364,7 +205,7 @@ async def list_objects(request: Request) -> Response:
     if offset < 0 or offset + limit > MAX_LIST_WINDOW:
         raise invalid(f"offset + limit must be 1 to {MAX_LIST_WINDOW}")
     store = await manager_of(request).object_store(bucket)
-    # Supabase pages over folders then files together: read up to offset + limit of them.
+    # Supabase pages over folders and files together: read up to offset + limit files.
     page = await store.list_page(
         prefix,
         delimiter="/",
@@ -385,7 +226,23 @@ async def list_objects(request: Request) -> Response:
         for f in page.folders
     ]
     files = [_row(info.name.removeprefix(prefix), info) for info in page.objects]
-    return JSONResponse((folders + files)[offset : offset + limit])
+    return JSONResponse(_one_list(folders, files, column, order)[offset : offset + limit])
+
+
+def _one_list(
+    folders: list[dict[str, Any]], files: list[dict[str, Any]], column: str, order: str
+) -> list[dict[str, Any]]:
+    """As Supabase's ``storage.search``: by name, folders and files together (lowercase,
+    byte order); by another column, the folders by name first, then the files. Every
+    folder is there and the files are the first ``offset + limit``, so the first
+    ``offset + limit`` rows are right."""
+    descending = order == "desc"
+    if column == "name":
+        rows = folders + files
+        rows.sort(key=lambda row: row["name"].lower().encode(), reverse=descending)
+        return rows
+    folders.sort(key=lambda row: row["name"].lower().encode(), reverse=descending)
+    return folders + files
 
 
 def _decode_cursor(raw: str) -> tuple[str, str, str]:
@@ -460,13 +317,61 @@ async def move_object(request: Request) -> Response:
 
 
 async def copy_object(request: Request) -> Response:
+    """Copy (also across buckets). ``copyMetadata: false`` gives the copy the user metadata
+    of ``x-metadata`` (else none) and the ``metadata`` overrides (``mimetype``,
+    ``cacheControl``), as Supabase's copy does."""
     require(request, needs="authenticated")
-    bucket, source, to_bucket, destination = _transfer_keys(await read_json(request))
+    body = await read_json(request)
+    bucket, source, to_bucket, destination = _transfer_keys(body)
     manager = manager_of(request)
     store = await manager.object_store(bucket)
     to_store = await manager.object_store(to_bucket) if to_bucket != bucket else None
-    info = await store.copy(source, destination, to_store=to_store, upsert=_upsert(request))
+    keep = field(body, "copyMetadata", bool, True)
+    metadata = None if keep else user_metadata(header_metadata(request)) or {}
+    overrides = {} if keep else _header_overrides(body)
+    if "Content-Type" in overrides:
+        _check_mime((to_store or store).policy.allowed_mime_types, overrides["Content-Type"])
+    info = await store.copy(
+        source, destination, to_store=to_store, metadata=metadata, upsert=wants_upsert(request)
+    )
+    if overrides:  # a second commit: natsobj's copy keeps the source's headers
+        info = await _override_headers(to_store or store, info, overrides)
     return JSONResponse({"Id": info.nuid, "Key": f"{to_bucket}/{destination}"})
+
+
+def _header_overrides(body: dict[str, Any]) -> dict[str, str]:
+    """The copy's new Content-Type / Cache-Control (``metadata.mimetype``,
+    ``metadata.cacheControl``), checked before anything is copied."""
+    overrides = field(body, "metadata", dict, {})
+    replace: dict[str, str] = {}
+    for header, key in (("Content-Type", "mimetype"), ("Cache-Control", "cacheControl")):
+        value = overrides.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise invalid(f"metadata.{key} must be a non-empty string")
+        if value is not None:
+            replace[header] = value
+    return replace
+
+
+def _check_mime(allowed: list[str] | None, content_type: str) -> None:
+    """A new content type the destination bucket refuses: 415, before anything is copied."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    wildcard = essence.split("/", 1)[0] + "/*"
+    if allowed is not None and essence not in allowed and wildcard not in allowed:
+        message = f"mime type {content_type} is not supported"
+        raise ApiError(415, "InvalidMimeType", message, error="invalid_mime_type")
+
+
+async def _override_headers(
+    store: natsobj.ObjectStore, info: natsobj.ObjectInfo, replace: dict[str, str]
+) -> natsobj.ObjectInfo:
+    lower = {key.lower() for key in replace}
+    headers = {k: v for k, v in info.headers.items() if k.lower() not in lower}
+    headers.update({key: [value] for key, value in replace.items()})
+    meta = natsobj.ObjectMeta(
+        name=info.name, description=info.description, headers=headers, metadata=info.metadata
+    )
+    return await store.update_meta(info.name, meta)
 
 
 async def remove_objects(request: Request) -> Response:
@@ -475,8 +380,38 @@ async def remove_objects(request: Request) -> Response:
     if not names or len(names) > MAX_PATHS or not all(isinstance(n, str) for n in names):
         raise invalid(f"prefixes must be 1 to {MAX_PATHS} names")
     store = await manager_of(request).object_store(request.path_params["bucket"])
-    results = await store.delete_many(names)
-    return JSONResponse([_row(r.name, r.info) for r in results if r.ok and r.info is not None])
+    deleted: list[natsobj.ObjectInfo | None] = [None] * len(names)
+    limiter = anyio.CapacityLimiter(REMOVE_CONCURRENCY)
+
+    async def remove(index: int, name: str) -> None:
+        async with limiter:
+            deleted[index] = await _delete_as_it_was(store, name)
+
+    async with anyio.create_task_group() as tg:
+        for index, name in enumerate(names):
+            tg.start_soon(remove, index, name)
+    return JSONResponse([_row(info.name, info) for info in deleted if info is not None])
+
+
+async def _delete_as_it_was(store: natsobj.ObjectStore, name: str) -> natsobj.ObjectInfo | None:
+    """Delete a live object and return it as it was (Supabase answers with the deleted
+    rows); None when there is none. The delete is conditional on the revision read, so
+    what is reported is what was deleted; a write in between is read again (after
+    ``REMOVE_ATTEMPTS`` reads the name is left as it is, unreported). A meta natsobj
+    cannot read (another client's) is deleted and not reported."""
+    for _ in range(REMOVE_ATTEMPTS):
+        try:
+            info = await store.get_info(name)
+            await store.delete(name, if_revision=info.revision)
+            return info
+        except (natsobj.ObjectNotFoundError, natsobj.InvalidObjectNameError):
+            return None
+        except natsobj.PreconditionFailedError:
+            continue
+        except natsobj.BadObjectMetaError:
+            await store.delete(name)
+            return None
+    return None
 
 
 # ---------------------------------------------------------------- signed URLs
@@ -503,7 +438,9 @@ def _expires_in(body: dict[str, Any]) -> int:
 
 
 def _signed_path(kind: str, bucket: str, name: str, token: str) -> str:
-    return f"/object/{kind}/{quote(bucket)}/{quote(name)}?token={token}"
+    """As Supabase's server writes it: the name as it is, not percent-encoded (storage-js
+    runs ``encodeURI`` over the URL; encoding here too would encode it twice)."""
+    return f"/object/{kind}/{bucket}/{name}?token={token}"
 
 
 async def sign_url(request: Request) -> Response:
@@ -561,7 +498,7 @@ def _verify(request: Request, bucket: str, name: str, scope: str) -> dict[str, A
 async def download_signed(request: Request) -> Response:
     bucket, name = object_key(request)
     _verify(request, bucket, name, "download")
-    return await _serve(request, bucket, name)
+    return await serve(request, bucket, name)
 
 
 async def sign_upload_url(request: Request) -> Response:
@@ -575,7 +512,7 @@ async def sign_upload_url(request: Request) -> Response:
         UPLOAD_URL_SECONDS,
         "upload",
         owner=caller.sub,
-        upsert=_upsert(request),
+        upsert=wants_upsert(request),
     )
     return JSONResponse({"url": _signed_path("upload/sign", bucket, name, token), "token": token})
 
@@ -583,7 +520,7 @@ async def sign_upload_url(request: Request) -> Response:
 async def upload_signed(request: Request) -> Response:
     bucket, name = object_key(request)
     claims = _verify(request, bucket, name, "upload")
-    await _store_upload(request, bucket, name, upsert=claims.get("upsert") is True)
+    await store_upload(request, bucket, name, upsert=claims.get("upsert") is True)
     return JSONResponse({"Key": f"{bucket}/{name}"})
 
 
@@ -592,6 +529,24 @@ async def delete_object(request: Request) -> Response:
     bucket, name = object_key(request)
     await (await manager_of(request).object_store(bucket)).delete(name)
     return JSONResponse({"message": "Successfully deleted"})
+
+
+# ---------------------------------------------------------------- CDN, unknown routes
+
+
+async def purge_cache(request: Request) -> Response:
+    """``DELETE /cdn[/{bucket}[/{path}]]``: natsobj serves no CDN, so there is nothing to
+    purge; the caller and the bucket are checked as Supabase checks them."""
+    require(request, needs="service_role")
+    if "bucket" in request.path_params:
+        await manager_of(request).get_bucket(request.path_params["bucket"])
+    return JSONResponse({"message": "success", "statusCode": "200"})
+
+
+async def not_found(request: Request) -> Response:
+    """A route (or a method on it) Supabase's server does not have: its 404 body."""
+    message = f"Route {request.method}:{request.url.path} not found"
+    raise ApiError(404, "InvalidRequest", message, error="Not Found", http=404)
 
 
 def supabase_routes() -> list[BaseRoute]:
@@ -623,5 +578,10 @@ def supabase_routes() -> list[BaseRoute]:
         (f"{obj}/{key}", download, ["GET", "HEAD"]),
         (f"{obj}/{key}", upload_object, ["POST", "PUT"]),
         (f"{obj}/{key}", delete_object, ["DELETE"]),
+        ("/cdn", purge_cache, ["DELETE"]),
+        ("/cdn/{bucket}", purge_cache, ["DELETE"]),
+        ("/cdn/{bucket}/{path:path}", purge_cache, ["DELETE"]),
+        # Last: anything else, and a known path with another method, is Supabase's 404.
+        ("/{rest:path}", not_found, ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return [Route(path, endpoint(handler), methods=methods) for path, handler, methods in table]

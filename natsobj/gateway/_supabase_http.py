@@ -34,6 +34,7 @@ __all__ = [
 _log = logging.getLogger("natsobj.gateway")
 
 MAX_JSON_BYTES = 1 << 20
+MAX_HEADER_BYTES = 16 << 10
 
 
 class ApiError(Exception):
@@ -95,11 +96,23 @@ def _from_store_error(exc: natsobj.ObjectStoreError) -> ApiError:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def _check_header_size(request: Request) -> None:
+    """Node's limit, which Supabase's server has: 16 KiB of request headers (uvicorn's h11
+    refuses more only when they arrive in pieces)."""
+    size = sum(len(key) + len(value) + 4 for key, value in request.scope["headers"])
+    if size > MAX_HEADER_BYTES:
+        message = f"request headers over {MAX_HEADER_BYTES} bytes"
+        raise ApiError(
+            431, "InvalidRequest", message, error="Request Header Fields Too Large", http=431
+        )
+
+
 def endpoint(handler: Handler) -> Handler:
     """Map every failure of ``handler`` to Supabase's error body; never a stack trace."""
 
     async def endpoint(request: Request) -> Response:
         try:
+            _check_header_size(request)
             return await handler(request)
         except ApiError as exc:
             return error_response(exc)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 
 import anyio
 import httpx
 import pytest
+from anyio.abc import Process
 
 import natsobj
 from natsobj.gateway import create_app
@@ -27,8 +29,8 @@ def free_port() -> int:
     return port
 
 
-async def wait_ready(url: str) -> httpx.Response:
-    async with httpx.AsyncClient() as http:
+async def wait_ready(url: str, verify: ssl.SSLContext | bool = True) -> httpx.Response:
+    async with httpx.AsyncClient(verify=verify) as http:
         with anyio.fail_after(20):
             while True:
                 try:
@@ -38,6 +40,22 @@ async def wait_ready(url: str) -> httpx.Response:
                 except httpx.TransportError:
                     pass
                 await anyio.sleep(0.1)
+
+
+async def stop(process: Process) -> bytes:
+    """Ctrl-C ``process`` (killed if it lingers past 10 s); what it wrote on stdout if
+    that is a pipe."""
+    process.send_signal(signal.SIGINT)
+    with anyio.move_on_after(10):
+        await process.wait()
+    if process.returncode is None:
+        process.kill()
+    chunks = []
+    with anyio.CancelScope(shield=True):
+        if process.stdout is not None:
+            chunks = [chunk async for chunk in process.stdout]
+        await process.aclose()
+    return b"".join(chunks)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -66,13 +84,7 @@ async def test_serve_answers_health_ready_and_storage(
                 assert buckets.status_code == 200
                 assert isinstance(buckets.json(), list)
     finally:
-        process.send_signal(signal.SIGINT)
-        with anyio.move_on_after(10):
-            await process.wait()
-        if process.returncode is None:
-            process.kill()
-        with anyio.CancelScope(shield=True):
-            await process.aclose()
+        await stop(process)
     assert process.returncode is not None
 
 

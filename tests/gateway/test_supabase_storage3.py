@@ -115,8 +115,8 @@ async def test_objects_round_trip(
     await files.upload("dir/sub/x.txt", b"x")
     await files.upload("top.txt", b"t")
     listed = await files.list("dir")
-    assert [row["name"] for row in listed] == ["sub", "blob.bin"]
-    assert listed[1]["metadata"]["size"] == len(data)
+    assert [row["name"] for row in listed] == ["blob.bin", "sub"]
+    assert listed[0]["metadata"]["size"] == len(data)
     assert [r["name"] for r in await files.list("", {"search": "to"})] == ["top.txt"]
     assert len(await files.list("dir", {"limit": 1, "offset": 1})) == 1
 

@@ -1,0 +1,61 @@
+"""The access log: one record per request on the ``natsobj.gateway.access`` logger.
+
+Each record's message is one readable line; the same facts ride on the record as
+``record.access`` (a dict), which ``JsonFormatter`` writes as one JSON object per line.
+The query string is never logged: signed URLs carry their tokens there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["ACCESS_LOGGER", "JsonFormatter", "log_access"]
+
+ACCESS_LOGGER = "natsobj.gateway.access"
+_log = logging.getLogger(ACCESS_LOGGER)
+
+
+def log_access(fields: dict[str, Any]) -> None:
+    """Log one finished request. ``fields``: method, route, path, status, bytes_in,
+    bytes_out, duration_ms, client, request_id and, after an unhandled failure, error."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    error = f" error={fields['error']}" if fields.get("error") else ""
+    _log.info(
+        '%s "%s %s" %s in=%s out=%s %.1fms route=%s id=%s%s',
+        fields["client"] or "-",
+        fields["method"],
+        fields["path"],
+        fields["status"],
+        fields["bytes_in"],
+        fields["bytes_out"],
+        fields["duration_ms"],
+        fields["route"],
+        fields["request_id"],
+        error,
+        extra={"access": fields},
+    )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, then the
+    access fields for an access record, else ``message`` (and ``exception``, the
+    traceback, for a failure: it goes to the log, never to a client)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):
+            line.update(access)
+        else:
+            line["message"] = record.getMessage()
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)

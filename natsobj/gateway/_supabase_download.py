@@ -1,0 +1,149 @@
+"""Supabase downloads: object bytes (authenticated, public, signed) and object info, with
+``Range``, ``If-None-Match``/``If-Modified-Since`` (304) and ``download=`` as
+``supabase/storage``'s renderers answer them. Bodies stream from NATS as they are read."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+import natsobj
+
+from ._supabase_http import ApiError, check_readable, iso, manager_of, object_key, require
+
+__all__ = ["download", "download_public", "object_info", "serve"]
+
+
+def _http_date(stamp: datetime | None) -> str:
+    return format_datetime(stamp, usegmt=True) if stamp is not None else ""
+
+
+def _range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``[start, end)`` from a ``bytes=`` Range header (one range), None for the whole."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].strip().partition("-")
+    try:
+        if not first:
+            start, end = max(size - int(last), 0), size
+        else:
+            start = int(first)
+            end = min(int(last) + 1, size) if last else size
+    except ValueError:
+        return None
+    if start < 0 or end <= start:
+        raise ApiError(400, "InvalidRange", "invalid range provided", error="invalid_range")
+    return start, end
+
+
+def _cache_control(info: natsobj.ObjectInfo) -> str:
+    cache = info.headers.get("Cache-Control", ["no-cache"])
+    return cache[0] if cache else "no-cache"
+
+
+def _object_headers(info: natsobj.ObjectInfo) -> dict[str, str]:
+    return {
+        "Content-Type": info.content_type,
+        "Cache-Control": _cache_control(info),
+        "ETag": f'"{info.digest}"',
+        "Last-Modified": _http_date(info.mtime),
+        "Accept-Ranges": "bytes",
+    }
+
+
+def _not_modified(request: Request, info: natsobj.ObjectInfo, etag: str) -> bool:
+    """``If-None-Match`` decides when given (RFC 9110 13.1.3); else ``If-Modified-Since``
+    against the modification time in whole seconds (as Last-Modified says it). A date
+    that does not parse is ignored."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return etag in (tag.strip() for tag in if_none_match.split(",")) or if_none_match == "*"
+    since = request.headers.get("if-modified-since")
+    if not since or info.mtime is None:
+        return False
+    try:
+        stamp = parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+    if stamp.tzinfo is None:
+        return False
+    return info.mtime.replace(microsecond=0) <= stamp
+
+
+def _disposition(download: str) -> str:
+    """As Supabase's renderer: ``download`` with no name is a bare ``attachment;``."""
+    if not download:
+        return "attachment;"
+    name = quote(download, safe="!*'()")  # what encodeURIComponent leaves, as Supabase's
+    return f"attachment; filename={name}; filename*=UTF-8''{name}"
+
+
+async def serve(request: Request, bucket: str, name: str) -> Response:
+    """The object's bytes (or its headers for HEAD): 200, 206 for a Range, 304 when the
+    client's copy is current."""
+    store = await manager_of(request).object_store(bucket)
+    info = await store.get_info(name)
+    headers = _object_headers(info)
+    if _not_modified(request, info, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    if "download" in request.query_params:
+        headers["Content-Disposition"] = _disposition(request.query_params["download"])
+    span = _range(request.headers.get("range"), info.size)
+    start, end = span or (0, info.size)
+    headers["Content-Length"] = str(end - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+
+    async def body() -> AsyncIterator[bytes]:
+        async with store.get(
+            name, start=start if span else None, end=end if span else None
+        ) as result:
+            async for chunk in result:
+                yield chunk
+
+    return StreamingResponse(body(), status_code=status, headers=headers)
+
+
+async def download(request: Request) -> Response:
+    caller = require(request)
+    bucket, name = object_key(request)
+    await check_readable(request, bucket, caller)
+    return await serve(request, bucket, name)
+
+
+async def download_public(request: Request) -> Response:
+    bucket, name = object_key(request)
+    if not (await manager_of(request).get_bucket(bucket)).public:  # as Supabase: not found
+        raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")
+    return await serve(request, bucket, name)
+
+
+async def object_info(request: Request) -> Response:
+    caller = require(request)
+    bucket, name = object_key(request)
+    await check_readable(request, bucket, caller)
+    info = await (await manager_of(request).object_store(bucket)).get_info(name)
+    return JSONResponse(
+        {
+            "id": info.nuid,
+            "name": name,
+            "version": str(info.revision),
+            "bucket_id": bucket,
+            "size": info.size,
+            "content_type": info.content_type,
+            "cache_control": _cache_control(info),
+            "etag": f'"{info.digest}"',
+            "metadata": info.metadata,
+            "last_modified": iso(info.mtime),
+            "created_at": iso(info.created),
+        }
+    )
