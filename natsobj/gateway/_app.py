@@ -13,11 +13,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import natsobj
-from natsobj._wire import validate_bucket_name
 
 from ._auth import AuthConfig
 from ._objectstore import objectstore_routes
-from ._objectstore_keys import KeyDirectory, KeySpec, static_keys, watch_key_set
+from ._objectstore_keys import KeySpec, key_directory, watch_key_set
 from ._supabase import supabase_routes
 
 __all__ = ["create_app"]
@@ -72,12 +71,7 @@ def create_app(
     Raises:
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key.
     """
-    if objectstore_key_set is not None:
-        validate_bucket_name(objectstore_key_set)
-    keys = KeyDirectory(
-        static_keys(objectstore_keys or {}),
-        enforce=bool(objectstore_keys) or objectstore_key_set is not None,
-    )
+    keys = key_directory(objectstore_keys, objectstore_key_set)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
