@@ -77,7 +77,7 @@ def app_from_env() -> Starlette:
         anon_key=gateway["anon_key"],
         service_key=gateway["service_key"],
         objectstore_keys=_objectstore_keys(gateway["objectstore_keys"]),
-        objectstore_key_set=gateway["objectstore_key_set"],
+        objectstore_key_set=gateway.get("objectstore_key_set"),
         metrics=gateway["metrics"],
         access_log=gateway["access_log"],
         tracing=gateway["tracing"],

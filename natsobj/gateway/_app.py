@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -14,13 +14,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 import natsobj
-from natsobj._wire import validate_bucket_name
 
 from ._auth import AuthConfig
 from ._failures import FailuresMiddleware
 from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
-from ._objectstore_keys import KeyDirectory, KeySpec, static_keys, watch_key_set
+from ._objectstore_keys import KeyDirectory, KeySpec, key_directory, watch_key_set
 from ._observe import ObserveMiddleware
 from ._supabase import supabase_routes
 
@@ -70,6 +69,35 @@ def _tracer(provider: TracerProvider | None) -> Any:
     return tracer_from(provider)
 
 
+def _lifespan(
+    servers: str | list[str],
+    connect_options: dict[str, Any],
+    keys: KeyDirectory,
+    key_set: str | None,
+    gauges: GatewayMetrics | None,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: one NATS connection (``app.state.manager``), the shared key
+    set's watch (the app serves once the set is loaded) and the NATS gauges' updater."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with natsobj.connect(servers, **connect_options) as manager:
+            app.state.manager = manager
+            try:
+                async with anyio.create_task_group() as tg:
+                    if key_set is not None:
+                        await tg.start(watch_key_set, manager, keys, key_set)
+                    if gauges is not None:
+                        tg.start_soon(_watch_connection, manager, gauges)
+                    yield
+                    tg.cancel_scope.cancel()
+            finally:
+                if gauges is not None:
+                    gauges.worker_exiting()
+
+    return lifespan
+
+
 def create_app(
     servers: str | list[str] = "nats://127.0.0.1:4222",
     *,
@@ -109,29 +137,10 @@ def create_app(
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
             ``tracing`` without the OpenTelemetry packages.
     """
-    if objectstore_key_set is not None:
-        validate_bucket_name(objectstore_key_set)
-    keys = KeyDirectory(
-        static_keys(objectstore_keys or {}),
-        enforce=bool(objectstore_keys) or objectstore_key_set is not None,
-    )
+    keys = key_directory(objectstore_keys, objectstore_key_set)
     gauges = GatewayMetrics() if metrics else None
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with natsobj.connect(servers, **connect_options) as manager:
-            app.state.manager = manager
-            try:
-                async with anyio.create_task_group() as tg:
-                    if objectstore_key_set is not None:  # serve once the key set is loaded
-                        await tg.start(watch_key_set, manager, keys, objectstore_key_set)
-                    if gauges is not None:
-                        tg.start_soon(_watch_connection, manager, gauges)
-                    yield
-                    tg.cancel_scope.cancel()
-            finally:
-                if gauges is not None:
-                    gauges.worker_exiting()
+    lifespan = _lifespan(servers, connect_options, keys, objectstore_key_set, gauges)
 
     routes = [
         Route("/health", health, methods=["GET"]),

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 import natsobj
 from natsobj._bucket._core import retry_cas
+from natsobj._wire import validate_bucket_name
 
 __all__ = [
     "KEY_SET_BUCKET",
@@ -154,6 +155,18 @@ def static_keys(keys: Mapping[str, KeySpec]) -> dict[str, ObjectstoreKey]:
         else:
             out[kid] = objectstore_key(kid, [spec] if isinstance(spec, bytes | str) else spec)
     return out
+
+
+def key_directory(keys: Mapping[str, KeySpec] | None, key_set: str | None) -> KeyDirectory:
+    """``create_app``'s key directory: the flag keys, enforced when there are any or a
+    shared key set (bucket ``key_set``) is named.
+
+    Raises:
+        InvalidArgumentError: a bad kid or PEM. InvalidBucketNameError: a bad bucket name.
+    """
+    if key_set is not None:
+        validate_bucket_name(key_set)
+    return KeyDirectory(static_keys(keys or {}), enforce=bool(keys) or key_set is not None)
 
 
 def _fingerprint(key: Ed25519PublicKey) -> str:
