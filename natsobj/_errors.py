@@ -26,7 +26,8 @@ escape, they are chained as ``__cause__``::
     │   ├── UpdateMetaDeletedError
     │   ├── ObjectTooLargeError            over the bucket's file_size_limit
     │   ├── InvalidMimeTypeError           content type not in allowed_mime_types
-    │   └── PreconditionFailedError        the object is not at the expected revision
+    │   ├── PreconditionFailedError        the object is not at the expected revision
+    │   └── ExpiryExtensionRejectedError   extend_expiry refused (never expires, replaced)
     ├── InvalidArgumentError               (also ValueError, TypeError) bad arguments
     │   ├── InvalidScopeError              a usecase scope component that breaks the path
     │   └── RangeNotSatisfiableError       a byte range that starts past the object's end
@@ -63,6 +64,7 @@ __all__ = [
     "BucketNotFoundError",
     "BucketSealedError",
     "DigestMismatchError",
+    "ExpiryExtensionRejectedError",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
@@ -218,6 +220,12 @@ class InvalidMimeTypeError(ObjectError):
 class PreconditionFailedError(ObjectError):
     """The object is not at the revision the operation was conditional on: another writer
     changed it first (a lost compare-and-set)."""
+
+
+class ExpiryExtensionRejectedError(ObjectError):
+    """An expiry extension was refused: the object never expires (manual policy), is a
+    link, or was replaced or deleted while the extension ran (Sentry's
+    ``ExpiryExtensionRejected``, HTTP 409)."""
 
 
 class InvalidArgumentError(ObjectStoreError, ValueError, TypeError):

@@ -26,6 +26,7 @@ from .._errors import (
     InvalidArgumentError,
     ObjectNotFoundError,
     PreconditionFailedError,
+    RangeNotSatisfiableError,
     UnsupportedFeatureError,
 )
 from .._expiration import TOMBSTONE_TTL, ExpirationPolicy, expired
@@ -225,6 +226,10 @@ class GetRequest:
     key: str
     decompress: bool
     accept_encoding: frozenset[str]
+    # A byte range of the stored bytes: [start, end), a negative start counting from the
+    # end (the last -start bytes); None: the whole object.
+    start: int | None = None
+    end: int | None = None
 
 
 def put_request(contents: PutData, key: str | None, options: SessionPutOptions) -> PutRequest:
@@ -250,11 +255,53 @@ def put_request(contents: PutData, key: str | None, options: SessionPutOptions) 
     )
 
 
-def get_request(key: str, *, decompress: bool, accept_encoding: object) -> GetRequest:
+def get_request(
+    key: str,
+    *,
+    decompress: bool,
+    accept_encoding: object,
+    start: object = None,
+    end: object = None,
+) -> GetRequest:
     """Validate a get's arguments (see ``Session.get``)."""
     if not isinstance(decompress, bool):
         raise InvalidArgumentError(f"decompress must be a bool, got {decompress!r}")
-    return GetRequest(validate_key(key), decompress, validate_accept_encoding(accept_encoding))
+    for value, label in ((start, "start"), (end, "end")):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidArgumentError(f"{label} must be an int, got {value!r}")
+    if isinstance(end, int) and (end < 0 or (isinstance(start, int) and start < 0)):
+        raise InvalidArgumentError("end must be non-negative, and absent for a suffix range")
+    if isinstance(start, int) and isinstance(end, int) and end < start:
+        raise InvalidArgumentError(f"end ({end}) is before start ({start})")
+    return GetRequest(
+        validate_key(key),
+        decompress,
+        validate_accept_encoding(accept_encoding),
+        start if isinstance(start, int) else None,
+        end if isinstance(end, int) else None,
+    )
+
+
+def resolve_range(request: GetRequest, context: SessionContext, size: int) -> tuple[int, int]:
+    """The stored bytes ``[start, end)`` that ``request`` asks of an object of ``size``
+    bytes (the whole object without a range; an end past the object is cut to it).
+
+    Raises:
+        RangeNotSatisfiableError: a range starting at or past the end, or any range of an
+            empty object (HTTP 416).
+    """
+    start, end = request.start, request.end
+    if start is None and end is None:
+        return 0, size
+    first = max(size + start, 0) if start is not None and start < 0 else start or 0
+    if first >= size or end == 0:
+        raise RangeNotSatisfiableError(
+            f"the range starts at byte {first}, past the end of {request.key!r} ({size} bytes)",
+            size=size,
+            bucket=context.usecase.name,
+            name=request.key,
+        )
+    return first, size if end is None else min(end, size)
 
 
 async def run_put(context: SessionContext, request: PutRequest) -> ObjectMetadata:
@@ -404,6 +451,8 @@ class GetResponse(ReadResult):
         self._prefetched = prefetched
         self._metadata: ObjectMetadata | None = None
         self.encoding: Compression = "none"
+        # The stored bytes [start, end) being sent (the whole object without a range).
+        self.range: tuple[int, int] = (0, 0)
 
     @property
     def metadata(self) -> ObjectMetadata:
@@ -414,9 +463,17 @@ class GetResponse(ReadResult):
     async def _open(self) -> AsyncIterator[bytes]:
         request = self._request
         core, meta = await live(self._context, request.key, self._prefetched)
-        chunks: AsyncIterator[bytes] = core.reader(meta.info).chunks()
+        start, end = resolve_range(request, self._context, meta.size)
+        self.range = (start, end)
+        if (start, end) == (0, meta.size):
+            chunks: AsyncIterator[bytes] = core.reader(meta.info).chunks()
+        else:
+            chunks = core.reader(meta.info, start=start, end=end).chunks()
         self._sources.append(chunks)
-        if meta.compression == "zstd":
+        ranged = request.start is not None or request.end is not None
+        if ranged:  # a range of the stored bytes comes as stored
+            self.encoding = meta.compression
+        elif meta.compression == "zstd":
             if not request.decompress or bool({"zstd", "*"} & request.accept_encoding):
                 self.encoding = "zstd"
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Unpack
 
 from .._errors import InvalidArgumentError
@@ -20,7 +20,7 @@ from .._manager import ObjectStoreManager
 from .._models import ObjectInfo
 from .._source import PutData
 from .._wire import validate_bucket_name
-from . import _ops
+from . import _expiry, _ops
 from ._compression import Compression, validate_compression
 from ._many import Many
 from ._ops import GetResponse, SessionContext, UsecaseBucket
@@ -181,6 +181,8 @@ class Session:
         *,
         decompress: bool = True,
         accept_encoding: str | list[str] | None = None,
+        start: int | None = None,
+        end: int | None = None,
     ) -> GetResponse:
         """Stream an object: ``async with session.get(key) as response``, then
         ``async for chunk in response`` or ``await response.read()``; or in one step
@@ -192,11 +194,20 @@ class Session:
         bytes come as they are and ``response.encoding`` says ``"zstd"``. The stored bytes'
         digest is verified at the end. A get counts as an access for time to idle.
 
+        ``start``/``end`` read the byte range ``[start, end)`` of the stored bytes (as
+        Sentry's ``Range`` reads: of the compressed bytes for a zstd object, which then
+        come as stored, ``response.encoding`` saying ``"zstd"``); a negative ``start``
+        reads the last ``-start`` bytes, an ``end`` past the object reads to its end, and
+        ``response.range`` says which bytes come. A range is not digest-verified.
+
         Raises (on entering):
             ObjectNotFoundError: no such key in this scope, deleted, or expired.
+            RangeNotSatisfiableError: the range starts at or past the end (HTTP 416).
             InvalidArgumentError: a bad argument (raised by this call).
         """
-        request = _ops.get_request(key, decompress=decompress, accept_encoding=accept_encoding)
+        request = _ops.get_request(
+            key, decompress=decompress, accept_encoding=accept_encoding, start=start, end=end
+        )
         return GetResponse(self._context, request)
 
     async def get_bytes(
@@ -248,6 +259,38 @@ class Session:
         succeeds and changes nothing, as Sentry's delete does.
         """
         await _ops.delete(self._context, key)
+
+    async def extend_expiry(
+        self,
+        key: str,
+        *,
+        at: datetime | None = None,
+        from_creation: timedelta | float | None = None,
+        from_now: timedelta | float | None = None,
+    ) -> ObjectMetadata:
+        """Move ``key``'s expiration deadline later, keeping its bytes and metadata, as
+        Sentry's ``Session.extend_expiry``; returns the object's metadata afterwards.
+
+        Give exactly one target: ``at`` (a timezone-aware datetime, rounded up to whole
+        seconds), ``from_creation`` (the lifetime since the object was put) or
+        ``from_now`` (timedelta or seconds, non-negative, cut to whole seconds). A
+        deadline already at or past the target is left as it is (never shortened), so a
+        success does not say whether it moved. A time-to-live object's policy becomes
+        ``ttl:<deadline - creation>`` (its bytes are copied once into a put with the
+        longer TTL: the stored chunks' own TTL cannot be changed); a time-to-idle object
+        keeps its TTI (a read moves the deadline again only once ``now + tti`` passes it).
+        Guarantees: the change is a compare-and-set on the meta read, so it never
+        overwrites a concurrent put or delete; readers see the old object or the new one.
+
+        Raises:
+            InvalidArgumentError: no target or several, a naive datetime, a negative or
+                absurd duration (raised before anything is sent).
+            ObjectNotFoundError: no such key in this scope, deleted, or expired.
+            ExpiryExtensionRejectedError: the object never expires (manual policy), or a
+                put or delete of the key came first.
+        """
+        target = _expiry.expiry_target(at, from_creation, from_now)
+        return await _expiry.extend_expiry(self._context, key, target)
 
     def watch(
         self,

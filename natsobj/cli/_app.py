@@ -18,6 +18,7 @@ import natsobj
 
 from ._buckets import bucket
 from ._errors import CliError, ExitCode, classify, one_line
+from ._keys import objectstore_key
 from ._objects import info, link, ls, mv, rm, status
 from ._options import global_options
 from ._run import Interrupted, error
@@ -106,5 +107,6 @@ def cli() -> None:
 cli.add_command(server)
 cli.add_command(serve)
 cli.add_command(bucket)
+cli.add_command(objectstore_key)
 for command in (put, get, cat, ls, info, status, rm, mv, link, watch, sweep):
     cli.add_command(command)

@@ -63,7 +63,7 @@ def classify(exc: natsobj.ObjectStoreError) -> ExitCode:
             return ExitCode.BAD_INPUT
         case natsobj.BucketExistsError() | natsobj.ObjectExistsError():
             return ExitCode.CONFLICT
-        case natsobj.BucketSealedError():
+        case natsobj.BucketSealedError() | natsobj.ExpiryExtensionRejectedError():
             return ExitCode.CONFLICT
         case natsobj.ServerUnavailableError() | natsobj.ObjectStoreTimeoutError():
             return ExitCode.UNREACHABLE

@@ -31,18 +31,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 # What the parent resolved (flags, env, file), handed to every worker process as JSON:
 # uvicorn starts its workers by import string, each builds its app from this.
 WORKER_CONFIG_ENV = "NATSOBJ_SERVE_CONFIG"
-_GATEWAY_KEYS = ("jwt_secret", "anon_key", "service_key", "objectstore_keys")
+_GATEWAY_KEYS = (
+    "jwt_secret",
+    "anon_key",
+    "service_key",
+    "objectstore_keys",
+    "objectstore_key_set",
+)
 _OBSERVE_KEYS = ("metrics", "access_log", "tracing")
 
 
-def _objectstore_keys(specs: list[str] | tuple[str, ...]) -> dict[str, bytes]:
-    keys: dict[str, bytes] = {}
+def _objectstore_keys(specs: list[str] | tuple[str, ...]) -> dict[str, list[bytes]]:
+    """KID=PATH specs by kid; a kid given again gets another key version (rotation)."""
+    keys: dict[str, list[bytes]] = {}
     for spec in (part for item in specs for part in item.split()):
         kid, sep, path = spec.partition("=")
         if not sep or not kid or not path:
             raise CliError(f"--objectstore-key wants KID=PATH, got {spec!r}", ExitCode.BAD_INPUT)
         try:
-            keys[kid] = Path(path).expanduser().read_bytes()
+            keys.setdefault(kid, []).append(Path(path).expanduser().read_bytes())
         except OSError as exc:
             raise CliError(f"--objectstore-key {kid}: {exc}", ExitCode.BAD_INPUT) from exc
     return keys
@@ -70,6 +77,7 @@ def app_from_env() -> Starlette:
         anon_key=gateway["anon_key"],
         service_key=gateway["service_key"],
         objectstore_keys=_objectstore_keys(gateway["objectstore_keys"]),
+        objectstore_key_set=gateway.get("objectstore_key_set"),
         metrics=gateway["metrics"],
         access_log=gateway["access_log"],
         tracing=gateway["tracing"],
@@ -179,7 +187,14 @@ def _switch(flag: str, default: bool, help: str) -> Callable[[F], F]:
     "objectstore_keys",
     multiple=True,
     metavar="KID=PATH",
-    help="An Ed25519 public key PEM for Sentry Objectstore tokens (repeatable).",
+    help="An Ed25519 public key PEM for Sentry Objectstore tokens (repeatable; a KID "
+    "given again adds a key version, for rotation).",
+)
+@_option(
+    "--objectstore-key-set",
+    metavar="BUCKET",
+    help="Also verify Objectstore tokens with the shared key set in this bucket (e.g. "
+    "natsobj_objectstore_keys; see natsobj objectstore-key): changes hold within 1 s.",
 )
 @_option("--anon-key", metavar="KEY", help="A fixed key accepted as the anon role.")
 @_option("--service-key", metavar="KEY", help="A fixed key accepted as the service_role.")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +19,7 @@ from ._auth import AuthConfig
 from ._failures import FailuresMiddleware
 from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
+from ._objectstore_keys import KeyDirectory, KeySpec, key_directory, watch_key_set
 from ._observe import ObserveMiddleware
 from ._supabase import supabase_routes
 
@@ -31,16 +30,6 @@ __all__ = ["create_app"]
 
 READY_TIMEOUT = 2
 NATS_GAUGE_INTERVAL = 1.0
-
-
-def _ed25519_keys(keys: Mapping[str, bytes] | None) -> dict[str, Ed25519PublicKey]:
-    loaded: dict[str, Ed25519PublicKey] = {}
-    for kid, pem in (keys or {}).items():
-        key = load_pem_public_key(pem)
-        if not isinstance(key, Ed25519PublicKey):
-            raise natsobj.InvalidArgumentError(f"objectstore key {kid!r} is not an Ed25519 key")
-        loaded[kid] = key
-    return loaded
 
 
 async def health(request: Request) -> JSONResponse:
@@ -80,13 +69,43 @@ def _tracer(provider: TracerProvider | None) -> Any:
     return tracer_from(provider)
 
 
+def _lifespan(
+    servers: str | list[str],
+    connect_options: dict[str, Any],
+    keys: KeyDirectory,
+    key_set: str | None,
+    gauges: GatewayMetrics | None,
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: one NATS connection (``app.state.manager``), the shared key
+    set's watch (the app serves once the set is loaded) and the NATS gauges' updater."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with natsobj.connect(servers, **connect_options) as manager:
+            app.state.manager = manager
+            try:
+                async with anyio.create_task_group() as tg:
+                    if key_set is not None:
+                        await tg.start(watch_key_set, manager, keys, key_set)
+                    if gauges is not None:
+                        tg.start_soon(_watch_connection, manager, gauges)
+                    yield
+                    tg.cancel_scope.cancel()
+            finally:
+                if gauges is not None:
+                    gauges.worker_exiting()
+
+    return lifespan
+
+
 def create_app(
     servers: str | list[str] = "nats://127.0.0.1:4222",
     *,
     jwt_secret: str | None = None,
     anon_key: str | None = None,
     service_key: str | None = None,
-    objectstore_keys: Mapping[str, bytes] | None = None,
+    objectstore_keys: Mapping[str, KeySpec] | None = None,
+    objectstore_key_set: str | None = None,
     metrics: bool = True,
     access_log: bool = True,
     tracing: bool = False,
@@ -100,7 +119,12 @@ def create_app(
 
     ``jwt_secret`` verifies Supabase HS256 tokens and signs signed URLs; ``anon_key`` and
     ``service_key`` are fixed keys accepted as the anon and service_role callers;
-    ``objectstore_keys`` maps a key id to an Ed25519 public key PEM (Sentry Objectstore).
+    ``objectstore_keys`` maps a key id to an Ed25519 public key PEM, a list of them (key
+    rotation) or an ``ObjectstoreKey`` (with ``max_permissions``) (Sentry Objectstore).
+    ``objectstore_key_set`` names the bucket of the shared key set (``KEY_SET_BUCKET``
+    for the default): the app watches it from startup, so keys added or revoked there
+    hold on every instance within a second; with it, Objectstore authorization is on
+    even while the set is empty.
 
     Every request passes ``ObserveMiddleware`` (``x-request-id`` echoed; ``metrics``:
     Prometheus metrics served at ``/metrics``; ``access_log``: one record on the
@@ -113,23 +137,10 @@ def create_app(
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
             ``tracing`` without the OpenTelemetry packages.
     """
-    keys = _ed25519_keys(objectstore_keys)
+    keys = key_directory(objectstore_keys, objectstore_key_set)
     gauges = GatewayMetrics() if metrics else None
 
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with natsobj.connect(servers, **connect_options) as manager:
-            app.state.manager = manager
-            if gauges is None:
-                yield
-                return
-            try:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(_watch_connection, manager, gauges)
-                    yield
-                    tg.cancel_scope.cancel()
-            finally:
-                gauges.worker_exiting()
+    lifespan = _lifespan(servers, connect_options, keys, objectstore_key_set, gauges)
 
     routes = [
         Route("/health", health, methods=["GET"]),

@@ -23,13 +23,17 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from .._errors import RangeNotSatisfiableError
 from .._sessions import ObjectMetadata
+from . import _objectstore_resumable as resumable
 from ._objectstore_auth import DELETE, READ, WRITE
 from ._objectstore_multipart import multipart_routes
 from ._objectstore_requests import (
     META_PREFIX,
     HTTPError,
+    byte_range,
     error_responses,
+    expiry_request,
     need_key,
     put_options,
     scoped_session,
@@ -43,6 +47,7 @@ _HEADER_SAFE = "".join(chr(b) for b in range(0x20, 0x7F) if b != ord("%"))
 # A header name we may emit for a custom metadata key (RFC 9110 token characters).
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _VISIBLE = re.compile(r"[\x20-\x7e]+")
+_ACCEPT_RANGES = {"accept-ranges": "bytes"}
 
 
 def objectstore_routes() -> list[BaseRoute]:
@@ -80,28 +85,42 @@ async def _put(request: Request) -> Response:
     frame), so the stored object is what a natsobj session put would have written.
     Readers see the old object or the new one, never a partial one.
     """
+    query = request.query_params
+    if request.method == "POST" and request.path_params.get("key"):
+        raise HTTPError(405, "POST creates an object with a server key: use PUT for a key")
+    if query.get("upload_type") == "resumable":
+        return await resumable.create(request)
+    if request.method == "PUT" and "session" in query:
+        return await resumable.write(request)
     session, key = scoped_session(request, WRITE)
     if request.method == "PUT":
         key = need_key(key)
-    elif key is not None:
-        raise HTTPError(405, "POST creates an object with a server key: use PUT for a key")
-    if request.query_params.get("upload_type") == "resumable":
-        raise HTTPError(501, "resumable uploads are not implemented by this gateway")
     encoding, options = put_options(request.headers)
     key = await session.put(stored_body(request.stream(), encoding), key, **options)
     return JSONResponse({"key": key}, status_code=201 if request.method == "POST" else 200)
 
 
 async def _delete(request: Request) -> Response:
-    """Delete the key; 204 whether or not it existed."""
+    """Delete the key; 204 whether or not it existed. With ``?session=``: cancel that
+    resumable upload."""
+    if "session" in request.query_params:
+        return await resumable.cancel(request)
     session, key = scoped_session(request, DELETE)
     await session.delete(need_key(key))
     return Response(status_code=204)
 
 
 async def _patch(request: Request) -> Response:
-    scoped_session(request, WRITE)
-    raise HTTPError(501, "extend_expiry is not implemented by this gateway")
+    """``extend_expiry``: body ``{"extend_expiry": {"at": <RFC 3339>}}`` or
+    ``{"extend_expiry": {"after": <duration>, "from": "now" | "creation"}}``. 204 when the
+    deadline is at or past the target (moved or not), 404 for a missing or expired key,
+    409 for an object that never expires or that a put or delete replaced meanwhile."""
+    session, key = scoped_session(request, WRITE)
+    at, from_creation, from_now = await expiry_request(request)
+    await session.extend_expiry(
+        need_key(key), at=at, from_creation=from_creation, from_now=from_now
+    )
+    return Response(status_code=204)
 
 
 # -- reads --------------------------------------------------------------------------------
@@ -178,28 +197,44 @@ class _ObjectBody(StreamingResponse):
 
 
 async def _get(request: Request) -> Response:
-    """Stream the object (200), or 404 with no body. A read is an access: it moves a
-    time-to-idle deadline. zstd objects go out as stored unless the client's
-    Accept-Encoding excludes zstd; then they are decoded as they stream."""
+    """Stream the object (200), a byte range of its stored bytes (206), or 404 with no
+    body. A read is an access: it moves a time-to-idle deadline. zstd objects go out as
+    stored unless the client's Accept-Encoding excludes zstd; then they are decoded as
+    they stream (and a ``Range`` is ignored: it counts stored bytes)."""
     session, key = scoped_session(request, READ)
     stored = _accepts_stored(request)
-    response = session.get(need_key(key), decompress=not stored)
+    start, end = byte_range(request.headers.get("range"))
+    ranged = start is not None and stored
+    if not ranged:
+        start = end = None
+    response = session.get(need_key(key), decompress=not stored, start=start, end=end)
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(response)
+        try:
+            await stack.enter_async_context(response)
+        except RangeNotSatisfiableError as exc:
+            headers = {"content-range": f"bytes */{exc.size}", **_ACCEPT_RANGES}
+            return Response(status_code=416, headers=headers)
         meta = response.metadata
-        headers = metadata_headers(meta, response.encoding)
-        if response.encoding == meta.compression:  # the stored bytes, whose size we know
+        headers = {**metadata_headers(meta, response.encoding), **_ACCEPT_RANGES}
+        status = 200
+        if ranged:
+            first, last = response.range
+            headers["content-range"] = f"bytes {first}-{last - 1}/{meta.size}"
+            headers["content-length"] = str(last - first)
+            status = 206
+        elif response.encoding == meta.compression:  # the stored bytes, whose size we know
             headers["content-length"] = str(meta.size)
         # From here the response owns the open get and closes it when it ends.
         body_stack = stack.pop_all()
-    return _ObjectBody(body_stack, aiter(response), headers=headers)
+    return _ObjectBody(body_stack, aiter(response), status_code=status, headers=headers)
 
 
 async def _head(request: Request) -> Response:
     """The metadata headers (204), or 404. Counts as an access for time to idle."""
     session, key = scoped_session(request, READ)
     meta = await session.head(need_key(key))
-    return Response(status_code=204, headers=metadata_headers(meta, meta.compression))
+    headers = {**metadata_headers(meta, meta.compression), **_ACCEPT_RANGES}
+    return Response(status_code=204, headers=headers)
 
 
 _HANDLERS: Mapping[str, Callable[[Request], Awaitable[Response]]] = {

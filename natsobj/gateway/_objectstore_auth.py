@@ -5,8 +5,8 @@ A request is authorized by one of: a JWT (``x-os-auth``, else ``Authorization``,
 key, whose ``res`` covers the request's usecase and every scope component, and whose
 ``permissions`` hold the one the operation needs; or a pre-signed URL (``os_kid``,
 ``os_timestamp``, ``os_duration``, ``os_sig``) for a GET or HEAD of exactly that path.
-With no keys configured, authorization is off (a trusted network, as Sentry's
-``auth.enforce = false``).
+With no keys configured (no flag, no shared key set), authorization is off (a trusted
+network, as Sentry's ``auth.enforce = false``). ``_objectstore_keys`` holds the keys.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
 
+from ._objectstore_keys import KeyDirectory, ObjectstoreKey
+
 __all__ = ["AuthError", "authorize"]
 
 READ = "object.read"
 WRITE = "object.write"
 DELETE = "object.delete"
-PERMISSIONS = frozenset({READ, WRITE, DELETE})
 USECASE_CLAIM = "os:usecase"
 PRESIGN_PARAMS = ("os_kid", "os_timestamp", "os_duration", "os_sig")
 MAX_PRESIGN = timedelta(days=7)
@@ -47,19 +48,25 @@ class AuthError(Exception):
 
 def authorize(
     request: Request,
-    keys: Mapping[str, Ed25519PublicKey],
+    keys: KeyDirectory,
     usecase: str,
     scope: tuple[tuple[str, str], ...],
     permission: str,
 ) -> None:
     """Check that ``request`` may do ``permission`` on ``usecase``/``scope``.
 
+    A token's permissions are cut to its key's ``max_permissions``; a pre-signed URL
+    needs a key that may grant ``object.read``.
+
     Raises:
         AuthError: 401 for missing, malformed, expired or badly signed credentials or an
-            unknown key; 403 for valid credentials that do not cover this request.
+            unknown key; 403 for valid credentials that do not cover this request; 503
+            while the shared key set cannot be followed.
     """
-    if not keys:
+    if not keys.enforce:
         return
+    if keys.stale:
+        raise AuthError(503, "the key set is unavailable (NATS connection lost)")
     query = request.query_params
     if any(name in query for name in PRESIGN_PARAMS):
         _check_presigned(request, keys)
@@ -67,8 +74,8 @@ def authorize(
     token = _token(request)
     if token is None:
         raise AuthError(401, "missing credentials: send a JWT in x-os-auth")
-    claims = _verify_jwt(token, keys)
-    _check_claims(claims, usecase, scope, permission)
+    claims, config = _verify_jwt(token, keys)
+    _check_claims(claims, usecase, scope, permission, config.max_permissions)
 
 
 def _token(request: Request) -> str | None:
@@ -83,7 +90,7 @@ def _token(request: Request) -> str | None:
     return value.strip()
 
 
-def _verify_jwt(token: str, keys: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:
+def _verify_jwt(token: str, keys: KeyDirectory) -> tuple[dict[str, Any], ObjectstoreKey]:
     if len(token) > MAX_CREDENTIAL_CHARS:
         raise AuthError(401, "token too long")
     try:
@@ -94,27 +101,41 @@ def _verify_jwt(token: str, keys: Mapping[str, Ed25519PublicKey]) -> dict[str, A
     if header.get("alg") != "EdDSA":
         raise AuthError(401, f"token algorithm must be EdDSA, got {header.get('alg')!r}")
     kid = header.get("kid")
-    key = keys.get(kid) if isinstance(kid, str) else None
-    if key is None:
+    config = keys.get(kid) if isinstance(kid, str) else None
+    if config is None:
         raise AuthError(401, f"unknown key id {kid!r}")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=["EdDSA"],
-            options={"require": ["exp"], "verify_aud": False, "verify_iss": False},
-        )
-    except jwt.PyJWTError as exc:
-        raise AuthError(401, f"token rejected: {exc}") from None
+    claims = _decode(token, config)
     if "aud" in claims and claims["aud"] != "objectstore":
         raise AuthError(401, "token audience is not 'objectstore'")
     if "iss" in claims and claims["iss"] not in ("sentry", "relay"):
         raise AuthError(401, "token issuer is not 'sentry' or 'relay'")
-    return claims
+    return claims, config
+
+
+def _decode(token: str, config: ObjectstoreKey) -> dict[str, Any]:
+    """The claims of ``token`` as verified by one of the kid's key versions (rotation)."""
+    for key in config.versions:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=["EdDSA"],
+                options={"require": ["exp"], "verify_aud": False, "verify_iss": False},
+            )
+        except jwt.InvalidSignatureError:
+            continue  # perhaps another version's
+        except jwt.PyJWTError as exc:
+            raise AuthError(401, f"token rejected: {exc}") from None
+        return claims
+    raise AuthError(401, "token rejected: signature verification failed")
 
 
 def _check_claims(
-    claims: Mapping[str, Any], usecase: str, scope: tuple[tuple[str, str], ...], permission: str
+    claims: Mapping[str, Any],
+    usecase: str,
+    scope: tuple[tuple[str, str], ...],
+    permission: str,
+    max_permissions: frozenset[str],
 ) -> None:
     res = claims.get("res")
     if not isinstance(res, dict) or res.get(USECASE_CLAIM) != usecase:
@@ -125,6 +146,8 @@ def _check_claims(
     granted = claims.get("permissions")
     if not isinstance(granted, list) or permission not in granted:
         raise AuthError(403, f"token lacks permission {permission}")
+    if permission not in max_permissions:
+        raise AuthError(403, f"the token's key may not grant {permission}")
 
 
 def canonical_form(method: str, raw_path: str, raw_query: str) -> str:
@@ -143,15 +166,15 @@ def canonical_form(method: str, raw_path: str, raw_query: str) -> str:
     return f"{verb}\n{raw_path}\n{'&'.join(pairs)}"
 
 
-def _check_presigned(request: Request, keys: Mapping[str, Ed25519PublicKey]) -> None:
+def _check_presigned(request: Request, keys: KeyDirectory) -> None:
     if request.method not in ("GET", "HEAD"):
         raise AuthError(403, "a pre-signed URL authorizes only GET and HEAD")
     query = request.query_params
     kid, stamp, duration, sig = (query.get(name) for name in PRESIGN_PARAMS)
     if kid is None or stamp is None or duration is None or sig is None:
         raise AuthError(401, "a pre-signed URL needs os_kid, os_timestamp, os_duration, os_sig")
-    key = keys.get(kid)
-    if key is None:
+    config = keys.get(kid)
+    if config is None:
         raise AuthError(401, f"unknown key id {kid!r}")
     try:
         signed_at = datetime.fromisoformat(stamp)
@@ -169,7 +192,15 @@ def _check_presigned(request: Request, keys: Mapping[str, Ed25519PublicKey]) -> 
     message = canonical_form(
         request.method, raw_path.decode("latin-1"), raw_query.decode("latin-1")
     )
+    if not any(_verifies(key, signature, message.encode("latin-1")) for key in config.versions):
+        raise AuthError(401, "pre-signed URL signature does not match")
+    if READ not in config.max_permissions:  # pre-signed URLs only read
+        raise AuthError(403, f"key {kid!r} may not grant {READ}")
+
+
+def _verifies(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
     try:
-        key.verify(signature, message.encode("latin-1"))
+        key.verify(signature, message)
     except InvalidSignature:
-        raise AuthError(401, "pre-signed URL signature does not match") from None
+        return False
+    return True

@@ -33,6 +33,7 @@ from ._objectstore_requests import (
     META_PREFIX,
     HTTPError,
     error_responses,
+    json_body,
     need_key,
     put_options,
     scoped_session,
@@ -71,6 +72,15 @@ def multipart_routes() -> list[BaseRoute]:
     ]
 
 
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The request headers an upload keeps for its final put (metadata, encoding)."""
+    return {
+        name: value
+        for name, value in headers.items()
+        if name in _KEPT_HEADERS or name.startswith(META_PREFIX)
+    }
+
+
 def _upload_id(request: Request) -> str:
     value = request.query_params.get("upload_id", "")
     try:
@@ -101,12 +111,7 @@ async def _initiate(request: Request) -> Response:
     session, key = scoped_session(request, WRITE)
     key = key or str(uuid.uuid4())
     put_options(request.headers)  # refuse bad metadata before any part is sent
-    kept = {
-        name: value
-        for name, value in request.headers.items()
-        if name in _KEPT_HEADERS or name.startswith(META_PREFIX)
-    }
-    manifest = {"key": key, "scope": str(session.scope), "headers": kept}
+    manifest = {"key": key, "scope": str(session.scope), "headers": kept_headers(request.headers)}
     upload_id = uuid.uuid4().hex
     data = json.dumps(manifest).encode()
     if len(data) > MAX_MANIFEST_BYTES:
@@ -130,14 +135,28 @@ async def _open(request: Request, permission: str) -> tuple[Session, str, str, d
     session, key = scoped_session(request, permission)
     key = need_key(key)
     upload_id = _upload_id(request)
-    store = await _store(session)
+    manifest = await read_manifest(
+        await _store(session), _manifest_name(upload_id), session, key, "upload"
+    )
+    return session, key, upload_id, manifest["headers"]
+
+
+async def read_manifest(
+    store: ObjectStore, name: str, session: Session, key: str, what: str
+) -> dict[str, Any]:
+    """The upload manifest ``name``, if it is one for ``key`` in ``session``'s scope,
+    with its ``headers`` (str to str) checked.
+
+    Raises:
+        HTTPError: 404 ("no such <what>") otherwise.
+    """
     try:
-        info = await store.get_info(_manifest_name(upload_id))
+        info = await store.get_info(name)
         if info.size > MAX_MANIFEST_BYTES:
-            _no_upload()
-        manifest: Any = json.loads(await store.get(info.name).read())
+            raise ValueError("manifest too large")
+        manifest: Any = json.loads(await store.get(name).read())
     except (ObjectNotFoundError, ValueError):
-        _no_upload()
+        raise HTTPError(404, f"no such {what}") from None
     # The manifest is bucket data: any writer of the bucket could have made it.
     if (
         not isinstance(manifest, dict)
@@ -146,8 +165,8 @@ async def _open(request: Request, permission: str) -> tuple[Session, str, str, d
         or not isinstance(headers := manifest.get("headers"), dict)
         or not all(isinstance(v, str) for v in headers.values())
     ):
-        _no_upload()
-    return session, key, upload_id, {str(k): v for k, v in headers.items()}
+        raise HTTPError(404, f"no such {what}")
+    return manifest
 
 
 async def _part_infos(store: ObjectStore, upload_id: str) -> dict[int, ObjectInfo]:
@@ -233,18 +252,6 @@ async def _list_parts(request: Request) -> Response:
     )
 
 
-async def _read_json(request: Request, limit: int) -> object:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPError(413, f"the request body is over {limit} bytes")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise HTTPError(400, "the body is not JSON") from None
-
-
 def _wanted_parts(body: object) -> list[tuple[int, str]]:
     parts = body.get("parts") if isinstance(body, dict) else None
     if not isinstance(parts, list) or not parts:
@@ -270,7 +277,7 @@ async def _complete(request: Request) -> Response:
     """Assemble the listed parts, in order, into the key (``{key}``), then drop the upload.
     A missing part or a changed etag is ``{"error": {"code": "InvalidPart"}}``."""
     session, key, upload_id, headers = await _open(request, WRITE)
-    wanted = _wanted_parts(await _read_json(request, MAX_COMPLETE_BODY))
+    wanted = _wanted_parts(await json_body(request, MAX_COMPLETE_BODY))
     store = await _store(session)
     have = await _part_infos(store, upload_id)
     chosen: list[ObjectInfo] = []

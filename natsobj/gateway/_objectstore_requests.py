@@ -7,9 +7,10 @@ Everything here reads the request as untrusted input and refuses it with an
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from starlette.requests import ClientDisconnect, Request
@@ -22,8 +23,11 @@ from .._sessions import Session, Usecase
 from .._sessions._compression import decompress
 from .._sessions._scope import SessionPutOptions
 from ._objectstore_auth import AuthError, authorize
+from ._objectstore_keys import KeyDirectory
 
 META_PREFIX = "x-snme-"
+# The largest JSON body a request may send (an extend_expiry, a multipart complete).
+MAX_JSON_BODY = 1024 * 1024
 _DURATION_PART = re.compile(r"\s*(\d{1,12})\s*([a-z]+)")
 _UNITS = {
     "ms": 0.001,
@@ -73,6 +77,8 @@ def _status_of(exc: errors.ObjectStoreError) -> int:
         return 400
     if isinstance(exc, errors.InvalidObjectNameError | errors.BadObjectMetaError):
         return 400
+    if isinstance(exc, errors.ExpiryExtensionRejectedError):
+        return 409
     if isinstance(exc, errors.ObjectTooLargeError):
         return 413
     if isinstance(exc, errors.BucketFullError):
@@ -141,7 +147,7 @@ def scoped_session(request: Request, permission: str) -> tuple[Session, str | No
     usecase = str(params["usecase"])
     _check_segments(request, usecase, str(params["scopes"]))
     pairs = _parse_scope(str(params["scopes"]))
-    keys = getattr(request.app.state, "objectstore_keys", None) or {}
+    keys = getattr(request.app.state, "objectstore_keys", None) or KeyDirectory()
     authorize(request, keys, usecase, pairs, permission)
     manager: ObjectStoreManager = request.app.state.manager
     scope = Usecase(usecase).scope()
@@ -224,3 +230,82 @@ def put_options(headers: Mapping[str, str]) -> tuple[str, SessionPutOptions]:
 def stored_body(chunks: AsyncIterator[bytes], encoding: str) -> AsyncIterator[bytes]:
     """The bytes to put: zstd bodies decoded as they stream (natsobj compresses again)."""
     return decompress(chunks, name="(upload)") if encoding == "zstd" else chunks
+
+
+async def json_body(request: Request, limit: int = MAX_JSON_BODY) -> object:
+    """The request's JSON body, read up to ``limit`` bytes.
+
+    Raises:
+        HTTPError: 413 for a longer body, 400 for one that is not JSON.
+    """
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPError(413, f"the request body is over {limit} bytes")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPError(400, "the request body is not JSON") from None
+
+
+ExpiryTarget = tuple[datetime | None, timedelta | None, timedelta | None]
+
+
+async def expiry_request(request: Request) -> ExpiryTarget:
+    """``Session.extend_expiry``'s ``at``, ``from_creation``, ``from_now`` from a PATCH
+    body (see ``_patch``).
+
+    Raises:
+        HTTPError: 400 for a body of another shape or a bad time or duration.
+    """
+    body = await json_body(request)
+    spec = body.get("extend_expiry") if isinstance(body, dict) else None
+    if not isinstance(spec, dict):
+        raise HTTPError(400, 'the body must be {"extend_expiry": {...}}')
+    if set(spec) == {"at"} and isinstance(spec["at"], str):
+        try:
+            at = datetime.fromisoformat(spec["at"])
+        except ValueError:
+            raise HTTPError(400, f"invalid time {spec['at']!r}") from None
+        if at.tzinfo is None:
+            raise HTTPError(400, "the time needs a zone")
+        return at, None, None
+    after, base = spec.get("after"), spec.get("from")
+    if set(spec) != {"after", "from"} or not isinstance(after, str) or len(after) > 100:
+        raise HTTPError(400, 'extend_expiry takes "at", or "after" and "from"')
+    if base not in ("now", "creation"):
+        raise HTTPError(400, '"from" must be "now" or "creation"')
+    duration = parse_duration(after)
+    return (None, None, duration) if base == "now" else (None, duration, None)
+
+
+_RANGE = re.compile(r"(\d{0,19})-(\d{0,19})")
+
+
+def byte_range(header: str | None) -> tuple[int | None, int | None]:
+    """``Session.get``'s ``start``/``end`` for a ``Range`` header, as Sentry's server
+    reads it: ``bytes=a-b``, ``bytes=a-``, ``bytes=-n``; (None, None) for no header or
+    several ranges (the whole object is sent).
+
+    Raises:
+        HTTPError: 400 for another unit or a malformed range.
+    """
+    if header is None:
+        return None, None
+    unit, sep, spec = header.strip().lower().partition("=")
+    if not sep or unit.strip() != "bytes":
+        raise HTTPError(400, f"invalid Range header: unit {unit.strip()!r}, expected bytes")
+    if "," in spec:
+        return None, None
+    match = _RANGE.fullmatch(spec.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        raise HTTPError(400, "invalid Range header: invalid byte range")
+    first, last = match.group(1), match.group(2)
+    if not first:
+        if int(last) == 0:
+            raise HTTPError(400, "invalid Range header: invalid byte range")
+        return -int(last), None
+    if last and int(last) < int(first):
+        raise HTTPError(400, "invalid Range header: invalid byte range")
+    return int(first), int(last) + 1 if last else None

@@ -65,6 +65,9 @@ from natsobj import (
     ExpirationPolicy as ExpirationPolicy,
 )
 from natsobj import (
+    ExpiryExtensionRejectedError as ExpiryExtensionRejectedError,
+)
+from natsobj import (
     IncompleteObjectError as IncompleteObjectError,
 )
 from natsobj import (
@@ -243,6 +246,7 @@ __all__ = [
     "EmbeddedServer",
     "EmbeddedServerError",
     "ExpirationPolicy",
+    "ExpiryExtensionRejectedError",
     "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",

@@ -252,6 +252,7 @@ class Session(Wrapper[natsobj.Session]):
     head = blocking(natsobj.Session.head)
     list = blocking(natsobj.Session.list)
     delete = blocking(natsobj.Session.delete)
+    extend_expiry = blocking(natsobj.Session.extend_expiry)
     watch = opening(natsobj.Session.watch, SessionWatcher)
 
     def many(self, *, max_concurrency: int | None = None) -> Many:

@@ -23,6 +23,7 @@ import zstandard
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from objectstore_client import (
     Client,
+    ExpiryExtensionRejected,
     Metadata,
     RequestError,
     SecretKey,
@@ -326,9 +327,9 @@ async def test_without_keys_auth_is_off_and_bad_input_is_400(
             assert json.loads(response.data)["detail"]  # the gateway's refusal, not h11's
         assert (await call(raw, "PUT", f"{url}/v1/objects/a.b/_/k", body=b"x")).status == 400
         assert (await call(raw, "GET", base + "/org=1/missing")).status == 404
-        with pytest.raises(RequestError) as patch:
+        with pytest.raises(ExpiryExtensionRejected) as patch:  # "k" never expires
             await call(session.extend_expiry, "k", from_now=timedelta(hours=1))
-        assert patch.value.status == 501
+        assert patch.value.status == 409
         still = await call(read, session, "k")
         assert still is not None
         assert still[0] == b"open"
