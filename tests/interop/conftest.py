@@ -30,6 +30,7 @@ from .peers import (
 )
 from .peers import go_peer as start_go_peer
 from .peers import js_peer as start_js_peer
+from .peers.nats_cli import CLI_INSTALL_HINT, NatsCli, nats_cli_missing
 
 #: Peer name -> the fixture that provides it; a new peer is one more line and fixture.
 PEER_FIXTURES = {
@@ -132,3 +133,12 @@ def writer(request: pytest.FixtureRequest) -> Peer:
 def reader(request: pytest.FixtureRequest) -> Peer:
     """The peer that reads what was written, by name (``indirect`` parametrization)."""
     return _named_peer(request)
+
+
+@pytest.fixture(scope="module")
+async def nats_cli(server_url: str) -> AsyncIterator[NatsCli]:
+    """The ``nats`` CLI against the module's server; skips locally, fails in CI, when it is
+    not built."""
+    require_installed("nats CLI", nats_cli_missing(), CLI_INSTALL_HINT)
+    async with NatsCli.start(server_url) as cli:
+        yield cli
