@@ -12,9 +12,10 @@ GO_DIR := $(CURDIR)/.gocache
 GO_ENV := GOMODCACHE=$(GO_DIR)/mod GOCACHE=$(GO_DIR)/build GOTOOLCHAIN=local \
 	GOFLAGS='-buildvcs=false -modcacherw -trimpath'
 GO_PEER := .gocache/bin/gopeer
+GO_BENCH := .gocache/bin/gobench
 NATS_CLI := .gocache/bin/nats
 NATSCLI_VERSION := v0.5.0
-GO_PROGRAMS := $(GO_PEER) $(NATS_CLI)
+GO_PROGRAMS := $(GO_PEER) $(GO_BENCH) $(NATS_CLI)
 
 .PHONY: install demo test check lint typecheck unit integration interop reliability soak bench clean go-peers
 
@@ -32,6 +33,9 @@ $(NODE_INSTALLED): $(NODE_PEER)/package.json $(NODE_PEER)/package-lock.json
 
 $(GO_PEER): tests/interop/go/go.mod tests/interop/go/go.sum $(wildcard tests/interop/go/*.go)
 	cd tests/interop/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
+
+$(GO_BENCH): benchmarks/go/go.mod benchmarks/go/go.sum $(wildcard benchmarks/go/*.go)
+	cd benchmarks/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
 
 $(NATS_CLI):
 	GOBIN=$(GO_DIR)/bin $(GO_ENV) $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
@@ -73,8 +77,8 @@ soak: $(INSTALLED)
 		$(BIN)/pytest tests/reliability/test_chaos.py -p no:cacheprovider --timeout=0 -s
 
 # The full benchmark suite (about 15 minutes on 2 cores); writes BENCHMARKS.md.
-bench: $(INSTALLED) $(NODE_INSTALLED)
-	$(BIN)/python -m benchmarks.run --require-node --output BENCHMARKS.md --json benchmarks/results.json
+bench: $(INSTALLED) $(NODE_INSTALLED) $(GO_BENCH)
+	$(BIN)/python -m benchmarks.run --require-node --require-go --output BENCHMARKS.md --json benchmarks/results.json
 
 clean:
 	rm -rf $(VENV) $(NODE_PEER)/node_modules .gocache .pytest_cache .mypy_cache .ruff_cache .hypothesis
