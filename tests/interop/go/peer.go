@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -127,7 +128,7 @@ func (p *peer) handleObject(ctx context.Context, os jetstream.ObjectStore, req *
 		return os.GetInfo(ctx, req.Name, opts...)
 	case "list":
 		infos, err := os.List(ctx)
-		if err == jetstream.ErrNoObjectsFound {
+		if errors.Is(err, jetstream.ErrNoObjectsFound) {
 			return []*jetstream.ObjectInfo{}, nil
 		}
 		return infos, err
