@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NODE_PEER := tests/interop/js
 NODE_INSTALLED := $(NODE_PEER)/node_modules/.package-lock.json
-# The nats.go peers and the nats CLI: Go's module and build caches and the programs all live
-# in .gocache/ (ignored), so only the first build needs the Go module proxy.
+
+.PHONY: install demo test check lint typecheck unit integration interop reliability soak bench clean
+
+# The nats.go peers and the nats CLI (rules at the end): Go's module and build caches and the
+# programs all live in .gocache/ (ignored), so only the first build needs the Go module proxy.
 GO ?= go
 GO_DIR := $(CURDIR)/.gocache
 GO_ENV := GOMODCACHE=$(GO_DIR)/mod GOCACHE=$(GO_DIR)/build GOTOOLCHAIN=local \
@@ -16,8 +19,6 @@ GO_BENCH := .gocache/bin/gobench
 NATS_CLI := .gocache/bin/nats
 NATSCLI_VERSION := v0.5.0
 GO_PROGRAMS := $(GO_PEER) $(GO_BENCH) $(NATS_CLI)
-
-.PHONY: install demo test check lint typecheck unit integration interop reliability soak bench clean go-peers
 
 install: $(INSTALLED)
 
@@ -30,17 +31,6 @@ $(INSTALLED): pyproject.toml
 $(NODE_INSTALLED): $(NODE_PEER)/package.json $(NODE_PEER)/package-lock.json
 	npm ci --prefix $(NODE_PEER) --no-audit --no-fund --loglevel=error
 	touch $@
-
-$(GO_PEER): tests/interop/go/go.mod tests/interop/go/go.sum $(wildcard tests/interop/go/*.go)
-	cd tests/interop/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
-
-$(GO_BENCH): benchmarks/go/go.mod benchmarks/go/go.sum $(wildcard benchmarks/go/*.go)
-	cd benchmarks/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
-
-$(NATS_CLI):
-	GOBIN=$(GO_DIR)/bin $(GO_ENV) $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
-
-go-peers: $(GO_PROGRAMS)
 
 demo: $(INSTALLED)
 	$(BIN)/python examples/quickstart.py
@@ -81,4 +71,20 @@ bench: $(INSTALLED) $(NODE_INSTALLED) $(GO_BENCH)
 	$(BIN)/python -m benchmarks.run --require-node --require-go --output BENCHMARKS.md --json benchmarks/results.json
 
 clean:
-	rm -rf $(VENV) $(NODE_PEER)/node_modules .gocache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(NODE_PEER)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+.PHONY: go-peers clean-go
+go-peers: $(GO_PROGRAMS)
+
+$(GO_PEER): tests/interop/go/go.mod tests/interop/go/go.sum $(wildcard tests/interop/go/*.go)
+	cd tests/interop/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
+
+$(GO_BENCH): benchmarks/go/go.mod benchmarks/go/go.sum $(wildcard benchmarks/go/*.go)
+	cd benchmarks/go && $(GO_ENV) $(GO) build -o $(CURDIR)/$@ .
+
+$(NATS_CLI):
+	GOBIN=$(GO_DIR)/bin $(GO_ENV) $(GO) install github.com/nats-io/natscli/nats@$(NATSCLI_VERSION)
+
+clean: clean-go
+clean-go:
+	rm -rf .gocache
