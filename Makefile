@@ -60,19 +60,7 @@ test: $(INSTALLED) $(NODE_INSTALLED) $(GO_PROGRAMS) check
 reliability: $(INSTALLED)
 	$(BIN)/pytest tests/reliability
 
-# The chaos test for SOAK_SECONDS (default 600), figures in soak-report.json. Not in CI.
-SOAK_SECONDS ?= 600
-soak: $(INSTALLED)
-	NATSOBJ_CHAOS_SECONDS=$(SOAK_SECONDS) NATSOBJ_CHAOS_REPORT=soak-report.json \
-		$(BIN)/pytest tests/reliability/test_chaos.py -p no:cacheprovider --timeout=0 -s
-
-# The full benchmark suite (about 15 minutes on 2 cores); writes BENCHMARKS.md.
-bench: $(INSTALLED) $(NODE_INSTALLED) $(GO_BENCH)
-	$(BIN)/python -m benchmarks.run --require-node --require-go --output BENCHMARKS.md --json benchmarks/results.json
-
-clean:
-	rm -rf $(VENV) $(NODE_PEER)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
-
+# The Go programs (variables at the top): the nats.go interop and bench peers, the nats CLI.
 .PHONY: go-peers clean-go
 go-peers: $(GO_PROGRAMS)
 
@@ -88,3 +76,16 @@ $(NATS_CLI):
 clean: clean-go
 clean-go:
 	rm -rf .gocache
+
+# The chaos test for SOAK_SECONDS (default 600), figures in soak-report.json. Not in CI.
+SOAK_SECONDS ?= 600
+soak: $(INSTALLED)
+	NATSOBJ_CHAOS_SECONDS=$(SOAK_SECONDS) NATSOBJ_CHAOS_REPORT=soak-report.json \
+		$(BIN)/pytest tests/reliability/test_chaos.py -p no:cacheprovider --timeout=0 -s
+
+# The full benchmark suite (about 15 minutes on 2 cores); writes BENCHMARKS.md.
+bench: $(INSTALLED) $(NODE_INSTALLED) $(GO_BENCH)
+	$(BIN)/python -m benchmarks.run --require-node --require-go --output BENCHMARKS.md --json benchmarks/results.json
+
+clean:
+	rm -rf $(VENV) $(NODE_PEER)/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
