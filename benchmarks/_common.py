@@ -34,12 +34,13 @@ PUT_PATHS: dict[str, dict[str, bool]] = {
     "put_atomic": {"atomic_puts": True},
 }
 
-PEERS = ("raw", "natsobj", "builtin", "js")
+PEERS = ("raw", "natsobj", "builtin", "js", "go")
 PEER_TITLES = {
     "raw": "raw nats-py",
     "natsobj": "natsobj",
     "builtin": "nats-py built-in",
     "js": "nats.js",
+    "go": "nats.go",
 }
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)

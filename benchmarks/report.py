@@ -88,6 +88,7 @@ class Ratio:
     ceiling_op: str = ""
     builtin: float | None = None
     js: float | None = None
+    go: float | None = None
 
     @staticmethod
     def of(a: float, b: float | None) -> float | None:
@@ -105,12 +106,17 @@ class Ratio:
     def vs_js(self) -> float | None:
         return self.of(self.natsobj, self.js)
 
+    @property
+    def vs_go(self) -> float | None:
+        return self.of(self.natsobj, self.go)
+
     def to_json(self) -> dict[str, Any]:
         return {
             **asdict(self),
             "vs_ceiling": self.vs_ceiling,
             "vs_builtin": self.vs_builtin,
             "vs_js": self.vs_js,
+            "vs_go": self.vs_go,
         }
 
 
@@ -184,6 +190,7 @@ class Results:
                             ceiling_op=ceiling_op,
                             builtin=self.value("builtin", op, chunk, size),
                             js=self.value("js", op, chunk, size),
+                            go=self.value("go", op, chunk, size),
                         )
                     )
         return out
@@ -202,6 +209,7 @@ class Results:
                     natsobj=mine,
                     builtin=self.value("builtin", op, None, None),
                     js=self.value("js", op, None, None),
+                    go=self.value("go", op, None, None),
                 )
             )
         return out
@@ -441,7 +449,8 @@ def render_markdown(res: Results) -> str:
                 "clients",
                 f"Python {m.get('python', '?')}, nats-py {m.get('nats_py', '?')}, natsobj "
                 f"{m.get('natsobj', '?')}; Node {m.get('node') or 'n/a'}, @nats-io/obj "
-                f"{m.get('nats_js_obj') or 'n/a'}",
+                f"{m.get('nats_js_obj') or 'n/a'}; Go nats.go {m.get('nats_go') or 'n/a'} "
+                "(`jetstream` object store)",
             ],
             [
                 "load average",
@@ -519,7 +528,10 @@ def _render_large(res: Results) -> list[str]:
         "nats.js `put(ReadableStream of the file)`; get (stream) is nats.js `get()` with the "
         "chunks counted (nats-py has no streaming get); get_bytes is nats-py's `get()` into "
         "memory and nats.js `getBlob` (up to 64 MiB: nats-py's is quadratic); get_file is "
-        "nats-py's `get(writeinto=file)` and nats.js `get()` written to a file.",
+        "nats-py's `get(writeinto=file)` and nats.js `get()` written to a file. nats.go "
+        "(`jetstream`): put is `Put` from a `bytes.Reader`, put_file `Put` from the open "
+        "file, get `Get` copied to `io.Discard`, get_bytes `GetBytes` (up to 64 MiB, as "
+        "nats.js), get_file `Get` copied into a file.",
         "",
     ]
     for chunk in res.chunk_sizes:
@@ -538,6 +550,8 @@ def _render_large(res: Results) -> list[str]:
                     _x(r.vs_builtin),
                     _num(r.js),
                     _x(r.vs_js),
+                    _num(r.go),
+                    _x(r.vs_go),
                 ]
             )
         out += [f"### Chunk size {format_size(chunk)}", ""]
@@ -552,9 +566,11 @@ def _render_large(res: Results) -> list[str]:
                 "natsobj / built-in",
                 "nats.js MB/s",
                 "natsobj / nats.js",
+                "nats.go MB/s",
+                "natsobj / nats.go",
             ],
             rows,
-            "llrrrrrrr",
+            "llrrrrrrrrr",
         )
         out.append("")
     return out
@@ -653,6 +669,8 @@ def _render_small(res: Results, conc: int) -> list[str]:
             _x(r.vs_builtin),
             _num(r.js),
             _x(r.vs_js),
+            _num(r.go),
+            _x(r.vs_go),
         ]
         for r in ratios
     ]
@@ -681,6 +699,8 @@ def _render_small(res: Results, conc: int) -> list[str]:
                 "natsobj / built-in",
                 "nats.js",
                 "natsobj / nats.js",
+                "nats.go",
+                "natsobj / nats.go",
             ],
             rows,
         ),
@@ -722,6 +742,8 @@ CPU_ROWS = (
     ("builtin", "put_file"),
     ("js", "put"),
     ("js", "put_file"),
+    ("go", "put"),
+    ("go", "put_file"),
     ("raw", "read_direct"),
     ("raw", "read_direct_hdrs"),
     ("raw", "read_ordered"),
@@ -733,6 +755,9 @@ CPU_ROWS = (
     ("js", "get"),
     ("js", "get_bytes"),
     ("js", "get_file"),
+    ("go", "get"),
+    ("go", "get_bytes"),
+    ("go", "get_file"),
 )
 
 
@@ -848,9 +873,10 @@ def _render_method(res: Results) -> list[str]:
         "stream configuration) and deleted afterwards.",
         "- Each measurement runs in a worker process: `python -m benchmarks.worker` for raw "
         "nats-py, natsobj and nats-py's built-in store, `node benchmarks/js/bench.mjs` for "
-        "nats.js (timed inside Node, start-up excluded). Objects from the `put` op are read "
-        "by the get ops. Every get checks the byte count; natsobj and both peers also check "
-        "the SHA-256 digest.",
+        "nats.js (timed inside Node, start-up excluded), `.gocache/bin/gobench` (built from "
+        "`benchmarks/go`) for nats.go (timed inside Go, start-up excluded). Objects from the "
+        "`put` op are read by the get ops. Every get checks the byte count; natsobj and the "
+        "peers also check the SHA-256 digest.",
         "- The test data are random bytes in a file on disk, written once per size; the puts "
         "from bytes read it into memory before timing.",
         "- Large objects: each op in its own process (peak RSS belongs to it alone); smaller "

@@ -50,6 +50,9 @@ from .report import NOTES_END, NOTES_START, Figure, Results, render_markdown
 ROOT = Path(__file__).resolve().parent.parent
 JS_BENCH = Path(__file__).resolve().parent / "js" / "bench.mjs"
 JS_PEER_DIR = ROOT / "tests" / "interop" / "js"
+#: The nats.go bench peer (benchmarks/go), built by `make bench` with the interop Go peers.
+GO_BENCH = ROOT / ".gocache" / "bin" / "gobench"
+GO_BENCH_HINT = "make .gocache/bin/gobench"
 
 SERVER_CONFIG = "# natsobj benchmarks: room for 1 MiB chunks plus headers\nmax_payload: 8MB\n"
 
@@ -68,8 +71,9 @@ class Config:
     small_size: int = 1 * KiB
     small_repeats: int = 3
     concurrency: int = 64
-    peers: list[str] = field(default_factory=lambda: ["raw", "natsobj", "builtin", "js"])
+    peers: list[str] = field(default_factory=lambda: ["raw", "natsobj", "builtin", "js", "go"])
     require_node: bool = False
+    require_go: bool = False
     profile: bool = True
     profile_size: int = 64 * MiB
     worker_timeout: float = 1800.0
@@ -114,11 +118,14 @@ def parse_args(argv: list[str] | None = None) -> Config:
     )
     parser.add_argument(
         "--peers",
-        default="raw,natsobj,builtin,js",
-        help="which of raw,natsobj,builtin,js to run (%(default)s)",
+        default="raw,natsobj,builtin,js,go",
+        help="which of raw,natsobj,builtin,js,go to run (%(default)s)",
     )
     parser.add_argument(
         "--require-node", action="store_true", help="fail if the nats.js peer cannot run"
+    )
+    parser.add_argument(
+        "--require-go", action="store_true", help="fail if the nats.go peer is not built"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile section")
     parser.add_argument("--output", help="write the Markdown report here (e.g. BENCHMARKS.md)")
@@ -149,7 +156,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     else:
         file_from = sizes[-1] if quick else min(64 * MiB, sizes[-1])
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
-    unknown = set(peers) - {"raw", "natsobj", "builtin", "js"}
+    unknown = set(peers) - {"raw", "natsobj", "builtin", "js", "go"}
     if unknown:
         parser.error(f"unknown peers: {sorted(unknown)}")
     small_count = args.small_count or (100 if quick else 1000)
@@ -169,6 +176,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
         concurrency=args.concurrency,
         peers=peers,
         require_node=bool(args.require_node),
+        require_go=bool(args.require_go),
         profile=not args.no_profile,
         profile_size=min(64 * MiB, sizes[-1]),
         quick=quick,
@@ -190,6 +198,11 @@ def js_peer_missing() -> str | None:
             f"no @nats-io/obj in {JS_PEER_DIR / 'node_modules'} (npm ci --prefix tests/interop/js)"
         )
     return None
+
+
+def go_bench_missing() -> str | None:
+    """Why the nats.go peer cannot run here, or None when it can."""
+    return None if GO_BENCH.is_file() else f"no {GO_BENCH} ({GO_BENCH_HINT})"
 
 
 def _run_text(cmd: list[str]) -> str:
@@ -245,6 +258,7 @@ def machine_info() -> dict[str, Any]:
         "natsobj": natsobj.__version__,
         "node": node,
         "nats_js_obj": js_obj,
+        "nats_go": "1.56.0" if GO_BENCH.is_file() else "",
     }
 
 
@@ -259,6 +273,8 @@ async def run_worker(spec: WorkerSpec, timeout: float) -> dict[str, Any]:
     """Run one worker process (Python, or Node for peer ``js``); return its JSON output."""
     if spec.peer == "js":
         cmd = ["node", str(JS_BENCH), spec.to_json()]
+    elif spec.peer == "go":
+        cmd = [str(GO_BENCH), spec.to_json()]
     else:
         cmd = [sys.executable, "-m", "benchmarks.worker", spec.to_json()]
     env = dict(os.environ)
@@ -318,6 +334,7 @@ class Suite:
         self.buckets = 0
         self.started = time.monotonic()
         self.js_skip: str | None = None
+        self.go_skip: str | None = None
 
     def data_file(self, size: int) -> Path:
         path = self.work / f"data-{size}.bin"
@@ -391,6 +408,8 @@ class Suite:
     def peers(self) -> Iterator[str]:
         for peer in self.cfg.peers:
             if peer == "js" and self.js_skip is not None:
+                continue
+            if peer == "go" and self.go_skip is not None:
                 continue
             yield peer
 
@@ -497,18 +516,25 @@ def _config_json(cfg: Config) -> dict[str, Any]:
     return data
 
 
+def _skip(title: str, reason: str | None, required: bool, suite: Suite) -> str | None:
+    """``reason`` (None: the peer can run); a missing peer that is required ends the run."""
+    if reason is not None:
+        if required:
+            raise SystemExit(f"{title} peer unavailable: {reason}")
+        progress(f"skipping {title}: {reason}")
+        suite.results.notes.append(f"{title} was not measured: {reason}")
+    return reason
+
+
 async def run_suite(cfg: Config) -> Results:
     work = Path(tempfile.mkdtemp(prefix="natsobj-bench-"))
     try:
         async with natsobj.EmbeddedServer(config=SERVER_CONFIG) as server:
             suite = Suite(cfg, server, work)
             if "js" in cfg.peers:
-                suite.js_skip = js_peer_missing()
-                if suite.js_skip is not None:
-                    if cfg.require_node:
-                        raise SystemExit(f"nats.js peer unavailable: {suite.js_skip}")
-                    progress(f"skipping nats.js: {suite.js_skip}")
-                    suite.results.notes.append(f"nats.js was not measured: {suite.js_skip}")
+                suite.js_skip = _skip("nats.js", js_peer_missing(), cfg.require_node, suite)
+            if "go" in cfg.peers:
+                suite.go_skip = _skip("nats.go", go_bench_missing(), cfg.require_go, suite)
             suite.results.machine = machine_info()
             suite.results.machine["server"] = server.version or "?"
             suite.results.machine["load_start"] = _loadavg()

@@ -2,8 +2,8 @@
 
 Benchmarks are not timed tests: this only checks that ``python -m benchmarks.run --quick``
 measures every scenario (each with a positive MB/s or ops/s) and computes the ratios. The
-nats.js peer is used when Node and ``tests/interop/js/node_modules`` are there; with ``CI``
-set they must be.
+nats.js peer is used when Node and ``tests/interop/js/node_modules`` are there, the nats.go
+peer when ``make`` has built it; with ``CI`` set they must be.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from benchmarks._common import PUT_PATHS
+from benchmarks.suite import GO_BENCH
 
 ROOT = Path(__file__).resolve().parents[2]
 JS_OBJ = ROOT / "tests" / "interop" / "js" / "node_modules" / "@nats-io" / "obj" / "package.json"
@@ -33,12 +34,19 @@ def _node_ready() -> bool:
     return shutil.which("node") is not None and JS_OBJ.is_file()
 
 
+def _go_peer() -> list[str]:
+    """["go"] when the nats.go bench peer is built, else []."""
+    return ["go"] if GO_BENCH.is_file() else []
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, str, bool]:
     """One quick run of the suite: (JSON results, Markdown report, stderr, node used)."""
     node = _node_ready()
     if not node and _in_ci():
         pytest.fail("CI is set but node or tests/interop/js/node_modules is missing (npm ci)")
+    if not GO_BENCH.is_file() and _in_ci():
+        pytest.fail(f"CI is set but {GO_BENCH} is missing (make)")
     out = tmp_path_factory.mktemp("bench")
     cmd = [
         sys.executable,
@@ -50,7 +58,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
         "--json",
         str(out / "results.json"),
     ]
-    cmd += ["--require-node"] if node else ["--peers", "raw,natsobj,builtin"]
+    peers = ["raw", "natsobj", "builtin", *(["js"] if node else []), *_go_peer()]
+    cmd += ["--peers", ",".join(peers), *(["--require-node"] if node else [])]
     proc = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
     )
@@ -66,7 +75,7 @@ def test_every_scenario_has_a_positive_figure(
     results, _, stderr, node = quick_run
     assert results["errors"] == []
     figures = results["figures"]
-    expected = {"raw", "natsobj", "builtin"} | ({"js"} if node else set())
+    expected = {"raw", "natsobj", "builtin", *_go_peer()} | ({"js"} if node else set())
     assert {f["peer"] for f in figures} == expected
     for fig in figures:
         assert fig["seconds"], fig
@@ -115,6 +124,8 @@ def test_ratios_and_targets_are_computed(
             assert (r["vs_builtin"] or 0) > 0, r
         if node:
             assert (r["vs_js"] or 0) > 0, r
+        if _go_peer():
+            assert (r["vs_go"] or 0) > 0, r
     assert len(results["small_ratios"]) == 4
     for r in results["small_ratios"]:
         assert r["natsobj"] > 0, r

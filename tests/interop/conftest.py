@@ -2,8 +2,9 @@
 
 ``writer`` and ``reader`` are peers chosen by name through indirect parametrization (see
 PEER_FIXTURES). The nats.js peer needs Node and ``tests/interop/js/node_modules`` (``npm
-ci``). Locally the tests that use it skip when either is missing; with ``CI`` set they fail
-instead, because CI must run them.
+ci``), the nats.go peer its program built by ``make`` (``.gocache/bin/gopeer``). Locally the
+tests that use a peer skip when it is missing; with ``CI`` set they fail instead, because CI
+must run them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,27 @@ import pytest
 
 import natsobj
 
-from .peers import JS_INSTALL_HINT, BuiltinPeer, NatsobjPeer, Peer, ProcessPeer, js_peer_missing
+from .peers import (
+    GO_INSTALL_HINT,
+    JS_INSTALL_HINT,
+    BuiltinPeer,
+    NatsobjPeer,
+    Peer,
+    ProcessPeer,
+    go_peer_missing,
+    js_peer_missing,
+)
+from .peers import go_peer as start_go_peer
 from .peers import js_peer as start_js_peer
+from .peers.nats_cli import CLI_INSTALL_HINT, NatsCli, nats_cli_missing
 
 #: Peer name -> the fixture that provides it; a new peer is one more line and fixture.
-PEER_FIXTURES = {"natsobj": "natsobj_peer", "nats.js": "js_peer", "nats-py": "builtin_peer"}
+PEER_FIXTURES = {
+    "natsobj": "natsobj_peer",
+    "nats.go": "go_peer",
+    "nats.js": "js_peer",
+    "nats-py": "builtin_peer",
+}
 PEERS = list(PEER_FIXTURES)
 #: The peers whose reading (or writing) natsobj-only features are checked against.
 OTHER_PEERS = [name for name in PEERS if name != "natsobj"]
@@ -72,19 +89,32 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def require_installed(peer: str, reason: str | None, hint: str) -> None:
+    """Skip (locally) or fail (in CI) when a peer program is not installed."""
+    if reason is None:
+        return
+    if _in_ci():
+        pytest.fail(
+            f"{peer} interop peer unavailable and CI is set: {reason}; {hint}", pytrace=False
+        )
+    pytest.skip(f"{peer} interop peer unavailable ({reason}): {hint}")
+
+
 @pytest.fixture(scope="module")
 async def js_peer(server_url: str) -> AsyncIterator[ProcessPeer]:
     """The ``@nats-io/obj`` peer (one Node process per module); skips locally, fails in CI,
     when it is not installed."""
-    reason = js_peer_missing()
-    if reason is not None:
-        if _in_ci():
-            pytest.fail(
-                f"nats.js interop peer unavailable and CI is set: {reason}; {JS_INSTALL_HINT}",
-                pytrace=False,
-            )
-        pytest.skip(f"nats.js interop peer unavailable ({reason}): {JS_INSTALL_HINT}")
+    require_installed("nats.js", js_peer_missing(), JS_INSTALL_HINT)
     async with start_js_peer(server_url) as peer:
+        yield peer
+
+
+@pytest.fixture(scope="module")
+async def go_peer(server_url: str) -> AsyncIterator[ProcessPeer]:
+    """The nats.go ``jetstream`` object store peer (one Go process per module); skips
+    locally, fails in CI, when it is not built."""
+    require_installed("nats.go", go_peer_missing(), GO_INSTALL_HINT)
+    async with start_go_peer(server_url) as peer:
         yield peer
 
 
@@ -103,3 +133,12 @@ def writer(request: pytest.FixtureRequest) -> Peer:
 def reader(request: pytest.FixtureRequest) -> Peer:
     """The peer that reads what was written, by name (``indirect`` parametrization)."""
     return _named_peer(request)
+
+
+@pytest.fixture(scope="module")
+async def nats_cli(server_url: str) -> AsyncIterator[NatsCli]:
+    """The ``nats`` CLI against the module's server; skips locally, fails in CI, when it is
+    not built."""
+    require_installed("nats CLI", nats_cli_missing(), CLI_INSTALL_HINT)
+    async with NatsCli.start(server_url) as cli:
+        yield cli

@@ -214,6 +214,7 @@ async def test_bucket_link(writer: Peer, reader: Peer, bucket: str, other_bucket
 async def test_delete(
     writer: Peer, reader: Peer, bucket: str, manager: natsobj.ObjectStoreManager
 ) -> None:
+    require(writer, reader, writer_needs={Cap.DELETE})
     await writer.create_bucket(bucket)
     await writer.put(bucket, Meta("gone", description="d"), payload(300_000))
     await writer.put(bucket, Meta("kept"), b"k")
@@ -246,6 +247,7 @@ async def test_write_over_each_other(
     writer: Peer, reader: Peer, bucket: str, manager: natsobj.ObjectStoreManager
 ) -> None:
     """The reader replaces and deletes the writer's object, the writer puts it again."""
+    require(reader, writer, writer_needs={Cap.DELETE})  # the writer reads the reader's delete
     await writer.create_bucket(bucket)
     await writer.put(bucket, Meta("obj", description="first"), payload(300_000))
     replaced = await reader.put(bucket, Meta("obj"), b"replaced")
@@ -318,6 +320,7 @@ async def test_seal(writer: Peer, reader: Peer, bucket: str) -> None:
 
 
 async def test_watch(writer: Peer, reader: Peer, bucket: str) -> None:
+    require(writer, reader, writer_needs={Cap.DELETE})
     await writer.create_bucket(bucket)
     first = await writer.put(bucket, Meta("a"), b"1")
     await writer.put(bucket, Meta("x"), b"x")

@@ -10,6 +10,8 @@ import random
 
 import pytest
 
+import natsobj
+
 from .peers import (
     BuiltinPeer,
     Cap,
@@ -19,6 +21,7 @@ from .peers import (
     PeerError,
     ProcessPeer,
     digest_of,
+    wait_gone,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.interop, pytest.mark.timeout(60)]
@@ -81,13 +84,18 @@ async def test_builtin_update_meta_drops_metadata(
     assert await natsobj_peer.get(bucket, "obj") == data
 
 
+async def js_link(js_peer: ProcessPeer, bucket: str) -> None:
+    """A bucket with the object "target" and a nats.js link "lnk" to it (no nuid)."""
+    await js_peer.create_bucket(bucket)
+    await js_peer.put(bucket, Meta("target"), b"t")
+    await js_peer.add_link(bucket, "lnk", bucket, "target")
+
+
 async def test_builtin_cannot_read_js_links(
     builtin_peer: BuiltinPeer, js_peer: ProcessPeer, natsobj_peer: NatsobjPeer, bucket: str
 ) -> None:
     assert js_peer.readers_need[Cap.ADD_LINK] <= builtin_peer.lacks.keys()
-    await js_peer.create_bucket(bucket)
-    await js_peer.put(bucket, Meta("target"), b"t")
-    await js_peer.add_link(bucket, "lnk", bucket, "target")
+    await js_link(js_peer, bucket)
     # A later object: nats-py's list() never returns when the newest meta is a nats.js link.
     await js_peer.put(bucket, Meta("later"), b"l")
     link = await natsobj_peer.info(bucket, "lnk")
@@ -113,3 +121,57 @@ async def test_js_update_drops_the_chunk_size(
     assert (info.description, info.max_chunk_size, info.chunks) == ("updated", None, 4)
     assert await natsobj_peer.get(bucket, "obj") == data
     assert [i.name for i in await natsobj_peer.list(bucket)] == ["obj"]
+
+
+async def test_go_cannot_read_js_links(
+    go_peer: ProcessPeer, js_peer: ProcessPeer, natsobj_peer: NatsobjPeer, bucket: str
+) -> None:
+    assert js_peer.readers_need[Cap.ADD_LINK] <= go_peer.lacks.keys()
+    await js_link(js_peer, bucket)
+    # nats.go reads the link's meta, but its Get and Delete refuse a meta without a nuid
+    assert (await go_peer.info(bucket, "lnk")).nuid == ""
+    with pytest.raises(PeerError, match="meta information invalid"):
+        await go_peer.get(bucket, "lnk")
+    with pytest.raises(PeerError, match="meta information invalid"):
+        await go_peer.delete(bucket, "lnk")
+    assert await natsobj_peer.get(bucket, "lnk") == b"t"
+
+
+async def test_go_cannot_read_builtin_tombstones(
+    go_peer: ProcessPeer, builtin_peer: BuiltinPeer, natsobj_peer: NatsobjPeer, bucket: str
+) -> None:
+    assert builtin_peer.readers_need[Cap.DELETE] <= go_peer.lacks.keys()
+    await builtin_peer.create_bucket(bucket)
+    await builtin_peer.put(bucket, Meta("obj"), b"data")
+    await builtin_peer.delete(bucket, "obj")
+    # nats-py's tombstone says "mtime": "", which Go's time.Time cannot unmarshal: every
+    # nats.go call that reads the meta fails, a put of the name too (it reads it first)
+    for call in (
+        go_peer.info(bucket, "obj", show_deleted=True),
+        go_peer.get(bucket, "obj"),
+        go_peer.put(bucket, Meta("obj"), b"again"),
+    ):
+        with pytest.raises(PeerError, match="meta information invalid"):
+            await call
+    assert (await natsobj_peer.info(bucket, "obj", show_deleted=True)).deleted
+    await natsobj_peer.put(bucket, Meta("obj"), b"again")
+    assert await go_peer.get(bucket, "obj") == b"again"
+
+
+async def test_go_fails_on_expiry_markers(
+    go_peer: ProcessPeer,
+    natsobj_peer: NatsobjPeer,
+    manager: natsobj.ObjectStoreManager,
+    bucket: str,
+) -> None:
+    # A bucket with per-object TTLs asks the server for subject delete markers (1 s): when a
+    # TTL removes a meta, an empty message with Nats-Marker-Reason stays on its subject for
+    # that second. natsobj reads it as "gone"; nats.go fails to unmarshal it (and its List
+    # and Watch never end their initial values when it is the stream's newest message).
+    store = await manager.create_object_store(bucket, message_ttl=True)
+    await store.put("short", b"s", ttl=1)
+    await wait_gone(natsobj_peer, bucket, "short")
+    with pytest.raises(PeerError, match="meta information invalid"):
+        await go_peer.info(bucket, "short")
+    with pytest.raises(PeerError, match="meta information invalid"):
+        await go_peer.put(bucket, Meta("short"), b"x")

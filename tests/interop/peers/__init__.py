@@ -1,8 +1,8 @@
-"""The conformance peers: natsobj, nats.js and nats-py's built-in object store.
+"""The conformance peers: natsobj, nats.go, nats.js and nats-py's built-in object store.
 
 Each is a real implementation of the NATS object store, never a mock, behind the
-:class:`Peer` protocol (``_core``). A new peer (nats.go, say) is one more implementation: a
-program speaking ``process_peer``'s line protocol, started like :func:`js_peer`.
+:class:`Peer` protocol (``_core``). A new peer is one more implementation: a program speaking
+``process_peer``'s line protocol, started like :func:`js_peer` and :func:`go_peer`.
 """
 
 from ._core import (
@@ -22,13 +22,23 @@ from ._core import (
     digest_of,
     missing,
     same_view,
+    wait_gone,
 )
 from .builtin_peer import BuiltinPeer
 from .natsobj_peer import NatsobjPeer
-from .process_peer import JS_INSTALL_HINT, ProcessPeer, js_peer, js_peer_missing
+from .process_peer import (
+    GO_INSTALL_HINT,
+    JS_INSTALL_HINT,
+    ProcessPeer,
+    go_peer,
+    go_peer_missing,
+    js_peer,
+    js_peer_missing,
+)
 
 __all__ = [
     "DEFAULT_CHUNK",
+    "GO_INSTALL_HINT",
     "JS_INSTALL_HINT",
     "KIB",
     "MIB",
@@ -46,8 +56,11 @@ __all__ = [
     "Watcher",
     "chunks_for",
     "digest_of",
+    "go_peer",
+    "go_peer_missing",
     "js_peer",
     "js_peer_missing",
     "missing",
     "same_view",
+    "wait_gone",
 ]

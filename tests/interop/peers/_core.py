@@ -1,7 +1,7 @@
 """What every conformance peer offers: its verbs, the views they return, its capabilities.
 
-A peer is one implementation of the NATS object store (natsobj, nats.js, nats-py's built-in
-store; later nats.go) behind the :class:`Peer` protocol. Each verb names the bucket it works
+A peer is one implementation of the NATS object store (natsobj, nats.go, nats.js, nats-py's
+built-in store) behind the :class:`Peer` protocol. Each verb names the bucket it works
 on, so one peer object serves a whole test module. Results are normalised (:class:`Info`,
 :class:`Status`) so that what a writer reports and what a reader sees can be compared field
 by field, and failures are :class:`PeerError` with a shared :class:`ErrorKind`.
@@ -38,6 +38,8 @@ class Cap(enum.Enum):
     ADD_LINK = "creating object links"
     ADD_BUCKET_LINK = "creating bucket links"
     READ_NUIDLESS_LINK = "reading object links that carry no nuid"
+    DELETE = "deleting objects"
+    READ_EMPTY_MTIME = 'reading metas whose mtime is "" (nats-py writes it on delete)'
 
 
 class ErrorKind(enum.Enum):
@@ -235,6 +237,19 @@ def same_view(read: Info, written: Info) -> None:
     if read.metadata is None or written.metadata is None:
         read, written = replace(read, metadata=None), replace(written, metadata=None)
     assert read == written
+
+
+async def wait_gone(peer: Peer, bucket: str, name: str) -> None:
+    """Wait (at most 10 s) until ``peer`` finds no ``name``, not even a tombstone; other
+    failures (a meta it cannot read, say) count as not gone yet."""
+    with anyio.fail_after(10):
+        while True:
+            try:
+                await peer.info(bucket, name, show_deleted=True)
+            except PeerError as exc:
+                if exc.kind is ErrorKind.NOT_FOUND:
+                    return
+            await anyio.sleep(0.02)
 
 
 def digest_of(data: bytes) -> str:

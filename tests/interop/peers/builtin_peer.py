@@ -64,7 +64,8 @@ class BuiltinPeer:
 
     name = NAME
     lacks = LACKS
-    readers_need: Mapping[Cap, frozenset[Cap]] = {}
+    #: nats-py's delete() writes ``"mtime": ""``, which is not a time.
+    readers_need: Mapping[Cap, frozenset[Cap]] = {Cap.DELETE: frozenset({Cap.READ_EMPTY_MTIME})}
 
     def __init__(self, nc: Any) -> None:
         self._js = nc.jetstream()

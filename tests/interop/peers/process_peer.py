@@ -1,5 +1,5 @@
-"""Peers in another process (nats.js on Node today; nats.go would be one more), spoken to over
-a line protocol, one process per test module.
+"""Peers in another process (nats.js on Node, nats.go as a Go program), spoken to over a line
+protocol, one process per test module.
 
 The protocol. The program is started with ``--server URL`` and reads one JSON request per line
 on stdin, ``{"id": N, "op": OP, ...fields}``; it answers each, in order, with one line on
@@ -64,6 +64,28 @@ JS_LACKS: Mapping[Cap, str] = {
 }
 #: nats.js link() writes no nuid (nor size, digest, mtime) and no Nats-Rollup header.
 JS_READERS_NEED: Mapping[Cap, frozenset[Cap]] = {Cap.ADD_LINK: frozenset({Cap.READ_NUIDLESS_LINK})}
+
+
+ROOT = Path(__file__).resolve().parents[3]
+#: ``make test`` builds the nats.go peer (``tests/interop/go``) here.
+GO_PEER = ROOT / ".gocache" / "bin" / "gopeer"
+GO_INSTALL_HINT = "run `make test` (or `make go-peers`) to build the nats.go peer"
+GO_LACKS: Mapping[Cap, str] = {
+    Cap.READ_NUIDLESS_LINK: (
+        "nats.go Get() and Delete() fail with ErrBadObjectMeta on a meta without a nuid"
+    ),
+    Cap.READ_EMPTY_MTIME: (
+        "nats.go unmarshals mtime into a time.Time: every read of such a meta (info, get,"
+        " put over it, watch) fails with ErrBadObjectMeta or skips it"
+    ),
+}
+
+
+def go_peer_missing() -> str | None:
+    """Why the nats.go peer cannot run here, or None when it can."""
+    if not GO_PEER.is_file():
+        return f"no {GO_PEER}"
+    return None
 
 
 def js_peer_missing() -> str | None:
@@ -254,5 +276,14 @@ async def js_peer(server_url: str) -> AsyncIterator[ProcessPeer]:
     command = [node, str(JS_DIR / "peer.mjs")]
     async with ProcessPeer.start(
         "nats.js", command, server_url, cwd=JS_DIR, lacks=JS_LACKS, readers_need=JS_READERS_NEED
+    ) as peer:
+        yield peer
+
+
+@asynccontextmanager
+async def go_peer(server_url: str) -> AsyncIterator[ProcessPeer]:
+    """The nats.go object store (``jetstream`` package, ``go/``, built to ``GO_PEER``)."""
+    async with ProcessPeer.start(
+        "nats.go", [str(GO_PEER)], server_url, cwd=GO_PEER.parent, lacks=GO_LACKS
     ) as peer:
         yield peer
