@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 from fsspec.asyn import sync
+from fsspec.caching import ReadAheadCache, register_cache
 from fsspec.spec import AbstractBufferedFile
 
 import natsobj
@@ -31,7 +32,7 @@ import natsobj
 if TYPE_CHECKING:
     from ._filesystem import NatsObjFileSystem
 
-__all__ = ["NatsObjFile", "WriteOptions", "read_range", "write_options"]
+__all__ = ["NatsObjFile", "SequentialReadAhead", "WriteOptions", "read_range", "write_options"]
 
 _META_KEYS = ("description", "metadata", "headers")
 _PUT_KEYS = ("content_type", "chunk_size")
@@ -95,6 +96,41 @@ async def read_range(
             return await result.read()
     except natsobj.RangeNotSatisfiableError:
         return b""
+
+
+class SequentialReadAhead(ReadAheadCache):  # type: ignore[misc]  # fsspec is untyped
+    """fsspec's ``readahead`` cache, reading ahead only when reads are sequential.
+
+    A read that starts where the previous one ended (or at the start of the file, or in
+    the block held) fetches a block more than it asks; a read that jumps elsewhere fetches
+    exactly its range. Sequential readers (lines, CSV, a whole file in pieces) get few
+    large fetches; random readers (parquet, zip) never pay for bytes they do not use.
+    """
+
+    name = "sequential-readahead"
+    blocksize: int
+    start: int
+    end: int
+
+    def __init__(self, blocksize: int, fetcher: Callable[[int, int], bytes], size: int):
+        super().__init__(blocksize, fetcher, size)
+        self._next = 0
+
+    def _fetch(self, start: int | None, end: int | None) -> bytes:
+        start = start or 0
+        sequential = start == self._next or self.start <= start < self.end
+        blocksize = self.blocksize
+        if not sequential:
+            self.blocksize = 0
+        try:
+            data: bytes = super()._fetch(start, end)
+        finally:
+            self.blocksize = blocksize
+        self._next = start + len(data)
+        return data
+
+
+register_cache(SequentialReadAhead, clobber=True)
 
 
 class StreamedPut:

@@ -17,7 +17,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 import natsobj
 
 from ._connection import Connection, connect_options, servers_from
-from ._file import NatsObjFile, WriteOptions, read_range, write_options
+from ._file import NatsObjFile, SequentialReadAhead, WriteOptions, read_range, write_options
 from ._paths import (
     Entry,
     digest_int,
@@ -46,8 +46,10 @@ class NatsObjFileSystem(AsyncFileSystem):  # type: ignore[misc]  # fsspec is unt
     ``NATS_URL`` from the environment, else ``nats://127.0.0.1:4222``), ``timeout`` (seconds,
     each request), ``api_prefix``/``domain`` (where the JetStream API is), and whatever
     ``natsobj.connect`` (so ``nats.connect``) takes: ``user``/``password``, ``token``,
-    ``nkeys_seed``, ``user_credentials``, ``tls``, ... ``block_size`` (default 1 MiB) and
-    ``cache_type`` (default ``readahead``) set how files opened for reading fetch.
+    ``nkeys_seed``, ``user_credentials``, ``tls``, ... ``block_size`` (default 4 MiB: what a
+    file holds before handing it on, and how far a sequential read reads ahead) and
+    ``cache_type`` (default ``sequential-readahead``: read ahead only while reads are
+    sequential, so random access such as parquet's fetches only the ranges it asks for).
 
     The root lists buckets; a bucket is a directory; deeper directories are derived from
     ``/`` in object names and exist while some object is under them (``mkdir`` below a
@@ -63,8 +65,8 @@ class NatsObjFileSystem(AsyncFileSystem):  # type: ignore[misc]  # fsspec is unt
 
     protocol = "natsobj"
     root_marker = ""
-    default_block_size = 1 << 20
-    default_cache_type = "readahead"
+    default_block_size = 4 << 20
+    default_cache_type = SequentialReadAhead.name
 
     def __init__(
         self,
