@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,7 +19,7 @@ COLUMNS = 4
 def frame(rows: int, seed: int = 15) -> pd.DataFrame:
     """Random floats (incompressible, so sizes on disk are predictable) and a text column."""
     rng = np.random.default_rng(seed)
-    data = {f"c{i}": rng.random(rows) for i in range(COLUMNS)}
+    data: dict[str, Any] = {f"c{i}": rng.random(rows) for i in range(COLUMNS)}
     data["label"] = [f"row {i}" for i in range(rows)]
     return pd.DataFrame(data)
 
@@ -59,7 +61,7 @@ def needed_bytes(metadata: pq.FileMetaData, column: str, file_size: int) -> int:
         metadata.row_group(g).column(index).total_compressed_size
         for g in range(metadata.num_row_groups)
     )
-    return chunks + metadata.serialized_size + 8
+    return int(chunks + metadata.serialized_size + 8)
 
 
 def test_a_column_read_fetches_only_its_bytes(fs: NatsObjFileSystem, bucket: str) -> None:
