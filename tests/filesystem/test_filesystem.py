@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import pickle
 import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -245,6 +246,11 @@ def test_the_connection(
     assert fs.cat(f"{bucket}/opened.txt") == b"text"
     with pytest.raises(natsobj.InvalidArgumentError):
         NatsObjFileSystem(servers=[1], skip_instance_cache=True)
+    # Pickled as its options (dask sends filesystems to workers): a new connection there.
+    copy = pickle.loads(pickle.dumps(fs))
+    assert copy.servers == fs.servers
+    assert copy.cat(f"{bucket}/opened.txt") == b"text"
+    copy.close()
 
 
 @pytest.mark.anyio
