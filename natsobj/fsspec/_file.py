@@ -204,14 +204,16 @@ class NatsObjFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is unty
         mode: str = "rb",
         *,
         write: WriteOptions | None = None,
+        details: dict[str, Any] | None = None,
         **kwargs: Any,
     ):
         self._write = write
         self._put: StreamedPut | None = None
         self._nuid: str | None = None
         super().__init__(fs, path, mode, **kwargs)
-        if mode == "rb":
-            self._nuid = self.details.get("nuid") if self._details else None
+        if details is not None:
+            self._details = details
+            self._nuid = details.get("nuid")
 
     def _run(self, func: Callable[..., Any], *args: Any) -> Any:
         return sync(self.fs.loop, func, *args)

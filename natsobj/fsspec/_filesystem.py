@@ -490,6 +490,11 @@ class NatsObjFileSystem(AsyncFileSystem):  # type: ignore[misc]  # fsspec is unt
                 raise FileExistsError(errno.EEXIST, "the object exists", path)
         elif mode != "rb":
             raise NotImplementedError(f"mode {mode!r}: objects are read (rb) or written whole")
+        details = kwargs.pop("details", None)
+        if mode == "rb" and details is None:
+            details = self.info(path)
+        if details is not None and details["type"] != "file":
+            raise IsADirectoryError(errno.EISDIR, "not an object", path)
         return NatsObjFile(
             self,
             path,
@@ -498,6 +503,7 @@ class NatsObjFileSystem(AsyncFileSystem):  # type: ignore[misc]  # fsspec is unt
             autocommit=autocommit,
             cache_type=kwargs.pop("cache_type", self.cache_type),
             cache_options=cache_options,
-            size=kwargs.pop("size", None),
+            size=None if details is None else details["size"],
+            details=details,
             write=options,
         )

@@ -47,6 +47,10 @@ def test_directories_are_derived_from_names(fs: NatsObjFileSystem, bucket: str) 
     assert fs.info(bucket)["type"] == "directory"
     assert fs.isdir(f"{bucket}/a/b")
     assert not fs.isfile(f"{bucket}/a/b")
+    with pytest.raises(IsADirectoryError):
+        fs.open(f"{bucket}/a/b")
+    with pytest.raises(IsADirectoryError):
+        fs.cat_file(bucket)
     info = fs.info(f"{bucket}/a/b/y.txt")
     assert (info["type"], info["size"], info["content_type"]) == ("file", 2, "text/plain")
     assert fs.ls(f"{bucket}/a/x.txt", detail=False) == [f"{bucket}/a/x.txt"]
