@@ -138,6 +138,26 @@ def test_an_aborted_write_leaves_nothing(fs: NatsObjFileSystem, bucket: str, how
     assert stored_bytes(fs, bucket) == before  # its chunks were purged
 
 
+def failing_transaction(fs: NatsObjFileSystem, path: str) -> None:
+    with fs.transaction:
+        with fs.open(path, "wb") as f:
+            f.write(b"three")
+        raise RuntimeError("the transaction failed")
+
+
+def test_transactions_commit_at_their_end(fs: NatsObjFileSystem, bucket: str) -> None:
+    with fs.transaction:
+        with fs.open(f"{bucket}/t1", "wb") as f:
+            f.write(b"one")
+        with fs.open(f"{bucket}/t2", "wb", block_size=5) as f:
+            f.write(b"two, in blocks")
+        assert not fs.exists(f"{bucket}/t1")
+    assert fs.cat(f"{bucket}/t2") == b"two, in blocks"
+    with pytest.raises(RuntimeError, match="failed"):
+        failing_transaction(fs, f"{bucket}/t3")
+    assert fs.find(bucket) == [f"{bucket}/t1", f"{bucket}/t2"]
+
+
 def test_exclusive_writes(fs: NatsObjFileSystem, bucket: str) -> None:
     path = f"{bucket}/once"
     with fs.open(path, "xb") as f:
