@@ -7,6 +7,7 @@ import gc
 import hashlib
 import pickle
 import random
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +37,17 @@ def store_of(fs: NatsObjFileSystem, bucket: str) -> natsobj.ObjectStore:
 def stored_bytes(fs: NatsObjFileSystem, bucket: str) -> int:
     """The bytes of the bucket's stream (chunks and metas)."""
     return run(fs, store_of(fs, bucket).status).size
+
+
+def stored_within(fs: NatsObjFileSystem, bucket: str, size: int, seconds: float = 5) -> bool:
+    """Whether the bucket's stream reaches ``size`` bytes within ``seconds``: chunks are
+    acknowledged a little after they are handed over."""
+    deadline = time.monotonic() + seconds
+    while stored_bytes(fs, bucket) < size:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_directories_are_derived_from_names(fs: NatsObjFileSystem, bucket: str) -> None:
@@ -113,7 +125,7 @@ def test_writes_stream_and_commit_on_close(fs: NatsObjFileSystem, bucket: str) -
             f.write(DATA[start : start + 100_000])
             assert f.buffer.tell() < block + 100_000  # no more than a block held here
         # Two blocks went out already, as chunks of a put not yet committed.
-        assert stored_bytes(fs, bucket) - before >= 2 * block
+        assert stored_within(fs, bucket, before + 2 * block)
         assert not fs.exists(path)
     assert fs.cat_file(path) == DATA
     assert fs.info(path)["content_type"] == "application/x-test"
