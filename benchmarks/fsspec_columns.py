@@ -7,7 +7,8 @@ Writes a parquet file of ``--columns`` random float64 columns (incompressible) t
 ``fs.open(path, "wb")``, one row group at a time (memory stays at a row group), then reads
 one column with ``pyarrow.parquet.read_table(..., columns=[...])`` and counts the bytes the
 NATS connection received during the read (``nc.stats["in_bytes"]``: chunks, metas and
-protocol). "Needed" is that column's chunks in every row group plus the footer. Starts an
+protocol). "Needed" is that column's chunks in every row group plus the footer. Then the
+bytes received for a 10-byte range read in the middle of a 2.5 MiB object. Starts an
 embedded server unless ``--server`` is given; the bucket is deleted afterwards.
 """
 
@@ -81,6 +82,16 @@ def measure(fs: NatsObjFileSystem, path: str, column: str) -> dict[str, float]:
     }
 
 
+def small_read(fs: NatsObjFileSystem, path: str) -> int:
+    """Bytes received for a 10-byte range in the middle of a 20-chunk object."""
+    fs.pipe_file(path, bytes(20 * 128 * 1024))
+    manager = fs.manager
+    assert manager is not None
+    before = manager.nc.stats["in_bytes"]
+    fs.cat_file(path, start=10 * 128 * 1024 + 5, end=10 * 128 * 1024 + 15)
+    return int(manager.nc.stats["in_bytes"] - before)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="64MiB", help="file size (default 64MiB)")
@@ -98,6 +109,7 @@ def main() -> None:
             write(fs, f"{bucket}/t.parquet", size, args.columns, args.row_groups)
             wrote = time.perf_counter() - started
             result = measure(fs, f"{bucket}/t.parquet", "c1")
+            small = small_read(fs, f"{bucket}/small.bin")
         finally:
             fs.rm(bucket, recursive=True)
             fs.close()
@@ -108,6 +120,7 @@ def main() -> None:
         f"needed {result['needed'] / mib:.2f} MiB, fetched {result['fetched'] / mib:.2f} MiB "
         f"({result['ratio']:.3f}x) in {result['seconds']:.2f} s"
     )
+    print(f"a 10-byte range in the middle of a 2.5 MiB object: {small:,} bytes received")
 
 
 if __name__ == "__main__":
