@@ -253,8 +253,12 @@ class NatsObjFile(AbstractBufferedFile):  # type: ignore[misc]  # fsspec is unty
             return True
         if self._put is None:
             self._put = self._run(self._start_put)
-        if data:
-            self._run(self._put.send, data)
+        try:
+            if data:
+                self._run(self._put.send, data)
+        except BaseException:
+            self.discard()  # a failed hand-over (or an interrupt) leaves no put running
+            raise
         if final and self.autocommit:
             self._finish()
         return True

@@ -170,6 +170,28 @@ def test_transactions_commit_at_their_end(fs: NatsObjFileSystem, bucket: str) ->
     assert fs.find(bucket) == [f"{bucket}/t1", f"{bucket}/t2"]
 
 
+def write_and_close(fs: NatsObjFileSystem, path: str, data: bytes) -> None:
+    f = fs.open(path, "wb", block_size=128 * 1024)
+    f.write(data)
+    f.close()
+
+
+def test_a_write_that_fails_midway_leaves_nothing(fs: NatsObjFileSystem, bucket: str) -> None:
+    small = f"{bucket}s"
+    fs.mkdir(small, max_bytes=300_000)
+    try:
+        # The bucket fills up while the blocks stream in: the write or the close says so.
+        with pytest.raises(natsobj.BucketFullError):
+            fs.pipe_file(f"{small}/whole", DATA)
+        with pytest.raises(natsobj.BucketFullError):
+            write_and_close(fs, f"{small}/streamed", DATA)
+        assert fs.find(small) == []
+    finally:
+        fs.rm(small, recursive=True)
+    with pytest.raises(FileNotFoundError), fs.open("nobucket/x", "wb") as f:
+        f.write(b"x")
+
+
 def test_exclusive_writes(fs: NatsObjFileSystem, bucket: str) -> None:
     path = f"{bucket}/once"
     with fs.open(path, "xb") as f:
