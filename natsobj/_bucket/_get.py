@@ -119,6 +119,7 @@ class ChunkReader:
                 raise self._error(IncompleteObjectError, "the last chunk has the wrong size")
             yield tail.data[self.start - offset : end - offset]
             return
+        plan_last = self._plan_last(last_seq, start_seq, end, index)
         digest = StreamingHash() if self.whole else None
         received = 0
         # On a replicated bucket a replica serving Direct Get may not have the newest
@@ -135,7 +136,7 @@ class ChunkReader:
                     max_bytes=self.run_bytes,
                     direct=direct,
                     bucket=self.bucket,
-                    last_seq=last_seq if direct else None,
+                    last_seq=plan_last if direct else None,
                 )
                 async with aclosing(msgs):
                     async for msg in msgs:
@@ -168,6 +169,15 @@ class ChunkReader:
             raise self._error(
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
+
+    def _plan_last(self, last_seq: int | None, start_seq: int, end: int, index: int) -> int | None:
+        """The last sequence to ask for: a range needs the chunks up to the one holding its
+        last byte, and runs planned past it would fetch bytes nobody reads (a parquet
+        column chunk mid-file)."""
+        chunk_size = self.info.chunk_size
+        if last_seq is None or self.whole or not chunk_size:
+            return last_seq
+        return min(last_seq, start_seq + (end - 1) // chunk_size - index)
 
     def _check_located(self, data: bytes) -> None:
         """A range's offsets came from the meta's chunk size: a chunk other than the last
