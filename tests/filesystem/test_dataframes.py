@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,3 +105,16 @@ def test_other_caches_still_read_correctly(
         lines = f.readlines()
     assert len(lines) == 10_000
     assert lines[-1] == b"line 9999\n"
+
+
+def test_readme_doors_snippet_runs_as_written(nats_url: str) -> None:
+    """The README's fsspec / natsobj.sync block, run as written (only the URL differs)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    found = re.search(r"```python\n(import natsobj\.sync.*?)```", readme, re.S)
+    assert found is not None, "README lost its natsobj.sync / fsspec block"
+    code = found[1].replace("nats://127.0.0.1:4222", nats_url)
+    done = subprocess.run(
+        [sys.executable, "-"], input=code, text=True, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["a", "0", "1", "1", "2"]
