@@ -9,6 +9,8 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._bucket._feed import ChangeFeed, FeedEvent
+from ._bucket._feeds import FeedInfo
 from ._bucket._listing import ObjectPage
 from ._bucket._objects import DeleteResult
 from ._bucket._sweep import OrphanChunks, SweepReport
@@ -22,6 +24,7 @@ from ._errors import (
     BucketNotFoundError,
     BucketSealedError,
     DigestMismatchError,
+    FeedNotFoundError,
     IncompleteObjectError,
     InvalidArgumentError,
     InvalidBucketNameError,
@@ -101,6 +104,7 @@ __all__ = [
     "BucketPermissions",
     "BucketPolicy",
     "BucketSealedError",
+    "ChangeFeed",
     "Compression",
     "DeleteResult",
     "DigestMismatchError",
@@ -108,6 +112,9 @@ __all__ = [
     "EmbeddedServer",
     "EmbeddedServerError",
     "ExpirationPolicy",
+    "FeedEvent",
+    "FeedInfo",
+    "FeedNotFoundError",
     "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",
