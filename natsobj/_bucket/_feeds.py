@@ -48,7 +48,7 @@ FEED_GROUP = "natsobj"
 FEED_MARK = "natsobj.feed"
 # Durable names are subject tokens; the server allows up to 256 characters in some places,
 # less in file paths: keep to what every server and store accepts.
-_FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # An existing consumer's error when another replica created it first.
 _ERR_CONSUMER_EXISTS = (10013, 10148, 10105)
 
@@ -56,10 +56,10 @@ Deliver = Literal["new", "all"] | int | datetime
 
 
 def check_feed_name(name: object) -> str:
-    """``name`` if it can name a feed: 1 to 64 of ``A-Z a-z 0-9 _ -``."""
+    """``name`` if it can name a feed: 1 to 80 of ``A-Z a-z 0-9 _ -``."""
     if not isinstance(name, str) or not _FEED_NAME.fullmatch(name):
         raise InvalidArgumentError(
-            f"a feed name is 1 to 64 of A-Z a-z 0-9 _ -, got {name!r}", name=None
+            f"a feed name is 1 to 80 of A-Z a-z 0-9 _ -, got {name!r}", name=None
         )
     return name
 
