@@ -226,12 +226,13 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         if consumer is None:
             return
         handed, self._handed = self._handed, []
+        # Unsubscribed first: what is given back must not come back to this handle.
+        await consumer.close()
         with anyio.CancelScope(shield=True), anyio.move_on_after(self._core.js.timeout):
             for event in handed:
                 if not event.settled:
                     with contextlib.suppress(ObjectStoreError):
                         await event.nak()
-        await consumer.close()
 
     def __aiter__(self) -> ChangeFeed:
         return self

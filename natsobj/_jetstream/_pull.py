@@ -211,17 +211,18 @@ class PullConsumer:
             self._sub = await self._js.nc.subscribe(f"{self._route}.*", cb=on_msg)
 
     def _on_msg(self, msg: Msg) -> None:
-        current = msg.subject.rsplit(".", 1)[-1] == str(self._ids)
         code = status(msg)
         if code is None:
             delivery = self._check(msg)
             if delivery is None:
                 return
             self._messages.append(delivery)
-            if current:
-                self._wanted -= 1
-                self._open = self._wanted > 0
-        elif current and code != "100":
+            # A delivery carries its stream subject, not the request's: it is counted
+            # against the open request (a late one of an earlier request only makes the
+            # next pull come sooner).
+            self._wanted -= 1
+            self._open = self._open and self._wanted > 0
+        elif msg.subject.rsplit(".", 1)[-1] == str(self._ids) and code != "100":
             # 404/408: nothing (more) for it; 409: a leader change, the consumer deleted,
             # too many waiting; 423: pinned to another client; 503: nobody took it.
             self._open = False
