@@ -98,7 +98,8 @@ async def test_replicas_share_every_event_one_cancelled_and_restarted(
     assert by_replica["victim-restarted"] > 0 or by_replica["victim"] > 0
     assert len([label for label in by_replica if by_replica[label]]) >= 3
     info = await store.feed_info("svc")
-    assert info.pending == 0 and info.ack_pending == 0
+    assert info.pending == 0
+    assert info.ack_pending == 0
 
 
 @pytest.mark.parametrize("coalesce", [False, True])
@@ -159,7 +160,8 @@ async def test_reset_to_a_time_and_to_a_revision(store: ObjectStore) -> None:
             ("a", "delete"),
         ]
     info = await store.reset_feed("t", middle)
-    assert info.pending == 2 and info.last_acked < c.revision
+    assert info.pending == 2
+    assert info.last_acked < c.revision
     async with store.changes("t") as feed:
         assert [(e.name, e.kind) for e in await take(feed, 2)] == [("c", "put"), ("a", "delete")]
         await nothing_more(feed, 0.2)
@@ -175,9 +177,12 @@ async def test_a_poison_event_reaches_the_dead_letter_and_the_feed_moves_on(
 ) -> None:
     dead: list[FeedEvent] = []
     seen: list[tuple[str, int]] = []
+    finished = anyio.Event()
 
     async def on_dead_letter(event: FeedEvent) -> None:
         dead.append(event)
+        if len(seen) == 4:
+            finished.set()
 
     await store.put("poison", b"x")
     await store.put("fine", b"x")
@@ -191,17 +196,19 @@ async def test_a_poison_event_reaches_the_dead_letter_and_the_feed_moves_on(
                     await event.nak()  # the handler fails, every time
                 else:
                     await event.ack()
+                if dead and len(seen) == 4:
+                    finished.set()
 
         tg.start_soon(handle)
         with anyio.fail_after(10):
-            while not dead or len(seen) < 4:
-                await anyio.sleep(0.02)
+            await finished.wait()
         tg.cancel_scope.cancel()
     assert sorted(seen) == [("fine", 1), ("poison", 1), ("poison", 2), ("poison", 3)]
     assert [(e.name, e.delivered) for e in dead] == [("poison", 4)]
     assert feed.stats.dead_lettered == 1
     info = await store.feed_info("p")
-    assert info.ack_pending == 0 and info.pending == 0
+    assert info.ack_pending == 0
+    assert info.pending == 0
 
 
 async def test_hostile_metas_are_skipped_and_kinds_and_prefix_filter(store: ObjectStore) -> None:
@@ -219,18 +226,22 @@ async def test_hostile_metas_are_skipped_and_kinds_and_prefix_filter(store: Obje
         got = await take(feed, 2)
         await nothing_more(feed, 0.3)
     assert [(e.name, e.kind) for e in got] == [("images/b.png", "put"), ("images/a.png", "delete")]
-    assert feed.stats.skipped == 2 and feed.stats.filtered == 2
+    assert feed.stats.skipped == 2
+    assert feed.stats.filtered == 2
     assert (await store.feed_info("h")).ack_pending == 0
 
 
 async def test_an_exclusive_feed_pins_one_replica(store: ObjectStore) -> None:
     got: dict[str, list[str]] = {"a": [], "b": []}
+    all_in = anyio.Event()
 
     async def replica(label: str) -> None:
         async with store.changes("x", exclusive=True, ack_wait=1) as feed:
             async for event in feed:
                 got[label].append(event.name)
                 await event.ack()
+                if len(got["a"]) + len(got["b"]) == 20:
+                    all_in.set()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(replica, "a")
@@ -239,8 +250,7 @@ async def test_an_exclusive_feed_pins_one_replica(store: ObjectStore) -> None:
         for i in range(20):
             await store.put(f"e{i}", b"x")
         with anyio.fail_after(10):
-            while len(got["a"]) + len(got["b"]) < 20:
-                await anyio.sleep(0.05)
+            await all_in.wait()
         tg.cancel_scope.cancel()
     assert sorted(map(len, got.values())) == [0, 20]
     winner = got["a"] or got["b"]
@@ -301,7 +311,8 @@ async def test_cli_feed_commands(store: ObjectStore, server: natsobj.EmbeddedSer
         return done.returncode, done.stdout.decode()
 
     code, out = await cli("feed", "info", store.bucket, "cli", "--json")
-    assert code == 0 and json.loads(out)["last_acked"] == 2
+    assert code == 0
+    assert json.loads(out)["last_acked"] == 2
     assert (await cli("feed", "reset", store.bucket, "cli", "--to", "1"))[0] == 0
     assert (await store.feed_info("cli")).pending == 1
     assert (await cli("feed", "rm", store.bucket, "cli"))[0] == 0
