@@ -22,6 +22,7 @@ from .._errors import (
     FeedNotFoundError,
     JetStreamAPIError,
     ObjectStoreError,
+    ServerError,
     ServerUnavailableError,
 )
 from ._consumer import SUBJECT as _SUBJECT
@@ -274,8 +275,10 @@ class PullConsumer:
         await self._js.connected(anyio.current_time() + self._js.timeout, bucket=self._bucket)
         if self._unanswered:
             self._unanswered = False
-            await consumer_info(self._js, self._stream, self._name, bucket=self._bucket)
-            await anyio.sleep(POLL_SECONDS)  # a stream between leaders: do not spin
+            # FeedNotFoundError goes up; anything else is a consumer between leaders.
+            with contextlib.suppress(ServerError):
+                await consumer_info(self._js, self._stream, self._name, bucket=self._bucket)
+            await anyio.sleep(POLL_SECONDS)  # do not spin while it has none
         request: dict[str, Any] = {"batch": PULL_BATCH, "expires": int(PULL_EXPIRES * 1e9)}
         if self._group is not None:
             request["group"] = self._group
