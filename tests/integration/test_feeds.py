@@ -265,7 +265,7 @@ async def test_feed_management_and_misuse(store: ObjectStore) -> None:
     with pytest.raises(natsobj.InvalidArgumentError):
         store.changes("bad.name")
     with pytest.raises(natsobj.InvalidArgumentError):
-        store.changes("ok", kinds=["create"])
+        store.changes("ok", kinds=["create"])  # type: ignore[list-item]
     with pytest.raises(natsobj.NotOpenError):
         await anext(store.changes("ok"))
     async with store.changes("one") as feed, store.changes("two"):
