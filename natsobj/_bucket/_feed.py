@@ -199,6 +199,7 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         self.stats = FeedStats()
         self._consumer: PullConsumer | None = None
         self._handed: list[FeedEvent] = []
+        self._current: Delivery | None = None
 
     @contextlib.asynccontextmanager
     async def __asynccontextmanager__(self) -> AsyncGenerator[Self, None]:
@@ -226,9 +227,13 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         if consumer is None:
             return
         handed, self._handed = self._handed, []
+        current, self._current = self._current, None
         # Unsubscribed first: what is given back must not come back to this handle.
         await consumer.close()
         with anyio.CancelScope(shield=True), anyio.move_on_after(self._core.js.timeout):
+            if current is not None:
+                with contextlib.suppress(ObjectStoreError):
+                    await consumer.answer(current, b"-NAK")
             for event in handed:
                 if not event.settled:
                     with contextlib.suppress(ObjectStoreError):
@@ -246,7 +251,9 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
             delivery = await consumer.next()
             if delivery is None:
                 raise StopAsyncIteration
+            self._current = delivery  # given back by aclose if cancelled before it is settled
             event = await self._event(consumer, delivery)
+            self._current = None
             if event is not None:
                 self._handed.append(event)
                 return event
