@@ -231,17 +231,23 @@ async def test_hostile_metas_are_skipped_and_kinds_and_prefix_filter(store: Obje
     assert (await store.feed_info("h")).ack_pending == 0
 
 
-async def test_an_exclusive_feed_pins_one_replica(store: ObjectStore) -> None:
+async def test_an_exclusive_feed_pins_one_replica_and_fails_over(store: ObjectStore) -> None:
     got: dict[str, list[str]] = {"a": [], "b": []}
-    all_in = anyio.Event()
+    scopes: dict[str, anyio.CancelScope] = {}
+    send, receive = anyio.create_memory_object_stream[str](100)
 
     async def replica(label: str) -> None:
-        async with store.changes("x", exclusive=True, ack_wait=1) as feed:
-            async for event in feed:
-                got[label].append(event.name)
-                await event.ack()
-                if len(got["a"]) + len(got["b"]) == 20:
-                    all_in.set()
+        with anyio.CancelScope() as scopes[label]:
+            async with store.changes("x", exclusive=True, ack_wait=1) as feed:
+                async for event in feed:
+                    got[label].append(event.name)
+                    await event.ack()
+                    await send.send(event.name)
+
+    async def until(count: int) -> None:
+        with anyio.fail_after(10):
+            while len(got["a"]) + len(got["b"]) < count:
+                await receive.receive()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(replica, "a")
@@ -249,13 +255,20 @@ async def test_an_exclusive_feed_pins_one_replica(store: ObjectStore) -> None:
         await anyio.sleep(0.3)
         for i in range(20):
             await store.put(f"e{i}", b"x")
-        with anyio.fail_after(10):
-            await all_in.wait()
+        await until(20)
+        assert sorted(map(len, got.values())) == [0, 20]
+        pinned = "a" if got["a"] else "b"
+        other = "b" if pinned == "a" else "a"
+        assert got[pinned] == [f"e{i}" for i in range(20)]  # in order
+        assert (await store.feed_info("x")).pinned
+        scopes[pinned].cancel()  # the pinned replica stops: the other takes over
+        for i in range(20, 25):
+            await store.put(f"e{i}", b"x")
+        await until(25)
         tg.cancel_scope.cancel()
-    assert sorted(map(len, got.values())) == [0, 20]
-    winner = got["a"] or got["b"]
-    assert winner == [f"e{i}" for i in range(20)]  # in order
-    assert (await store.feed_info("x")).exclusive
+    send.close()
+    receive.close()
+    assert got[other] == [f"e{i}" for i in range(20, 25)]
 
 
 async def test_feed_management_and_misuse(store: ObjectStore) -> None:
