@@ -108,11 +108,12 @@ class FeedEvent:
         await self._settle(b"+ACK")
 
     async def nak(self, delay: float | timedelta | None = None) -> None:
-        """Give it back: it is delivered again (to any replica), after ``delay`` if given."""
-        if delay is None:
+        """Give it back: it is delivered again (to any replica), after ``delay`` (seconds or
+        a timedelta) if given."""
+        seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
+        if seconds is None or seconds == 0:
             await self._settle(b"-NAK")
             return
-        seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
         check_seconds(seconds, "delay")
         await self._settle(b'-NAK {"delay": %d}' % int(seconds * 1e9))
 
