@@ -93,39 +93,37 @@ class FeedEvent:
         """The object's name."""
         return self.info.name
 
-    async def _settle(self, body: bytes) -> None:
+    async def _settle(self, answer: Callable[[Delivery], Awaitable[None]]) -> None:
         if self.settled:
             return
         self.settled = True
         try:
-            await self._consumer.answer(self._delivery, body)
+            await answer(self._delivery)
         except BaseException:
             self.settled = False
             raise
 
     async def ack(self) -> None:
         """Done: the event is not delivered again (to any replica of the feed)."""
-        await self._settle(b"+ACK")
+        await self._settle(self._consumer.ack)
 
     async def nak(self, delay: float | timedelta | None = None) -> None:
         """Give it back: it is delivered again (to any replica), after ``delay`` (seconds or
         a timedelta) if given."""
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
-        if seconds is None or seconds == 0:
-            await self._settle(b"-NAK")
-            return
-        check_seconds(seconds, "delay")
-        await self._settle(b'-NAK {"delay": %d}' % int(seconds * 1e9))
+        if seconds:
+            check_seconds(seconds, "delay")
+        await self._settle(lambda delivery: self._consumer.nak(delivery, seconds or 0.0))
 
     async def in_progress(self) -> None:
         """Still working on it: its ``ack_wait`` starts again (no effect once settled)."""
         if not self.settled:
-            await self._consumer.answer(self._delivery, b"+WPI")
+            await self._consumer.in_progress(self._delivery)
 
     async def term(self, reason: str = "") -> None:
         """Never deliver it again, unhandled (as a dead letter handler does)."""
-        text = " ".join(reason.split())[:200] if isinstance(reason, str) else ""
-        await self._settle(b"+TERM" + (b" " + text.encode() if text else b""))
+        text = reason if isinstance(reason, str) else ""
+        await self._settle(lambda delivery: self._consumer.term(delivery, text))
 
 
 @dataclass
@@ -234,7 +232,7 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         with anyio.CancelScope(shield=True), anyio.move_on_after(self._core.js.timeout):
             if current is not None:
                 with contextlib.suppress(ObjectStoreError):
-                    await consumer.answer(current, b"-NAK")
+                    await consumer.nak(current)
             for event in handed:
                 if not event.settled:
                     with contextlib.suppress(ObjectStoreError):
@@ -265,7 +263,7 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         info = parse_change(self._core.bucket, delivery.msg)
         if info is None:
             self.stats.skipped += 1
-            await consumer.answer(delivery, b"+TERM not usable object meta")
+            await consumer.term(delivery, "not usable object meta")
             return None
         event = FeedEvent(
             kind=kind_of(info),

@@ -299,15 +299,33 @@ class PullConsumer:
         with map_nats_errors(bucket=self._bucket):
             await self._js.nc.publish(subject, payload, reply=reply)
 
-    async def answer(self, delivery: Delivery, body: bytes) -> None:
-        """Send ``body`` (``+ACK``, ``-NAK``, ``+WPI``, ``+TERM``) for ``delivery`` and wait
-        for the server to confirm it.
+    async def _answer(self, delivery: Delivery, body: bytes) -> None:
+        """Send ``body`` for ``delivery`` and wait for the server to confirm it.
 
         Raises:
             ServerUnavailableError, ObjectStoreTimeoutError: no confirmation; the server may
                 or may not have it (an unacknowledged message comes again after ack_wait).
         """
         await self._js.request(delivery.reply, body, bucket=self._bucket)
+
+    async def ack(self, delivery: Delivery) -> None:
+        """Acknowledge: the message is not delivered again (confirmed by the server)."""
+        await self._answer(delivery, b"+ACK")
+
+    async def nak(self, delivery: Delivery, delay: float = 0.0) -> None:
+        """Give it back, to be delivered again (to any client), after ``delay`` seconds."""
+        body = b'-NAK {"delay": %d}' % int(delay * 1e9) if delay > 0 else b"-NAK"
+        await self._answer(delivery, body)
+
+    async def in_progress(self, delivery: Delivery) -> None:
+        """Still working on it: its ack_wait starts again."""
+        await self._answer(delivery, b"+WPI")
+
+    async def term(self, delivery: Delivery, reason: str = "") -> None:
+        """Never deliver it again; ``reason`` (one line, cut at 200 characters) goes into
+        the server's advisory."""
+        text = " ".join(reason.split())[:200]
+        await self._answer(delivery, b"+TERM" + (b" " + text.encode() if text else b""))
 
     async def release(self) -> None:
         """Give back, at once, every message delivered here and not taken (a ``-NAK``
