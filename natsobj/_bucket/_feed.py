@@ -158,6 +158,9 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         FeedNotFoundError: the feed was deleted meanwhile.
         ServerUnavailableError: no connection for the connection's ``timeout``; iterate
             again to go on (nothing is lost: unsettled events come again).
+        JetStreamAPIError: the server refuses this handle's pulls: another replica opened
+            the feed with another ``exclusive`` (the last to open sets the consumer's
+            ``ack_wait`` and exclusivity).
     """
 
     _usage = "async with store.changes(name) as feed: async for event in feed"

@@ -196,6 +196,7 @@ class PullConsumer:
         self._ends = 0.0  # when it is over at the latest (anyio's clock)
         self._link: int | None = None
         self._unanswered = False  # nobody took the last request: is the consumer there?
+        self._refused = ""  # why the server refused the last request (400), if it did
         self._closed = False
         self._sub: Subscription | None = None
 
@@ -232,6 +233,8 @@ class PullConsumer:
             )
             if code == "423":
                 self._pin = ""
+            if code == "400":  # asking again would be refused again
+                self._refused = header(msg, "Description") or "Bad Request"
         self._arrived.set()
 
     def _check(self, msg: Msg) -> Delivery | None:
@@ -254,10 +257,20 @@ class PullConsumer:
         Raises:
             FeedNotFoundError: the consumer was deleted.
             ServerUnavailableError: no connection for ``timeout``; call again to go on.
+            JetStreamAPIError: the server refused the pull request (400: a priority group
+                missing or unknown, after another client changed the consumer).
         """
         while not self._closed:
             if self._messages:
                 return self._messages.popleft()
+            if self._refused:
+                raise JetStreamAPIError(
+                    f"the server refused to deliver feed {self._name!r}: {self._refused[:200]}"
+                    " (do all replicas open it with the same options?)",
+                    code=400,
+                    bucket=self._bucket,
+                    name=self._name,
+                )
             if self._open and (anyio.current_time() > self._ends or self._js.lost(self._link)):
                 self._open = False  # its end was lost with the connection or the leader
                 self._unanswered = True
