@@ -297,6 +297,11 @@ async def test_feed_management_and_misuse(store: ObjectStore) -> None:
     assert [f.name for f in await store.feeds()] == ["two"]
     with pytest.raises(natsobj.FeedNotFoundError):
         await store.delete_feed("one")
+    await store.put("a", b"x")
+    async with store.changes("two") as plain, store.changes("two", exclusive=True) as pinned:
+        with anyio.fail_after(10), pytest.raises(natsobj.JetStreamAPIError, match="options"):
+            await anext(plain)  # the second handle made the feed exclusive
+        assert (await take(pinned, 1))[0].name == "a"
 
 
 async def test_session_feeds_are_per_scope_and_keyed(
