@@ -19,9 +19,17 @@ OBJECTS = 300
 
 
 async def consumer_leader(store: ObjectStore, feed: str) -> str:
-    info = await store._core.js.api(f"CONSUMER.INFO.{store.stream}.{feed}", bucket=store.bucket)
-    leader: str = (info.get("cluster") or {}).get("leader", "")
-    return leader
+    """The node leading the feed's consumer, once it has one."""
+    with anyio.fail_after(30):
+        while True:
+            with contextlib.suppress(natsobj.ServerError):
+                info = await store._core.js.api(
+                    f"CONSUMER.INFO.{store.stream}.{feed}", bucket=store.bucket
+                )
+                leader = (info.get("cluster") or {}).get("leader", "")
+                if isinstance(leader, str) and leader:
+                    return leader
+            await anyio.sleep(0.2)
 
 
 async def test_a_feed_loses_nothing_when_its_leader_is_killed(cluster: EmbeddedCluster) -> None:
@@ -50,8 +58,7 @@ async def test_a_feed_loses_nothing_when_its_leader_is_killed(cluster: EmbeddedC
                     for _ in range(2):
                         tg.start_soon(replica)
                 if index == OBJECTS // 2:
-                    leader = await retry(lambda: consumer_leader(store, "svc"))
-                    victim = node_index(cluster, leader)
+                    victim = node_index(cluster, await consumer_leader(store, "svc"))
                     await cluster.kill(victim)
                 await retry(functools.partial(store.put, name, b"x"))
             with anyio.fail_after(60):
