@@ -17,6 +17,7 @@ import pytest
 import natsobj
 from natsobj import ChangeFeed, FeedEvent, ObjectStore, Usecase
 from natsobj._wire import meta_subject
+from tests.integration.test_cli import read_json_line, started, stop
 
 pytestmark = pytest.mark.anyio
 
@@ -341,3 +342,21 @@ async def test_cli_feed_commands(store: ObjectStore, server: natsobj.EmbeddedSer
     assert json.loads(out)["last_acked"] == 2
     assert (await cli("feed", "rm", store.bucket, "cli"))[0] == 0
     assert await store.feeds() == []
+
+
+async def test_cli_watch_durable_acknowledges_what_it_prints(
+    store: ObjectStore, server: natsobj.EmbeddedServer
+) -> None:
+    await store.put("a", b"1")
+    args = ("watch", store.bucket, "--durable", "w", "--history", "--json")
+    async with started(server.url, *args) as (process, lines):
+        first = await read_json_line(lines)
+        assert (first["event"], first["name"]) == ("put", "a")
+        await store.put("b", b"22")
+        second = await read_json_line(lines)
+        assert (second["event"], second["name"], second["size"]) == ("put", "b", 2)
+        code, err = await stop(process)
+    assert code == 0, err
+    info = await store.feed_info("w")
+    assert info.last_acked == second["revision"]
+    assert info.ack_pending == 0
