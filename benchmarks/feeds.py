@@ -7,7 +7,8 @@ handler (p50/p99), under load and paced.
 Each run: a fresh bucket, ``--events`` puts of 1 KiB (16 at a time) while the replicas
 (tasks on one connection each) read one feed and acknowledge every event as soon as they
 get it. Paced: one put every 5 ms, one replica. "puts alone" is the writers' rate without a
-feed, for scale. Prints the median of the repeats.
+feed, for scale; "backlog" is one replica draining events stored before it starts (the
+consumer's own rate). Prints the median of the repeats.
 """
 
 from __future__ import annotations
@@ -23,6 +24,31 @@ import natsobj
 WRITERS = 16
 PACED_EVENTS = 400
 PACED_GAP = 0.005
+
+
+async def drain(url: str, manager: natsobj.ObjectStoreManager, run: int, events: int) -> float:
+    """Events per second one replica handles from a backlog of ``events`` (no writes)."""
+    store = await manager.create_object_store(f"feeds{run}")
+    limiter = anyio.CapacityLimiter(WRITERS)
+
+    async def put(index: int) -> None:
+        async with limiter:
+            await store.put(f"o/{index}", b"x" * 1024)
+
+    async with anyio.create_task_group() as tg:
+        for index in range(events):
+            tg.start_soon(put, index)
+    started = time.monotonic()
+    async with store.changes("bench", deliver="all") as feed:
+        handled = 0
+        async for event in feed:
+            await event.ack()
+            handled += 1
+            if handled == events:
+                break
+    elapsed = time.monotonic() - started
+    await manager.delete_object_store(store.bucket)
+    return events / elapsed
 
 
 async def one_run(
@@ -82,6 +108,11 @@ def percentile(values: list[float], q: float) -> float:
 async def main(events: int, repeats: int) -> None:
     async with natsobj.EmbeddedServer() as server, natsobj.connect(server.url) as manager:
         run = 0
+        drained = []
+        for _ in range(repeats):
+            run += 1
+            drained.append(await drain(server.url, manager, run, events))
+        print(f"1 replica, backlog of {events}: {statistics.median(drained):,.0f} events/s")
         for label, replicas, count, gap in (
             ("puts alone, no feed", 0, events, 0.0),
             ("1 replica", 1, events, 0.0),
