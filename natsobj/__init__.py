@@ -9,7 +9,7 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
-from ._bucket._feed import ChangeFeed, FeedEvent
+from ._bucket._feed import ChangeFeed, FeedEvent, FeedStats
 from ._bucket._feeds import FeedInfo
 from ._bucket._listing import ObjectPage
 from ._bucket._objects import DeleteResult
@@ -117,6 +117,7 @@ __all__ = [
     "FeedEvent",
     "FeedInfo",
     "FeedNotFoundError",
+    "FeedStats",
     "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",
