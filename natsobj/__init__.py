@@ -9,6 +9,8 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._bucket._feed import ChangeFeed, FeedEvent, FeedStats
+from ._bucket._feeds import FeedInfo
 from ._bucket._listing import ObjectPage
 from ._bucket._objects import DeleteResult
 from ._bucket._sweep import OrphanChunks, SweepReport
@@ -23,6 +25,7 @@ from ._errors import (
     BucketSealedError,
     DigestMismatchError,
     ExpiryExtensionRejectedError,
+    FeedNotFoundError,
     IncompleteObjectError,
     InvalidArgumentError,
     InvalidBucketNameError,
@@ -76,7 +79,9 @@ from ._sessions import (
     OperationResults,
     Scope,
     Session,
+    SessionChange,
     SessionEvent,
+    SessionFeed,
     SessionWatcher,
     Usecase,
 )
@@ -102,6 +107,7 @@ __all__ = [
     "BucketPermissions",
     "BucketPolicy",
     "BucketSealedError",
+    "ChangeFeed",
     "Compression",
     "DeleteResult",
     "DigestMismatchError",
@@ -110,6 +116,10 @@ __all__ = [
     "EmbeddedServerError",
     "ExpirationPolicy",
     "ExpiryExtensionRejectedError",
+    "FeedEvent",
+    "FeedInfo",
+    "FeedNotFoundError",
+    "FeedStats",
     "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",
@@ -160,7 +170,9 @@ __all__ = [
     "ServerStartupError",
     "ServerUnavailableError",
     "Session",
+    "SessionChange",
     "SessionEvent",
+    "SessionFeed",
     "SessionWatcher",
     "SweepReport",
     "UnsupportedFeatureError",

@@ -36,6 +36,7 @@ escape, they are chained as ``__cause__``::
     ├── LocalFileError                     (also OSError) a local file cannot be read or written
     │   └── LocalFileNotFoundError         (also FileNotFoundError)
     ├── UnsupportedFeatureError            the server, bucket or install lacks a feature
+    ├── FeedNotFoundError                  (also LookupError) no change feed of that name
     ├── ManyOperationsError                ``error_for_failures``: every failed operation
     ├── EmbeddedServerError                (also RuntimeError; in ``natsobj.server``) the
     │   │                                  embedded server was used in the wrong state
@@ -65,6 +66,7 @@ __all__ = [
     "BucketSealedError",
     "DigestMismatchError",
     "ExpiryExtensionRejectedError",
+    "FeedNotFoundError",
     "IncompleteObjectError",
     "InvalidArgumentError",
     "InvalidBucketNameError",
@@ -272,6 +274,11 @@ class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
 class UnsupportedFeatureError(ObjectStoreError):
     """The operation needs something missing here: a newer nats-server, a bucket created
     with the feature (message TTLs), or an optional package (``zstandard``)."""
+
+
+class FeedNotFoundError(ObjectStoreError, LookupError):
+    """There is no change feed (durable consumer) of that name on the bucket; ``name`` is
+    the feed's."""
 
 
 class ManyOperationsError(ObjectStoreError):

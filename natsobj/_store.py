@@ -9,11 +9,19 @@ from __future__ import annotations
 import builtins
 import codecs
 import os
-from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Unpack
 
 from ._bucket._core import BucketCore
+from ._bucket._feed import (
+    DEFAULT_ACK_WAIT,
+    DEFAULT_MAX_DELIVER,
+    ChangeFeed,
+    DeadLetter,
+    EventKind,
+)
+from ._bucket._feeds import Deliver, FeedInfo, delete_feed, feed_info, list_feeds, reset_feed
 from ._bucket._get import GetOptions, ObjectResult, ReadResult, open_result, save
 from ._bucket._listing import ObjectPage, SortBy, SortOrder, list_objects, list_page, live_names
 from ._bucket._meta import add_link, delete, link_to_object, seal, update_meta
@@ -457,6 +465,82 @@ class ObjectStore:
             ignore_deletes=ignore_deletes,
             updates_only=updates_only,
         )
+
+    def changes(
+        self,
+        name: str,
+        *,
+        deliver: Deliver = "new",
+        kinds: Collection[EventKind] | None = None,
+        prefix: str = "",
+        ack_wait: float | timedelta = DEFAULT_ACK_WAIT,
+        max_deliver: int | None = DEFAULT_MAX_DELIVER,
+        coalesce: bool = False,
+        on_dead_letter: DeadLetter | None = None,
+        exclusive: bool = False,
+    ) -> ChangeFeed:
+        """A durable change feed ``name``: for services that must handle every change once
+        (``watch`` is for caches and UIs: it replays or misses across restarts).
+
+        ``async with store.changes("thumbs") as feed: async for event in feed: ...; await
+        event.ack()``. Every replica that opens the same ``name`` shares the events (each
+        goes to one; an event not settled within ``ack_wait`` goes to another); after a
+        restart the feed resumes after the last acknowledged event. ``deliver`` (``"new"``,
+        ``"all"``, a revision or a timezone-aware datetime) says where a feed that does not
+        exist yet starts. ``kinds`` and ``prefix`` drop other events on the client (each
+        still costs its delivery and acknowledgement: names are encoded in subjects, the
+        server cannot filter by prefix). ``coalesce`` acknowledges, unseen, an event whose
+        object has a newer change (one meta read per event). An event delivered more than
+        ``max_deliver`` times goes to ``on_dead_letter`` and the feed moves on.
+        ``exclusive`` pins one replica at a time (server 2.11+ priority groups). What is
+        ordered and what is not: docs/changes.md and ``ChangeFeed``.
+
+        Raises:
+            InvalidArgumentError: a bad option, or ``name`` is a consumer that is no feed.
+        """
+        return ChangeFeed(
+            self._core,
+            name,
+            deliver=deliver,
+            kinds=kinds,
+            prefix=prefix,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+            coalesce=coalesce,
+            on_dead_letter=on_dead_letter,
+            exclusive=exclusive,
+        )
+
+    async def feeds(self) -> builtins.list[FeedInfo]:
+        """Every change feed of the bucket, by name."""
+        return await list_feeds(self._core)
+
+    async def feed_info(self, name: str) -> FeedInfo:
+        """Feed ``name``'s state: pending, redelivered, last acknowledged revision.
+
+        Raises:
+            FeedNotFoundError: no such feed.
+        """
+        return await feed_info(self._core, name)
+
+    async def reset_feed(self, name: str, to: int | datetime) -> FeedInfo:
+        """Move feed ``name`` to the first change at or after revision ``to``, or stored at
+        or after the (timezone-aware) time ``to``; unsettled events are forgotten. Needs
+        nats-server 2.14+ (UnsupportedFeatureError before).
+
+        Raises:
+            FeedNotFoundError: no such feed.
+        """
+        return await reset_feed(self._core, name, to)
+
+    async def delete_feed(self, name: str) -> None:
+        """Delete feed ``name`` and its position; its open handles end with
+        FeedNotFoundError.
+
+        Raises:
+            FeedNotFoundError: no such feed.
+        """
+        await delete_feed(self._core, name)
 
     async def status(self) -> ObjectStoreStatus:
         """The bucket's configuration, size and policy (``self.policy`` is refreshed)."""

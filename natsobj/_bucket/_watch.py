@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .._jetstream import Msg
     from ._core import BucketCore
 
-__all__ = ["ObjectWatcher"]
+__all__ = ["ObjectWatcher", "parse_change"]
 
 
 def check_watch_options(*, include_history: bool, ignore_deletes: bool, updates_only: bool) -> None:
@@ -134,31 +134,31 @@ class ObjectWatcher(Resource):
             return info
 
     def _parse(self, msg: Msg) -> ObjectInfo | None:
-        meta = msg.metadata
-        if not msg.data:
-            return self._expired(msg)
-        try:
-            info = ObjectInfo.from_message(
-                msg.data, subject=msg.subject, sequence=meta.sequence.stream
-            )
-        except BadObjectMetaError:
-            return None
-        return info.model_copy(update={"mtime": meta.timestamp})
+        return parse_change(self._core.bucket, msg)
 
-    def _expired(self, msg: Msg) -> ObjectInfo | None:
-        """The deletion a server delete marker stands for: a message TTL (or max_age)
-        removed the object's meta. Other empty messages are skipped."""
+
+def parse_change(bucket: str, msg: Msg) -> ObjectInfo | None:
+    """The change a meta message a consumer delivered stands for (read from the wire:
+    untrusted): the object's info, with the server's time and sequence as ``mtime`` and
+    ``revision``; for a server delete marker (a message TTL or max_age removed the meta),
+    the deletion, with the marker's reason in ``headers["Nats-Marker-Reason"]``. None for
+    anything else (not usable meta: the ``BadObjectMetaError`` rules), to be skipped."""
+    meta = msg.metadata
+    if not msg.data:
         reason = (msg.headers or {}).get(MARKER_REASON_HEADER)
-        if not reason:
-            return None
-        name = _name_from_subject(msg.subject)
-        if name is None:
+        name = _name_from_subject(msg.subject) if reason else None
+        if name is None or reason is None:
             return None
         return ObjectInfo(
             name=name,
-            bucket=self._core.bucket,
+            bucket=bucket,
             headers={MARKER_REASON_HEADER: [reason]},
             deleted=True,
-            mtime=msg.metadata.timestamp,
-            revision=msg.metadata.sequence.stream,
+            mtime=meta.timestamp,
+            revision=meta.sequence.stream,
         )
+    try:
+        info = ObjectInfo.from_message(msg.data, subject=msg.subject, sequence=meta.sequence.stream)
+    except BadObjectMetaError:
+        return None
+    return info.model_copy(update={"mtime": meta.timestamp})

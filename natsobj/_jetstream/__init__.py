@@ -8,6 +8,7 @@ helpers) imports the names below from here, never from nats or from the modules 
 - ``_mux``: the one reply subscription a connection's transfers share;
 - ``_reads``: Direct Get read runs; ``_writes``: the byte budget, AckWindow, FastIngest;
 - ``_consumer``: the ordered consumer a watcher reads through;
+- ``_pull``: durable pull consumers (a change feed's), shared by replicas, and their admin;
 - ``_connect``: the first connect, closing a connection, cluster readiness;
 - ``_mapping``: nats-py exceptions and API errors as natsobj errors;
 - ``_messages``: StoredMsg and the headers of answers; ``_tuning``: the nats-py patches;
@@ -27,6 +28,15 @@ from ._mapping import api_error, map_nats_errors
 from ._messages import Msg, Payload, StoredMsg, header_size
 from ._mux import unsubscribe, wait_for
 from ._nuid import new_nuid
+from ._pull import (
+    Delivery,
+    PullConsumer,
+    consumer_info,
+    consumer_list,
+    create_consumer,
+    delete_consumer,
+    reset_consumer,
+)
 from ._reads import MULTI_LAST_SUBJECTS
 from ._tuning import parse_header_lines, speed_up_header_parsing
 from ._writes import AckWindow, ByteBudget, FastIngest
@@ -35,20 +45,27 @@ __all__ = [
     "MULTI_LAST_SUBJECTS",
     "AckWindow",
     "ByteBudget",
+    "Delivery",
     "FastIngest",
     "JetStream",
     "Msg",
     "NatsClient",
     "OrderedConsumer",
     "Payload",
+    "PullConsumer",
     "StoredMsg",
     "api_error",
     "close_connection",
+    "consumer_info",
+    "consumer_list",
+    "create_consumer",
+    "delete_consumer",
     "first_connect",
     "header_size",
     "map_nats_errors",
     "new_nuid",
     "parse_header_lines",
+    "reset_consumer",
     "speed_up_header_parsing",
     "unsubscribe",
     "wait_for",

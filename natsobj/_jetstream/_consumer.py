@@ -20,13 +20,13 @@ from ._mux import POLL_SECONDS, unsubscribe
 if TYPE_CHECKING:
     from ._client import JetStream
 
-__all__ = ["OrderedConsumer"]
+__all__ = ["SUBJECT", "OrderedConsumer", "delivery"]
 
 _SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
-_SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
+SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
 
 
-def _delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
+def delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
     """The consumer and stream sequences of a message a consumer delivered, from its reply
     subject; None if that is not a JetStream acknowledgement subject of ``stream``."""
     try:
@@ -143,7 +143,7 @@ class OrderedConsumer:
             # names the last message sent, and a stalled flow control's subject. Only a
             # flow control subject of this stream is answered: anyone may publish here.
             flow = msg.reply or header(msg, "Nats-Consumer-Stalled")
-            if flow.startswith(f"$JS.FC.{self._stream}.") and _SUBJECT.fullmatch(flow):
+            if flow.startswith(f"$JS.FC.{self._stream}.") and SUBJECT.fullmatch(flow):
                 self._flow = (flow, self._received)
             last = header(msg, "Nats-Last-Consumer")
             if not msg.reply and last and last != str(self._delivered):
@@ -151,7 +151,7 @@ class OrderedConsumer:
         elif code is not None:  # the consumer is gone (409 Consumer Deleted, ...)
             self._broken = True
         else:
-            meta = _delivery(msg, self._stream)
+            meta = delivery(msg, self._stream)
             if meta is None:
                 return  # not from a consumer: nothing to deliver, nothing to repair
             if meta.sequence.consumer != self._delivered + 1:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Unpack
 
+from .._bucket._feed import DEFAULT_ACK_WAIT, DEFAULT_MAX_DELIVER, DeadLetter
+from .._bucket._feeds import Deliver
 from .._errors import InvalidArgumentError
 from .._expiration import ExpirationPolicy, expired
 from .._manager import ObjectStoreManager
@@ -22,6 +24,7 @@ from .._source import PutData
 from .._wire import validate_bucket_name
 from . import _expiry, _ops
 from ._compression import Compression, validate_compression
+from ._feed import SessionFeed
 from ._many import Many
 from ._ops import GetResponse, SessionContext, UsecaseBucket
 from ._scope import (
@@ -334,6 +337,38 @@ class Session:
             include_history=include_history,
             ignore_deletes=ignore_deletes,
             updates_only=updates_only,
+        )
+
+    def changes(
+        self,
+        name: str,
+        *,
+        deliver: Deliver = "new",
+        ack_wait: float | timedelta = DEFAULT_ACK_WAIT,
+        max_deliver: int | None = DEFAULT_MAX_DELIVER,
+        coalesce: bool = False,
+        on_dead_letter: DeadLetter | None = None,
+        exclusive: bool = False,
+    ) -> SessionFeed:
+        """A durable change feed of this scope's objects (``ObjectStore.changes`` for a
+        usecase scope): ``async with session.changes("indexer") as feed: async for change
+        in feed: ...; await change.ack()``. Each ``SessionChange`` carries the key (no
+        scope prefix), kind and metadata as ``watch`` reports them.
+
+        The feed is the usecase bucket's consumer ``<name>-<digest of the scope>``, so the
+        same ``name`` in two scopes makes two feeds. It reads every change of the usecase
+        bucket and acknowledges other scopes' unseen (names are encoded in subjects: the
+        server cannot filter by scope). Options as for ``ObjectStore.changes``.
+        """
+        return SessionFeed(
+            self._context,
+            name,
+            deliver=deliver,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+            coalesce=coalesce,
+            on_dead_letter=on_dead_letter,
+            exclusive=exclusive,
         )
 
     def many(self, *, max_concurrency: int | None = None) -> Many:

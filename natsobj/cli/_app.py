@@ -1,7 +1,7 @@
 """The ``natsobj`` command: the click group, the commands it holds, and ``main``.
 
 Each command lives with its kind (``_server``, ``_buckets``, ``_transfer``, ``_objects``,
-``_watch``) and is registered here. ``main`` is the console script; ``invoke`` runs one
+``_watch``, ``_feed``) and is registered here. ``main`` is the console script; ``invoke`` runs one
 command line and returns its exit code, mapping every failure to one line and an exit code.
 """
 
@@ -18,6 +18,7 @@ import natsobj
 
 from ._buckets import bucket
 from ._errors import CliError, ExitCode, classify, one_line
+from ._feed import feed
 from ._keys import objectstore_key
 from ._objects import info, link, ls, mv, rm, status
 from ._options import global_options
@@ -108,5 +109,6 @@ cli.add_command(server)
 cli.add_command(serve)
 cli.add_command(bucket)
 cli.add_command(objectstore_key)
+cli.add_command(feed)
 for command in (put, get, cat, ls, info, status, rm, mv, link, watch, sweep):
     cli.add_command(command)

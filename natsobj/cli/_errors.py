@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2
     """Usage errors, invalid bucket or object names, bad option values, missing local files."""
     NOT_FOUND = 3
-    """No such bucket or object."""
+    """No such bucket, object or feed."""
     UNREACHABLE = 4
     """No NATS server reachable, no JetStream there, or it did not answer in time."""
     CONFLICT = 5
@@ -48,6 +48,8 @@ def classify(exc: natsobj.ObjectStoreError) -> ExitCode:
     """The exit code for a natsobj error, by its meaning."""
     match exc:
         case natsobj.BucketNotFoundError() | natsobj.ObjectNotFoundError():
+            return ExitCode.NOT_FOUND
+        case natsobj.FeedNotFoundError():
             return ExitCode.NOT_FOUND
         case natsobj.UpdateMetaDeletedError() | natsobj.NoLinkToDeletedError():
             return ExitCode.NOT_FOUND

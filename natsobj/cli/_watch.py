@@ -38,6 +38,13 @@ def _event(info: ObjectInfo) -> str:
 @click.option("--history", is_flag=True, help="Replay every change, not only current objects.")
 @click.option("--updates-only", is_flag=True, help="Only changes from now on.")
 @click.option("--ignore-deletes", is_flag=True, help="Leave out deletions.")
+@click.option(
+    "--durable",
+    metavar="NAME",
+    help="Read durable feed NAME (created if missing: from now on, or every stored change"
+    " with --history), acknowledging each change once printed: a later run goes on after"
+    " it, and runs with the same NAME share the changes. See `natsobj feed`.",
+)
 @json_option
 @global_options()
 @pass_settings
@@ -47,6 +54,7 @@ def watch(
     history: bool,
     updates_only: bool,
     ignore_deletes: bool,
+    durable: str | None,
     as_json: bool,
 ) -> None:
     """Print changes to BUCKET's objects as they happen, until Ctrl-C.
@@ -58,6 +66,9 @@ def watch(
     """
     if history and updates_only:
         raise click.UsageError("--history and --updates-only cannot be combined")
+    if durable is not None:
+        _watch_feed(settings, bucket, durable, history, ignore_deletes, as_json)
+        return
 
     async def go() -> None:
         async with (
@@ -85,6 +96,34 @@ def watch(
     run(go, stop_is_success=True)
 
 
+def _watch_feed(
+    settings: Settings, bucket: str, name: str, history: bool, ignore_deletes: bool, as_json: bool
+) -> None:
+    """``watch --durable``: print the events of feed ``name``, acknowledging each."""
+
+    async def go() -> None:
+        async with (
+            open_store(settings, bucket) as store,
+            store.changes(
+                name,
+                deliver="all" if history else "new",
+                kinds=("put", "link") if ignore_deletes else None,
+            ) as feed,
+        ):
+            if not as_json and not settings.quiet:
+                click.echo(f"-- reading feed {printable(name)} (Ctrl-C to stop) --", err=True)
+            async for event in feed:
+                if as_json:
+                    emit_json_line(
+                        {"event": event.kind, "revision": event.revision, **object_json(event.info)}
+                    )
+                else:
+                    _print_event(event.info, event.kind)
+                await event.ack()
+
+    run(go, stop_is_success=True)
+
+
 def _synced(as_json: bool, quiet: bool) -> None:
     if as_json:
         emit_json_line({"event": "synced"})
@@ -92,8 +131,8 @@ def _synced(as_json: bool, quiet: bool) -> None:
         click.echo("-- up to date, watching for changes (Ctrl-C to stop) --", err=True)
 
 
-def _print_event(info: ObjectInfo) -> None:
-    event = _event(info)
+def _print_event(info: ObjectInfo, event: str | None = None) -> None:
+    event = event or _event(info)
     if event == "put":
         detail = human_size(info.size)
     elif event == "link" and info.link is not None:

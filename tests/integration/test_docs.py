@@ -45,7 +45,9 @@ def test_readme_tour_runs_as_written(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # it cleaned up after itself
 
 
-@pytest.mark.parametrize("example", ["quickstart.py", "usecase.py", "bucket_permissions.py"])
+@pytest.mark.parametrize(
+    "example", ["quickstart.py", "usecase.py", "bucket_permissions.py", "thumbnailer.py"]
+)
 def test_examples_run(example: str, tmp_path: Path) -> None:
     """`make demo` runs quickstart.py; the others are named in the docs."""
     ran = run_python([str(ROOT / "examples" / example)], tmp_path)

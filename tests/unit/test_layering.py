@@ -26,8 +26,15 @@ ROOT = Path(natsobj.__file__).parent
 MAX_LINES = 700
 MAX_FUNCTION_LINES = 80
 BUCKET_MAY_NOT_USE = ("natsobj._store", "natsobj._manager", "natsobj._sessions")
-# The bucket parts the sessions build on: the core, the reads (ReadResult), the watcher.
-SESSIONS_MAY_USE = {"natsobj._bucket._core", "natsobj._bucket._get", "natsobj._bucket._watch"}
+# The bucket parts the sessions build on: the core, the reads (ReadResult), the watcher,
+# the change feeds.
+SESSIONS_MAY_USE = {
+    "natsobj._bucket._core",
+    "natsobj._bucket._get",
+    "natsobj._bucket._watch",
+    "natsobj._bucket._feed",
+    "natsobj._bucket._feeds",
+}
 
 
 @dataclass(frozen=True)

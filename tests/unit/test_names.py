@@ -19,7 +19,7 @@ CANONICAL = {
         "put", "put_file", "get", "get_bytes", "get_string", "get_file", "get_info",
         "update_meta", "move", "copy", "delete", "add_link", "add_bucket_link", "seal",
         "list", "list_page", "watch", "status", "sweep_orphans", "empty", "delete_many",
-        "delete_prefix",
+        "delete_prefix", "changes", "feeds", "feed_info", "reset_feed", "delete_feed",
     },
     ObjectStoreManager: {
         "create_object_store", "object_store", "object_store_names",
