@@ -68,6 +68,15 @@ from natsobj import (
     ExpiryExtensionRejectedError as ExpiryExtensionRejectedError,
 )
 from natsobj import (
+    FeedInfo as FeedInfo,
+)
+from natsobj import (
+    FeedNotFoundError as FeedNotFoundError,
+)
+from natsobj import (
+    FeedStats as FeedStats,
+)
+from natsobj import (
     IncompleteObjectError as IncompleteObjectError,
 )
 from natsobj import (
@@ -209,6 +218,7 @@ from natsobj import (
     parse_size as parse_size,
 )
 
+from ._feeds import ChangeFeed, FeedEvent, SessionChange, SessionFeed
 from ._server import EmbeddedServer
 from ._sessions import (
     GetResponse,
@@ -240,6 +250,7 @@ __all__ = [
     "BucketPermissions",
     "BucketPolicy",
     "BucketSealedError",
+    "ChangeFeed",
     "Compression",
     "DeleteResult",
     "DigestMismatchError",
@@ -247,6 +258,10 @@ __all__ = [
     "EmbeddedServerError",
     "ExpirationPolicy",
     "ExpiryExtensionRejectedError",
+    "FeedEvent",
+    "FeedInfo",
+    "FeedNotFoundError",
+    "FeedStats",
     "GetResponse",
     "IncompleteObjectError",
     "InvalidArgumentError",
@@ -298,7 +313,9 @@ __all__ = [
     "ServerStartupError",
     "ServerUnavailableError",
     "Session",
+    "SessionChange",
     "SessionEvent",
+    "SessionFeed",
     "SessionWatcher",
     "SweepReport",
     "SyncPutData",

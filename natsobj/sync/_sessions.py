@@ -18,6 +18,7 @@ from natsobj import (
 from natsobj._sessions._scope import SessionPutOptions
 
 from ._client import Resource, Wrapper, blocking, opening
+from ._feeds import SessionFeed
 from ._store import ObjectStore, ObjectStoreManager, ReadResult, SyncPutData, put_data
 
 __all__ = [
@@ -254,6 +255,7 @@ class Session(Wrapper[natsobj.Session]):
     delete = blocking(natsobj.Session.delete)
     extend_expiry = blocking(natsobj.Session.extend_expiry)
     watch = opening(natsobj.Session.watch, SessionWatcher)
+    changes = opening(natsobj.Session.changes, SessionFeed)
 
     def many(self, *, max_concurrency: int | None = None) -> Many:
         """A batch of puts, gets, heads and deletes (see ``natsobj.Session.many``)."""

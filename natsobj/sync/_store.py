@@ -29,6 +29,7 @@ from ._client import (
     opening,
     takes_args_of,
 )
+from ._feeds import ChangeFeed
 
 __all__ = [
     "ObjectResult",
@@ -189,6 +190,11 @@ class ObjectStore(Wrapper[natsobj.ObjectStore]):
     delete_prefix = blocking(natsobj.ObjectStore.delete_prefix)
     empty = blocking(natsobj.ObjectStore.empty)
     sweep_orphans = blocking(natsobj.ObjectStore.sweep_orphans)
+    changes = opening(natsobj.ObjectStore.changes, ChangeFeed)
+    feeds = blocking(natsobj.ObjectStore.feeds)
+    feed_info = blocking(natsobj.ObjectStore.feed_info)
+    reset_feed = blocking(natsobj.ObjectStore.reset_feed)
+    delete_feed = blocking(natsobj.ObjectStore.delete_feed)
 
     def add_bucket_link(self, name: str, store: ObjectStore | str) -> ObjectInfo:
         """As ``natsobj.ObjectStore.add_bucket_link``."""

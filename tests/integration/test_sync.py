@@ -179,6 +179,36 @@ def test_watch_initial_values_then_updates(sync_store: ns.ObjectStore) -> None:
         sync_store.watch(include_history=True, updates_only=True)
 
 
+def test_change_feeds(sync_store: ns.ObjectStore, sync_manager: ns.ObjectStoreManager) -> None:
+    sync_store.put("a", b"1")
+    sync_store.put("b", b"2")
+    with sync_store.changes("svc", deliver="all") as feed:
+        first = next(feed)
+        first.ack()
+        second = next(feed)
+        second.nak()
+        again = next(feed)
+        again.ack()
+    assert [(e.name, e.kind, e.delivered) for e in (first, second, again)] == [
+        ("a", "put", 1),
+        ("b", "put", 1),
+        ("b", "put", 2),
+    ]
+    assert first.settled
+    assert [f.name for f in sync_store.feeds()] == ["svc"]
+    assert sync_store.feed_info("svc").last_acked == again.revision
+    assert sync_store.reset_feed("svc", 1).pending == 2
+    sync_store.delete_feed("svc")
+    with pytest.raises(ns.FeedNotFoundError):
+        sync_store.feed_info("svc")
+    session = ns.Usecase(f"u{sync_store.bucket}", compression="none").scope().session(sync_manager)
+    with session.changes("idx", deliver="all") as changes:
+        session.put(b"x", key="k")
+        change = next(changes)
+        change.ack()
+    assert (change.key, change.kind, change.event.settled) == ("k", "put", True)
+
+
 def test_sessions_scopes_many_and_watch(sync_manager: ns.ObjectStoreManager) -> None:
     """test_usecase: test_scopes_are_isolated, test_put_get_head_carry_every_field;
     test_usecase_many; test_session_watch."""

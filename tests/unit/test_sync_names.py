@@ -26,6 +26,10 @@ PAIRS: list[tuple[type, type]] = [
     (natsobj.OperationResults, natsobj.sync.OperationResults),
     (natsobj.GetResponse, natsobj.sync.GetResponse),
     (natsobj.SessionWatcher, natsobj.sync.SessionWatcher),
+    (natsobj.ChangeFeed, natsobj.sync.ChangeFeed),
+    (natsobj.FeedEvent, natsobj.sync.FeedEvent),
+    (natsobj.SessionFeed, natsobj.sync.SessionFeed),
+    (natsobj.SessionChange, natsobj.sync.SessionChange),
     (natsobj.EmbeddedServer, natsobj.sync.EmbeddedServer),
 ]
 
