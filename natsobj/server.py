@@ -33,12 +33,15 @@ from ._server_process import (
     ServerStartupError,
     find_nats_server,
 )
+from ._server_topology import EmbeddedLeafTopology, EmbeddedSupercluster
 
 __all__ = [
     "ENV_BINARY",
     "EmbeddedCluster",
+    "EmbeddedLeafTopology",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "EmbeddedSupercluster",
     "ServerBinaryNotFoundError",
     "ServerStartupError",
     "find_nats_server",
@@ -47,8 +50,10 @@ __all__ = [
 # Defined in private modules, public here: where users import them from.
 for _public in (
     EmbeddedCluster,
+    EmbeddedLeafTopology,
     EmbeddedServer,
     EmbeddedServerError,
+    EmbeddedSupercluster,
     ServerBinaryNotFoundError,
     ServerStartupError,
     find_nats_server,
