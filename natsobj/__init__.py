@@ -48,6 +48,7 @@ from ._errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     RangeNotSatisfiableError,
+    ReadOnlyStoreError,
     ServerError,
     ServerUnavailableError,
     UnsupportedFeatureError,
@@ -83,8 +84,10 @@ from ._sizes import parse_size
 from ._store import ObjectResult, ObjectStore
 from .server import (
     EmbeddedCluster,
+    EmbeddedLeafTopology,
     EmbeddedServer,
     EmbeddedServerError,
+    EmbeddedSupercluster,
     ServerBinaryNotFoundError,
     ServerStartupError,
 )
@@ -105,8 +108,10 @@ __all__ = [
     "DeleteResult",
     "DigestMismatchError",
     "EmbeddedCluster",
+    "EmbeddedLeafTopology",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "EmbeddedSupercluster",
     "ExpirationPolicy",
     "GetResponse",
     "IncompleteObjectError",
@@ -152,6 +157,7 @@ __all__ = [
     "Placement",
     "PreconditionFailedError",
     "RangeNotSatisfiableError",
+    "ReadOnlyStoreError",
     "Scope",
     "ServerBinaryNotFoundError",
     "ServerError",

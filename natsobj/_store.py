@@ -72,6 +72,12 @@ class ObjectStore:
         as the bucket has it now, give or take ``POLICY_MAX_AGE`` (about a second)."""
         return self._core.policy
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the bucket is a mirror (``create_object_store_mirror``): every read
+        works, every write raises ReadOnlyStoreError before anything is sent."""
+        return self._core.mirror is not None
+
     # -- writes -------------------------------------------------------------------------
 
     async def put(
@@ -558,6 +564,7 @@ class ObjectStore:
 
         Supabase-style ``emptyBucket``. Unlike ``delete_prefix`` it writes no tombstones,
         so watchers get no event for the objects it removes."""
+        self._core.check_writable()
         answer = await self._core.js.api(f"STREAM.PURGE.{self.stream}", {}, bucket=self.bucket)
         return int(answer.get("purged", 0))
 

@@ -130,6 +130,7 @@ async def sweep_orphans(
         found.append((orphan, newest.seq))
     orphans = [orphan for orphan, _ in found]
     if found and not dry_run:
+        core.check_writable()
         # Look again: a meta may have been written since (a put committing at this moment,
         # or a rename); what it references is not an orphan.
         referenced = (await _referenced_nuids(core))[0]
