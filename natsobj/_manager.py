@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import re
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
@@ -13,7 +12,14 @@ from typing import Any
 import anyio
 
 from ._bucket._core import DEFAULT_CAS_ATTEMPTS, POLICY_MAX_AGE, BucketCore, SharedPolicy
-from ._checks import check_bool, check_int, check_seconds, check_text, validate_model
+from ._checks import (
+    check_bool,
+    check_int,
+    check_seconds,
+    check_subject,
+    check_text,
+    validate_model,
+)
 from ._errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
@@ -50,16 +56,10 @@ def jetstream_api_prefix(api_prefix: str | None, domain: str | None) -> str:
         if api_prefix is not None:
             raise InvalidArgumentError("give api_prefix or domain, not both")
         # The domain becomes a token of every API subject.
-        if not check_text(domain, "domain") or not _SUBJECT_TOKEN.fullmatch(domain):
-            raise InvalidArgumentError(f"domain must be one subject token, got {domain!r}")
-        return f"$JS.{domain}.API"
+        return f"$JS.{check_subject(domain, 'domain', token=True)}.API"
     if api_prefix is None:
         return "$JS.API"
-    if not check_text(api_prefix, "api_prefix") or not _SUBJECT.fullmatch(api_prefix):
-        raise InvalidArgumentError(
-            f"api_prefix must be a subject without wildcards, got {api_prefix!r}"
-        )
-    return api_prefix
+    return check_subject(api_prefix, "api_prefix")
 
 
 class _Unset:
@@ -67,8 +67,6 @@ class _Unset:
 
 
 UNSET = _Unset()
-_SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
-_SUBJECT = re.compile(r"[^\s.*>]+(\.[^\s.*>]+)*")  # tokens joined by dots, no wildcards
 
 
 class ObjectStoreManager:

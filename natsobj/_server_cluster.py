@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -15,6 +14,7 @@ from typing import Self
 
 import anyio
 
+from ._checks import check_subject
 from ._errors import InvalidArgumentError, ObjectStoreTimeoutError
 from ._server_embedded import EmbeddedServer
 from ._server_process import (
@@ -25,8 +25,6 @@ from ._server_process import (
 )
 
 __all__ = ["EmbeddedCluster"]
-
-_TOKEN = re.compile(r"[^\s.*>]+")  # one subject token, no wildcards
 
 
 class EmbeddedCluster:
@@ -97,9 +95,7 @@ class EmbeddedCluster:
             raise InvalidArgumentError(f"server_tags needs one list of tags per node ({size})")
         if isinstance(remotes, str):
             raise InvalidArgumentError("remotes must be a sequence of URLs, not a string")
-        if domain is not None and not _TOKEN.fullmatch(domain):
-            raise InvalidArgumentError(f"domain must be one subject token, got {domain!r}")
-        self._domain = domain
+        self._domain = None if domain is None else check_subject(domain, "domain", token=True)
         self._leafnodes = leafnodes
         self._remotes = list(remotes)
         self._gateways = (

@@ -98,6 +98,8 @@ async def sweep_orphans(
 ) -> SweepReport:
     """Find (and unless ``dry_run``, purge) the bucket's orphan chunks; see the module."""
     delta = grace_delta(grace)
+    if not dry_run:
+        core.check_writable()
     js = core.js
     # Chunk subjects first, metas second: a put that commits in between is seen as live.
     counts, last_seq = await _chunk_subjects(core)
@@ -130,7 +132,6 @@ async def sweep_orphans(
         found.append((orphan, newest.seq))
     orphans = [orphan for orphan, _ in found]
     if found and not dry_run:
-        core.check_writable()
         # Look again: a meta may have been written since (a put committing at this moment,
         # or a rename); what it references is not an orphan.
         referenced = (await _referenced_nuids(core))[0]
