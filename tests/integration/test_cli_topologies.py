@@ -62,7 +62,13 @@ def test_bad_contexts_and_prefixes_are_usage_errors(
 ) -> None:
     """Refused before connecting: in-process, no server needed."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    for variable in ("NATS_URL", "NATS_CONTEXT", "NATS_JS_DOMAIN", "NATS_INBOX_PREFIX"):
+    for variable in (
+        "NATS_URL",
+        "NATS_CONTEXT",
+        "NATS_JS_DOMAIN",
+        "NATS_JS_API_PREFIX",
+        "NATS_INBOX_PREFIX",
+    ):
         monkeypatch.delenv(variable, raising=False)
     _context(tmp_path, "nsc", nsc="nsc://op/acc/user")
     (tmp_path / "nats" / "context" / "broken.json").write_text("{")
@@ -81,6 +87,16 @@ def test_bad_contexts_and_prefixes_are_usage_errors(
         err = capsys.readouterr().err
         for word in words:
             assert word in err, (word, err)
+    # The environment variables are read as the options are.
+    for variable, value, word in [
+        ("NATS_CONTEXT", "missing", "unknown context"),
+        ("NATS_JS_DOMAIN", "a.b", "one subject token"),
+        ("NATS_INBOX_PREFIX", "_IN.>", "wildcards"),
+    ]:
+        with monkeypatch.context() as env:
+            env.setenv(variable, value)
+            assert invoke(["ls"]) == 2, variable
+        assert word in capsys.readouterr().err, variable
 
 
 async def test_inbox_prefix_is_where_replies_come(

@@ -90,6 +90,7 @@ async def test_a_mirror_in_the_leaf_domain_reads_and_refuses_writes() -> None:
         assert mirror.read_only
         assert not origin.read_only
         await _until_mirrored(mirror, "a", data)
+        await _until_mirrored(mirror, "b", b"bee")  # the last write: the mirror is current
         async with mirror.watch(updates_only=True) as watcher:
             await origin.put("a", b"new a")
             await origin.delete("b")
