@@ -22,6 +22,8 @@ from ._server_process import EmbeddedServerError
 
 __all__ = ["EmbeddedLeafTopology", "EmbeddedSupercluster"]
 
+_MAX_REPLICAS = 5  # JetStream's limit on a stream's replicas
+
 
 class _Topology:
     """What the shapes share: the options every cluster of them takes, and starting and
@@ -184,8 +186,12 @@ class EmbeddedSupercluster(_Topology):
         east: east-n1..n3 ◀══ gateways ══▶ west: west-n1..n3
 
     Nodes are named ``<cluster>-n1``, ... ``async with`` returns once every node answers
-    JetStream requests and a stream can be placed in every cluster; on exit every node is
-    stopped.
+    JetStream requests and a stream can be placed on the nodes of every cluster (up to
+    five); on exit every node is stopped.
+
+    Right after a bucket is created in another cluster than the client's, the gateways may
+    take a moment to carry its subjects: a first write can fail with
+    ``ServerUnavailableError`` (nothing stored) and succeed when tried again.
 
     Args:
         names: The cluster names (at least two, distinct).
@@ -267,9 +273,16 @@ class EmbeddedSupercluster(_Topology):
             joined = {**joined, name: cluster.gateway_urls}
         for cluster in self._clusters.values():
             await cluster.wait_until_ready()
+        # Ready means every node of every cluster can take a stream: the meta leader
+        # knows each node (and its tags). A probe stream on all of a cluster's nodes.
         for name, cluster in self._clusters.items():
             probe = f"natsobj_probe_{name}"
-            config = {"name": probe, "storage": "memory", "placement": {"cluster": name}}
+            config = {
+                "name": probe,
+                "storage": "memory",
+                "num_replicas": min(self._size, _MAX_REPLICAS),
+                "placement": {"cluster": name},
+            }
             await wait_answers(
                 "supercluster",
                 cluster.servers[:1],

@@ -3,6 +3,7 @@ domain, a bucket mirrored into the leaf's domain, and a supercluster of two clus
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -12,7 +13,7 @@ import pytest
 import natsobj
 from natsobj import EmbeddedCluster, EmbeddedLeafTopology, EmbeddedSupercluster
 from tests.conftest import unique_bucket
-from tests.reliability.conftest import stream_leader, wait_healthy
+from tests.reliability.conftest import retry, stream_leader, wait_healthy
 
 pytestmark = pytest.mark.anyio
 
@@ -169,7 +170,8 @@ async def test_placement_by_cluster_and_tags_across_a_supercluster() -> None:
             store = await east.create_object_store(unique_bucket(), placement=placement)
             leader = await stream_leader(store)
             assert leader.startswith(where), (where, leader)
-            await store.put("x", b"placed", chunk_size=2)
+            # The gateways may not carry the new stream's subjects yet: nothing stored.
+            await retry(functools.partial(store.put, "x", b"placed", chunk_size=2), timeout=10)
             assert await (await west.object_store(store.bucket)).get_bytes("x") == b"placed"
         r2 = await west.create_object_store(
             unique_bucket(), replicas=2, placement=natsobj.Placement(cluster="east")
@@ -177,7 +179,7 @@ async def test_placement_by_cluster_and_tags_across_a_supercluster() -> None:
         await wait_healthy(r2, replicas=2)
         info = await r2._core.js.stream_info(r2.stream, bucket=r2.bucket)
         assert info["cluster"]["name"] == "east"
-        await r2.put("y", os.urandom(1000))
+        await retry(lambda: r2.put("y", os.urandom(1000)), timeout=10)
         assert len(await (await east.object_store(r2.bucket)).get_bytes("y")) == 1000
 
 
