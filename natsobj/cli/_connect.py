@@ -78,7 +78,8 @@ class Settings:
         return [url.strip() for url in self.server.split(",") if url.strip()]
 
     def connect_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``natsobj.connect`` (which passes them to ``nats.connect``).
+        """Keyword arguments for ``natsobj.connect``: the JetStream domain or API prefix, and
+        what it passes to ``nats.connect``.
 
         Raises:
             CliError: a credentials file cannot be used.
@@ -98,6 +99,10 @@ class Settings:
             options["user_credentials"] = _readable(self.creds, "--creds")
         if self.inbox_prefix is not None:
             options["inbox_prefix"] = self.inbox_prefix
+        if self.js_domain is not None:
+            options["domain"] = self.js_domain
+        if self.js_api_prefix is not None:
+            options["api_prefix"] = self.js_api_prefix
         if (self.nkey or self.creds) and importlib.util.find_spec("nkeys") is None:
             raise CliError(
                 "--nkey and --creds need the 'nkeys' package: pip install nkeys",
@@ -160,13 +165,7 @@ async def open_manager(settings: Settings) -> AsyncIterator[natsobj.ObjectStoreM
     entered = False
     lost: list[natsobj.ObjectStoreError] = []
     try:
-        async with natsobj.connect(
-            servers,
-            timeout=settings.timeout,
-            domain=settings.js_domain,
-            api_prefix=settings.js_api_prefix,
-            **options,
-        ) as manager:
+        async with natsobj.connect(servers, timeout=settings.timeout, **options) as manager:
             entered = True
             try:
                 yield manager
