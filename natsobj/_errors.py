@@ -134,8 +134,9 @@ class BucketSealedError(BucketError):
 
 class ReadOnlyStoreError(BucketSealedError):
     """The bucket is a mirror of another (``create_object_store_mirror``): it is read-only,
-    refused before anything is sent. A ``BucketSealedError`` too: both mean that nothing
-    can be written there; write to the bucket it mirrors."""
+    refused before anything is sent (its orphan sweep aside, refused only while it has not
+    caught up). A ``BucketSealedError`` too: both mean that nothing can be written there;
+    write to the bucket it mirrors."""
 
 
 class BucketFullError(BucketError):

@@ -246,8 +246,8 @@ class ObjectStoreManager:
         mirror has no subjects).
 
         Purges are not mirrored: chunks of objects the origin replaced or deleted stay in
-        the mirror until its ``ttl`` or ``max_bytes`` remove them; set one on a mirror of
-        a bucket that changes.
+        the mirror until ``sweep_orphans()`` on the mirror (the one write it takes, once
+        it has caught up) or its ``ttl`` or ``max_bytes`` removes them.
 
         Raises:
             InvalidArgumentError: neither or both of ``origin_domain`` and

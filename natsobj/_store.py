@@ -581,8 +581,12 @@ class ObjectStore:
         the metas, never the chunks (except the first and last chunk of each orphan, for
         its size). ``dry_run`` reports without purging.
 
+        The one write a mirror takes (``create_object_store_mirror``): the origin's purges
+        are not mirrored, so what the origin replaced or deleted is orphaned there.
+
         Raises:
             InvalidArgumentError: ``grace`` is negative or not a duration.
+            ReadOnlyStoreError: a mirror that has not caught up with its origin.
             BucketNotFoundError, PermissionDeniedError, ServerError.
         """
         return await sweep_orphans(self._core, grace=grace, dry_run=check_bool(dry_run, "dry_run"))

@@ -211,7 +211,8 @@ def bucket_mirror(ctx: click.Context, /, name: str, **_: Any) -> None:
     """Create a read-only mirror of bucket BUCKET of another JetStream domain (or API
     prefix), under the same name here; or open it, if it exists as that mirror.
 
-    Purges are not mirrored: set --ttl or --max-bytes on a mirror of a bucket that changes.
+    Purges are not mirrored: `natsobj sweep BUCKET` on the mirror's side purges what the
+    origin replaced or deleted (or set --ttl or --max-bytes).
     """
     settings = ctx.ensure_object(Settings)
     params = ctx.params
