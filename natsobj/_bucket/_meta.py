@@ -34,6 +34,7 @@ __all__ = ["add_link", "delete", "link_to_object", "seal", "update_meta"]
 async def update_meta(core: BucketCore, name: str, meta: ObjectMeta) -> ObjectInfo:
     """Replace ``name``'s description, headers and metadata, or rename it (see
     ``ObjectStore.update_meta`` for the guarantees)."""
+    core.check_writable(name)
     validate_object_name(name)
     if not isinstance(meta, ObjectMeta):
         raise InvalidArgumentError("update_meta takes an ObjectMeta")
@@ -119,6 +120,7 @@ async def delete(
     tombstone_ttl: float | timedelta | None = None,
 ) -> ObjectInfo:
     """Write ``name``'s tombstone, then purge its chunks (see ``ObjectStore.delete``)."""
+    core.check_writable(name)
     validate_object_name(name)
     validate_revision(if_revision)
     ttl = None
@@ -155,6 +157,7 @@ async def delete(
 async def add_link(core: BucketCore, name: str, link: ObjectLink) -> ObjectInfo:
     """Publish ``name`` as a link (to an object or a bucket); an existing link is
     replaced, anything else refused with ObjectExistsError."""
+    core.check_writable(name)
     existing = await core.find(name)
     if existing is not None and not existing.is_link:
         raise ObjectExistsError(
@@ -185,6 +188,7 @@ def link_to_object(core: BucketCore, name: str, target: ObjectInfo) -> ObjectLin
 
 async def seal(core: BucketCore) -> ObjectStoreStatus:
     """Seal the bucket: from now on it is read-only, for good."""
+    core.check_writable()
     stream_info = await core.js.stream_info(core.stream, bucket=core.bucket)
     config = {**stream_info["config"], "sealed": True}
     answer = await core.js.api(f"STREAM.UPDATE.{core.stream}", config, bucket=core.bucket)

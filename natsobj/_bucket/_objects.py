@@ -120,6 +120,8 @@ async def copy_object(
     keep_created: bool = False,
 ) -> ObjectInfo:
     target = to_core or core
+    core.check_writable(source)
+    target.check_writable(destination)
     validate_object_name(destination)
     src = await core.info(source)
     if src.is_link:
@@ -220,6 +222,7 @@ async def delete_many(
 ) -> list[DeleteResult]:
     if isinstance(names, str):
         raise InvalidArgumentError("delete_many takes a list of names, not a str")
+    core.check_writable()
     ordered = list(names)
     results: list[DeleteResult] = [DeleteResult(name) for name in ordered]
     work = iter(enumerate(ordered))

@@ -219,6 +219,7 @@ class _Put:
     ) -> _Put:
         """A put with every argument checked and the bucket policy as the bucket has it now
         applied: refusals come before anything is sent."""
+        core.check_writable()
         if unknown := given.keys() - PutOptions.__optional_keys__:
             # Forwarded through ``**options``: a typo must not pass as "not given".
             raise InvalidArgumentError(f"unknown put options: {', '.join(sorted(unknown))}")

@@ -11,6 +11,10 @@ as live; a chunk subject is only a candidate when its newest chunk is older than
 last sequence examined, so a chunk stored after the check is never purged. The one case
 it cannot tell apart is a writer that sends nothing for longer than ``grace`` and then
 resumes: keep ``grace`` far above any pause a writer may take.
+
+A mirror is swept too: the origin's purges are not mirrored, so the chunks of objects the
+origin replaced or deleted are orphans in the mirror. It is swept only while it has caught
+up with its origin.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._errors import InvalidArgumentError
+from .._errors import InvalidArgumentError, ReadOnlyStoreError
 from .._jetstream import StoredMsg
 from .._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp
 from ._core import BucketCore
@@ -98,6 +102,8 @@ async def sweep_orphans(
 ) -> SweepReport:
     """Find (and unless ``dry_run``, purge) the bucket's orphan chunks; see the module."""
     delta = grace_delta(grace)
+    if not dry_run:
+        await _check_mirror_current(core)
     js = core.js
     # Chunk subjects first, metas second: a put that commits in between is seen as live.
     counts, last_seq = await _chunk_subjects(core)
@@ -149,6 +155,22 @@ async def sweep_orphans(
         recent=recent,
         orphans=orphans,
     )
+
+
+async def _check_mirror_current(core: BucketCore) -> None:
+    """A mirror may be swept (purges are not mirrored: its orphans stay until swept) only
+    while it has caught up with its origin: one still copying may hold chunks whose meta
+    has not arrived yet, however old they are."""
+    if core.mirror is None:
+        return
+    info = await core.js.stream_info(core.stream, bucket=core.bucket)
+    lag = (info.get("mirror") or {}).get("lag")
+    if lag != 0 or isinstance(lag, bool):
+        raise ReadOnlyStoreError(
+            f"mirror {core.bucket!r} has not caught up with its origin ({lag} messages"
+            " behind): sweep it once it has; nothing was purged",
+            bucket=core.bucket,
+        )
 
 
 async def _chunk_subjects(core: BucketCore) -> tuple[dict[str, int], int]:

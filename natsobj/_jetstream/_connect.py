@@ -132,9 +132,17 @@ async def _quiet(*_args: object) -> None:
     return None
 
 
-async def wait_jetstream(url: str, last: dict[str, str]) -> None:
-    """Poll ``$JS.API.INFO`` at ``url`` until it answers without an error; the last
-    failure is kept in ``last[url]``."""
+async def wait_jetstream(
+    url: str,
+    last: dict[str, str],
+    *,
+    subject: str = "$JS.API.INFO",
+    payload: bytes = b"",
+    then: str | None = None,
+) -> None:
+    """Poll ``subject`` (a JetStream API request, ``$JS.API.INFO`` by default) at ``url``
+    until it answers without an error, then send the request ``then`` (if given) once,
+    its answer ignored; the last failure is kept in ``last[url]``."""
     while True:
         try:
             nc = await nats.connect(
@@ -153,7 +161,7 @@ async def wait_jetstream(url: str, last: dict[str, str]) -> None:
         try:
             while True:
                 try:
-                    msg = await nc.request("$JS.API.INFO", b"", timeout=1)
+                    msg = await nc.request(subject, payload, timeout=1)
                     reply: Any = json.loads(msg.data)
                 except (nats.errors.Error, TimeoutError, ValueError) as exc:
                     last[url] = repr(exc)
@@ -161,6 +169,9 @@ async def wait_jetstream(url: str, last: dict[str, str]) -> None:
                         break
                 else:
                     if isinstance(reply, dict) and "error" not in reply:
+                        if then is not None:
+                            with contextlib.suppress(nats.errors.Error, TimeoutError):
+                                await nc.request(then, b"", timeout=1)
                         return
                     last[url] = str(reply.get("error") if isinstance(reply, dict) else reply)
                 await anyio.sleep(0.1)

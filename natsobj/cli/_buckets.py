@@ -194,6 +194,47 @@ def bucket_add(ctx: click.Context, /, name: str, **_: Any) -> None:
     run(go)
 
 
+@bucket.command("mirror")
+@click.argument("name", metavar="BUCKET")
+@click.option("--origin-domain", metavar="DOMAIN", help="The JetStream domain of the origin.")
+@click.option(
+    "--origin-api-prefix", metavar="PREFIX", help="The origin's JetStream API prefix instead."
+)
+@click.option("--ttl", type=DURATION, help="Drop mirrored messages older than this (e.g. 7d).")
+@click.option("--max-bytes", type=LIMIT, help="Size limit; the oldest messages go first.")
+@click.option("-R", "--replicas", type=click.IntRange(1, 5), default=1, show_default=True)
+@click.option("--storage", type=click.Choice(["file", "memory"]), default="file")
+@json_option
+@global_options()
+@click.pass_context
+def bucket_mirror(ctx: click.Context, /, name: str, **_: Any) -> None:
+    """Create a read-only mirror of bucket BUCKET of another JetStream domain (or API
+    prefix), under the same name here; or open it, if it exists as that mirror.
+
+    Purges are not mirrored: `natsobj sweep BUCKET` on the mirror's side purges what the
+    origin replaced or deleted (or set --ttl or --max-bytes).
+    """
+    settings = ctx.ensure_object(Settings)
+    params = ctx.params
+    options = {
+        "origin_domain": params["origin_domain"],
+        "origin_api_prefix": params["origin_api_prefix"],
+        "ttl": params["ttl"] or None,
+        "max_bytes": params["max_bytes"],
+        "replicas": params["replicas"],
+        "storage": params["storage"],
+    }
+
+    async def go() -> None:
+        async with open_manager(settings) as manager:
+            with _exists_as_conflict(name):
+                store = await manager.create_object_store_mirror(name, **options)
+            status = await store.status()
+        _show(status, params["as_json"], settings.quiet)
+
+    run(go)
+
+
 @bucket.command("update")
 @bucket_argument
 @_setting_options(update=True)

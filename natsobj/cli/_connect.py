@@ -6,12 +6,13 @@ import importlib.util
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
 import natsobj
 
+from ._context import load_context, selected_context
 from ._errors import CliError, ExitCode, one_line
 
 __all__ = [
@@ -31,7 +32,8 @@ _START_HINT = "Start one with `natsobj server`, or point --server (or NATS_URL) 
 
 @dataclass
 class Settings:
-    """The global options, from the command line or the environment."""
+    """The global options, from the command line or the environment, and what a nats
+    CLI context (``--context``, else the selected one) adds to them: ``resolved()``."""
 
     server: str = DEFAULT_SERVER
     user: str | None = None
@@ -44,13 +46,40 @@ class Settings:
     tls_ca: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     quiet: bool = False
+    context: str | None = None
+    js_domain: str | None = None
+    js_api_prefix: str | None = None
+    inbox_prefix: str | None = None
+    tls_first: bool = False
+    # The options given on the command line or in the environment: a context never
+    # overrides them.
+    given: set[str] = field(default_factory=set)
+
+    def resolved(self) -> Settings:
+        """These settings with the context's filled in where no option was given: the
+        one ``--context`` (or NATS_CONTEXT) names, else the one ``nats context select``
+        chose, if any. A domain or API prefix given as an option replaces both of the
+        context's.
+
+        Raises:
+            CliError: the context is unknown or unusable.
+        """
+        name = self.context if self.context is not None else selected_context()
+        if name is None:
+            return self
+        values = load_context(name)
+        if self.given & {"js_domain", "js_api_prefix"}:
+            values.pop("js_domain", None)
+            values.pop("js_api_prefix", None)
+        return replace(self, **{k: v for k, v in values.items() if k not in self.given})
 
     @property
     def servers(self) -> list[str]:
         return [url.strip() for url in self.server.split(",") if url.strip()]
 
     def connect_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``natsobj.connect`` (which passes them to ``nats.connect``).
+        """Keyword arguments for ``natsobj.connect``: the JetStream domain or API prefix, and
+        what it passes to ``nats.connect``.
 
         Raises:
             CliError: a credentials file cannot be used.
@@ -68,6 +97,12 @@ class Settings:
             options["nkeys_seed"] = _readable(self.nkey, "--nkey")
         if self.creds is not None:
             options["user_credentials"] = _readable(self.creds, "--creds")
+        if self.inbox_prefix is not None:
+            options["inbox_prefix"] = self.inbox_prefix
+        if self.js_domain is not None:
+            options["domain"] = self.js_domain
+        if self.js_api_prefix is not None:
+            options["api_prefix"] = self.js_api_prefix
         if (self.nkey or self.creds) and importlib.util.find_spec("nkeys") is None:
             raise CliError(
                 "--nkey and --creds need the 'nkeys' package: pip install nkeys",
@@ -76,11 +111,13 @@ class Settings:
         tls = self.tls_context()
         if tls is not None:
             options["tls"] = tls
+        if self.tls_first:
+            options["tls_handshake_first"] = True
         return options
 
     def tls_context(self) -> ssl.SSLContext | None:
         if self.tls_cert is None and self.tls_key is None and self.tls_ca is None:
-            return None
+            return ssl.create_default_context() if self.tls_first else None
         if (self.tls_cert is None) != (self.tls_key is None):
             raise CliError("--tls-cert and --tls-key go together", ExitCode.BAD_INPUT)
         try:
@@ -119,6 +156,7 @@ def _auth_failure(exc: BaseException) -> bool:
 async def open_manager(settings: Settings) -> AsyncIterator[natsobj.ObjectStoreManager]:
     """Connect with the global options. A failure to connect, or a connection lost while
     the command works, becomes one clear CliError (exit code 4)."""
+    settings = settings.resolved()
     servers = settings.servers
     if not servers:
         raise CliError("--server is empty", ExitCode.BAD_INPUT)

@@ -12,6 +12,9 @@ import anyio
 import click
 from click.shell_completion import CompletionItem
 
+import natsobj
+from natsobj._checks import check_subject
+
 from ._connect import DEFAULT_SERVER, Settings, open_manager, open_store
 from ._parse import DURATION
 
@@ -61,6 +64,35 @@ _CONNECTION_OPTIONS = (
         "DURATION",
         DURATION,
     ),
+    _Option(
+        ("--context",),
+        "context",
+        "NATS_CONTEXT",
+        "A nats CLI context (~/.config/nats/context/NAME.json); options given win over it."
+        " [default: the one `nats context select` chose, if any]",
+        "NAME",
+    ),
+    _Option(
+        ("--js-domain",),
+        "js_domain",
+        "NATS_JS_DOMAIN",
+        "JetStream domain to use (its API is $JS.<DOMAIN>.API).",
+        "DOMAIN",
+    ),
+    _Option(
+        ("--js-api-prefix",),
+        "js_api_prefix",
+        "NATS_JS_API_PREFIX",
+        "Subject prefix of the JetStream API. [default: $JS.API]",
+        "PREFIX",
+    ),
+    _Option(
+        ("--inbox-prefix",),
+        "inbox_prefix",
+        "NATS_INBOX_PREFIX",
+        "Subject prefix of reply inboxes. [default: _INBOX]",
+        "PREFIX",
+    ),
 )
 
 
@@ -68,8 +100,18 @@ def _set_setting(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     if value is not None and param.name is not None:
         if param.name == "timeout" and value <= 0:
             raise click.BadParameter("must be more than 0", ctx=ctx, param=param)
-        setattr(ctx.ensure_object(Settings), param.name, value)
+        if param.name in _SUBJECTS:
+            try:
+                check_subject(value, param.opts[-1], token=param.name == "js_domain")
+            except natsobj.InvalidArgumentError as exc:
+                raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+        settings = ctx.ensure_object(Settings)
+        setattr(settings, param.name, value)
+        settings.given.add(param.name)
     return value
+
+
+_SUBJECTS = ("js_domain", "js_api_prefix", "inbox_prefix")
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

@@ -225,6 +225,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
 
     settings = ctx.ensure_object(Settings)
     apply_connection(ctx, settings)
+    settings = settings.resolved()  # the nats CLI context, as every command
     _objectstore_keys(options["objectstore_keys"])  # bad specs fail here, not in a worker
     settings.connect_options()  # so do unusable credential files
     tls = _https(options["https_cert"], options["https_key"], options["https_client_ca"])
@@ -232,6 +233,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     gateway["objectstore_keys"] = list(options["objectstore_keys"])
     fields = dataclasses.asdict(settings)
     fields.pop("quiet")
+    fields.pop("given")  # resolved already: the workers take the settings as they are
     with _worker_environment(
         {"settings": fields, "gateway": gateway}, options["workers"], options["metrics"]
     ):

@@ -188,6 +188,9 @@ from natsobj import (
     RangeNotSatisfiableError as RangeNotSatisfiableError,
 )
 from natsobj import (
+    ReadOnlyStoreError as ReadOnlyStoreError,
+)
+from natsobj import (
     ServerBinaryNotFoundError as ServerBinaryNotFoundError,
 )
 from natsobj import (
@@ -306,6 +309,7 @@ __all__ = [
     "Placement",
     "PreconditionFailedError",
     "RangeNotSatisfiableError",
+    "ReadOnlyStoreError",
     "ReadResult",
     "Scope",
     "ServerBinaryNotFoundError",

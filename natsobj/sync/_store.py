@@ -128,6 +128,10 @@ class ObjectStore(Wrapper[natsobj.ObjectStore]):
     def policy(self) -> BucketPolicy:
         return self._async.policy
 
+    @property
+    def read_only(self) -> bool:
+        return self._async.read_only
+
     def put(
         self,
         meta: ObjectMeta | str,
@@ -263,6 +267,9 @@ class ObjectStoreManager(Wrapper[natsobj.ObjectStoreManager]):
         return self._async.cas_attempts
 
     create_object_store = blocking_into(natsobj.ObjectStoreManager.create_object_store, ObjectStore)
+    create_object_store_mirror = blocking_into(
+        natsobj.ObjectStoreManager.create_object_store_mirror, ObjectStore
+    )
     update_object_store = blocking_into(natsobj.ObjectStoreManager.update_object_store, ObjectStore)
     object_store = blocking_into(natsobj.ObjectStoreManager.object_store, ObjectStore)
     object_store_names = blocking(natsobj.ObjectStoreManager.object_store_names)

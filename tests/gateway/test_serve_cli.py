@@ -58,6 +58,17 @@ async def stop(process: Process) -> bytes:
     return b"".join(chunks)
 
 
+async def open_serve(args: list[str], env: dict[str, str]) -> Process:
+    """``natsobj ARGS`` (a ``serve``) started with ``env``, its output discarded."""
+    return await anyio.open_process(
+        [sys.executable, "-m", "natsobj.cli", *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 async def test_serve_answers_health_ready_and_storage(
     server: natsobj.EmbeddedServer, workers: int
@@ -66,13 +77,7 @@ async def test_serve_answers_health_ready_and_storage(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "NATSOBJ_"))}
     env["NATSOBJ_JWT_SECRET"] = SECRET  # from the environment; the rest as flags
     args = ["serve", "--server", server.url, "--port", str(port), "--workers", str(workers)]
-    process = await anyio.open_process(
-        [sys.executable, "-m", "natsobj.cli", *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = await open_serve(args, env)
     try:
         url = f"http://127.0.0.1:{port}"
         assert (await wait_ready(url)).json() == {"status": "ok"}

@@ -74,6 +74,8 @@ MISTAKES: dict[str, list[Any]] = {
     "cursor": ["garbage"],
     "servers": [5, ["nats://a", 5]],
     "api_prefix": [""],
+    "origin_domain": ["a.b"],
+    "origin_api_prefix": ["$JS.*.API", ""],
     "scope": ["org=1"],
     "manager": ["nats://127.0.0.1:4222"],
     "nc": ["nats://127.0.0.1:4222"],
@@ -189,6 +191,16 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
         public=False,
         file_size_limit="1MB",
         allowed_mime_types=["text/*"],
+    ),
+    ("manager", "create_object_store_mirror"): lambda w: args(
+        f"mirror{w.store.bucket}",
+        origin_api_prefix="$JS.elsewhere.API",  # none there: the server keeps trying
+        description="d",
+        ttl=60,
+        max_bytes=10**6,
+        storage="memory",
+        replicas=1,
+        placement={"tags": []},
     ),
     ("manager", "update_object_store"): lambda w: args(
         natsobj.ObjectStoreConfig(bucket=w.store.bucket)

@@ -118,6 +118,7 @@ def test_jetstream_api_error_carries_codes() -> None:
         (natsobj.BucketExistsError, (natsobj.BucketError,)),
         (natsobj.InvalidBucketNameError, (natsobj.BucketError, ValueError)),
         (natsobj.BucketSealedError, (natsobj.BucketError,)),
+        (natsobj.ReadOnlyStoreError, (natsobj.BucketSealedError,)),
         (natsobj.BucketFullError, (natsobj.BucketError,)),
         (natsobj.ObjectNotFoundError, (natsobj.ObjectError, FileNotFoundError)),
         (natsobj.ObjectExistsError, (natsobj.ObjectError, FileExistsError)),

@@ -22,7 +22,7 @@ CANONICAL = {
         "delete_prefix", "changes", "feeds", "feed_info", "reset_feed", "delete_feed",
     },
     ObjectStoreManager: {
-        "create_object_store", "object_store", "object_store_names",
+        "create_object_store", "create_object_store_mirror", "object_store", "object_store_names",
         "object_store_statuses", "update_object_store", "delete_object_store", "close",
     },
 }  # fmt: skip
