@@ -170,7 +170,7 @@ async def library_large(bench: Bench, size: int) -> dict[str, float]:
     out: dict[str, float] = {}
     data = bench.data_file(size)
     async with bench.bucket("gwlib") as bucket:
-        for op in ("put_file", "get_file"):
+        for op in ("put_file", "get_file", "get"):
             if op == "get_file":
                 store = await bench.manager.object_store(bucket)
                 await store.put_file(data, "obj-0", chunk_size=CHUNK)

@@ -21,8 +21,8 @@ def library_rates(results: dict[str, Any]) -> dict[str, float]:
     lib = results["library"]
     out: dict[str, float] = {}
     for size, runs in lib["large"].items():
-        for op in ("put_file", "get_file"):
-            out[f"{op}:{size}"] = _mean([run[op] for run in runs])
+        for op in ("put_file", "get_file", "get"):
+            out[f"{op}:{size}"] = _mean([run.get(op, 0.0) for run in runs])
     for op in ("put_conc", "get_conc"):
         out[op] = _mean([run[op] for run in lib["small"]])
     return out
@@ -65,17 +65,24 @@ def _large_table(results: dict[str, Any], lib: dict[str, float]) -> list[str]:
     rows = []
     for name, server in results["servers"].items():
         for size in server["large"]:
-            for op, lib_op in (("put", "put_file"), ("get", "get_file")):
+            for op, lib_ops in (("put", ("put_file",)), ("get", ("get_file", "get"))):
                 rate, growth, cpu = _large(server, size, op)
-                base = lib[f"{lib_op}:{size}"]
+                bases = [lib[f"{lib_op}:{size}"] for lib_op in lib_ops]
+                ratios = " / ".join(_ratio(rate, base) for base in bases)
                 where = format_size(int(size))
-                rate_s, base_s, ratio = f"{rate:,.0f}", f"{base:,.0f}", f"{rate / base:.2f}"
-                rows.append([name, where, op, rate_s, base_s, ratio, f"{growth:.0f}", f"{cpu:.2f}"])
+                lib_s = " / ".join(f"{base:,.0f}" for base in bases)
+                rows.append([name, where, op, f"{rate:,.0f}", lib_s, ratios, f"{growth:.0f}"])
+                rows[-1].append(f"{cpu:.2f}")
     return _table(
-        "server|object|op|MB/s|library MB/s|ratio|peak RSS growth, MiB|gateway CPU s/GB",
+        "server|object|op|MB/s|library MB/s: put_file; get_file / get|ratio|"
+        "peak RSS growth, MiB|gateway CPU s/GB",
         "---|---|---|---:|---:|---:|---:|---:",
         rows,
     )
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base else "?"
 
 
 def _small_table(results: dict[str, Any], lib: dict[str, float]) -> list[str]:
