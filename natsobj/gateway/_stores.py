@@ -1,28 +1,22 @@
-"""Bucket handles the gateway's requests share, and a response that streams an open get.
+"""Bucket handles the gateway's requests share.
 
 Opening a bucket is a stream info request to NATS; under load that was one more round
 trip per HTTP request than the library needs. A worker keeps each bucket's handle for at
 most ``STORE_MAX_AGE`` seconds: policy changes still reach every put within a second
-(``BucketCore.current_policy`` reads them again on its own), and a deleted bucket is
-noticed by the next opening, at most a second later (until then its operations fail as
-on a bucket deleted while in use).
+(``BucketCore.current_policy`` reads them again on its own), and a kept handle of a
+deleted bucket gets NATS's "stream not found", so BucketNotFoundError, as a new one would.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
 
 from .._manager import ObjectStoreManager
 from .._store import ObjectStore
 
-__all__ = ["STORE_MAX_AGE", "ObjectBody", "open_store"]
+__all__ = ["STORE_MAX_AGE", "open_store"]
 
 STORE_MAX_AGE = 1.0
 # Only existing buckets are kept, but their count is not ours to bound: past this many,
@@ -62,16 +56,3 @@ async def open_store(request: Request, bucket: str) -> ObjectStore:
     if not isinstance(stores, _Stores) or stores.manager is not manager:
         stores = state.stores = _Stores(manager)
     return await stores.get(bucket)
-
-
-class ObjectBody(StreamingResponse):
-    """A streamed object whose open get (in ``stack``) is closed when the response ends,
-    however it ends."""
-
-    def __init__(self, stack: AsyncExitStack, chunks: AsyncIterator[bytes], **kw: Any):
-        super().__init__(chunks, **kw)
-        self._stack = stack
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with self._stack:
-            await super().__call__(scope, receive, send)

@@ -29,7 +29,8 @@ import natsobj
 
 from ._auth import AuthError, decode_token, sign_token
 from ._multipart import FormError, open_form
-from ._stores import ObjectBody, open_store
+from ._objectstore import _ObjectBody as ObjectBody
+from ._stores import open_store
 from ._supabase_http import (
     ApiError,
     Handler,
