@@ -53,6 +53,9 @@ LIST_LIMIT = 1500
 LIST_V2_LIMIT = 1000
 MAX_LIST_WINDOW = 10_000  # natsobj's page limit
 UPLOAD_URL_SECONDS = 7200
+# Bodies up to this size are read whole and sent at once, without a streaming response's
+# task group and per-chunk sends (most objects are small); bigger ones stream.
+WHOLE_BODY_MAX = 256 * 1024
 # Supabase's sort columns; last_accessed_at is not updated on reads there either.
 _SORT: dict[str, Literal["name", "created", "updated"]] = {
     "name": "name",
@@ -287,6 +290,8 @@ async def _serve(request: Request, bucket: str, name: str) -> Response:
         if result is None:
             ranged = store.get(name, start=start if span else None, end=end if span else None)
             result = await stack.enter_async_context(ranged)
+        if end - start <= WHOLE_BODY_MAX:  # small: read (verified), then sent in one piece
+            return Response(await result.read(), status_code=status, headers=headers)
         body = stack.pop_all()  # from here the response closes the get, however it ends
     return ObjectBody(body, aiter(result), status_code=status, headers=headers)
 
