@@ -9,11 +9,12 @@ Measured per server (the app is ``natsobj.cli._serve:app_from_env``, as ``natsob
 builds it; Supabase routes, a service_role HS256 JWT on every request):
 
 - large objects through one worker: ``PUT`` of a file (streamed by the load generator) and
-  ``GET`` (body dropped), MB/s, against the library's ``put_file``/``get_file`` measured
-  in a worker process of the same run; the gateway's peak RSS growth during each transfer;
+  ``GET`` (body dropped), MB/s, against the library's ``put_file``, ``get_file`` and
+  streamed ``get`` measured in a worker process right before; the gateway's peak RSS
+  growth during each transfer;
 - 1 KiB ``PUT``s (upserts of new names) and ``GET``s, 64 clients at a time over keep-alive
   connections, with 1 and 2 workers: requests/s, p50/p99 latency, against the library's
-  64-at-a-time ``put``/``get_bytes`` in a worker process;
+  64-at-a-time ``put``/``get_bytes`` in a worker process right before;
 - the CPU seconds of the gateway, nats-server and the load generator during each
   measurement, so a run shows whether the load generator could have been the bottleneck;
 - signed-URL generation and verification rates (in this process).
@@ -298,9 +299,15 @@ async def http_small(bench: Bench, running: procs.Running) -> dict[str, Any]:
 
 
 async def measure_server(bench: Bench, name: str) -> dict[str, Any]:
-    """Every HTTP measurement through server ``name``."""
-    result: dict[str, Any] = {"large": {}, "small": {}}
+    """Every HTTP measurement through server ``name``, each kind right after the same
+    measurement of the library (the ratios pair them: this machine's load drifts)."""
+    library: dict[str, Any] = {"large": {}, "small": {}}
+    result: dict[str, Any] = {"large": {}, "small": {}, "library": library}
     for workers in bench.cfg.workers:
+        if workers == 1:
+            for size in bench.cfg.sizes:
+                library["large"][str(size)] = await library_large(bench, size)
+            library["small"] = await library_small(bench)
         async with procs.serving(name, workers, bench.env()) as running:
             if workers == 1:
                 for size in bench.cfg.sizes:
@@ -321,11 +328,6 @@ async def run_gateway_bench(cfg: GatewayConfig) -> dict[str, Any]:
             bench = Bench(cfg, server, manager, work, binary, results)
             bench.log(f"gateway benchmark: nats-server {server.version}, servers {cfg.servers}")
             results["nats_server"] = server.version
-            library: dict[str, Any] = {"large": {}, "small": []}
-            results["library"] = library
-            for size in cfg.sizes:
-                library["large"][str(size)] = [await library_large(bench, size)]
-            library["small"].append(await library_small(bench))
             for name in cfg.servers:
                 why = procs.server_available(name)
                 if why is not None:
@@ -333,10 +335,6 @@ async def run_gateway_bench(cfg: GatewayConfig) -> dict[str, Any]:
                     bench.log(f"skipping {name}: {why}")
                     continue
                 results["servers"][name] = await measure_server(bench, name)
-            # Measured again at the end: the ratios use both, as the machine's load drifts.
-            for size in cfg.sizes:
-                library["large"][str(size)].append(await library_large(bench, size))
-            library["small"].append(await library_small(bench))
         results["signing"] = signing_rates(cfg.signing_seconds)
         results["elapsed_s"] = time.monotonic() - bench.started
     return results

@@ -11,21 +11,23 @@ SMALL_GOAL = 0.6
 RSS_GOAL_MIB = 64
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
-
-
-def library_rates(results: dict[str, Any]) -> dict[str, float]:
-    """The library's figures, averaged over its measurements at the start and the end:
-    ``put_file:<size>``, ``get_file:<size>`` (MB/s), ``put_conc``, ``get_conc`` (ops/s)."""
-    lib = results["library"]
+def library_rates(server: dict[str, Any]) -> dict[str, float]:
+    """The library's figures measured right before this server's: ``put_file:<size>``,
+    ``get_file:<size>``, ``get:<size>`` (MB/s), ``put_conc``, ``get_conc`` (ops/s)."""
+    lib = server["library"]
     out: dict[str, float] = {}
-    for size, runs in lib["large"].items():
-        for op in ("put_file", "get_file", "get"):
-            out[f"{op}:{size}"] = _mean([run.get(op, 0.0) for run in runs])
-    for op in ("put_conc", "get_conc"):
-        out[op] = _mean([run[op] for run in lib["small"]])
+    for size, figures in lib["large"].items():
+        for op, value in figures.items():
+            out[f"{op}:{size}"] = value
+    out.update(lib["small"])
     return out
+
+
+def _spread(results: dict[str, Any], key: str) -> str:
+    """The range of a library figure over the run, e.g. ``1,200-1,650``."""
+    values = [library_rates(server).get(key, 0.0) for server in results["servers"].values()]
+    low, high = min(values, default=0.0), max(values, default=0.0)
+    return f"{low:,.0f}" if round(low) == round(high) else f"{low:,.0f}-{high:,.0f}"
 
 
 def _large(server: dict[str, Any], size: str, op: str) -> tuple[float, float, float]:
@@ -61,9 +63,10 @@ def _table(header: str, align: str, rows: list[list[str]]) -> list[str]:
     return [_row(header.split("|")), _row(align.split("|")), *map(_row, rows)]
 
 
-def _large_table(results: dict[str, Any], lib: dict[str, float]) -> list[str]:
+def _large_table(results: dict[str, Any]) -> list[str]:
     rows = []
     for name, server in results["servers"].items():
+        lib = library_rates(server)
         for size in server["large"]:
             for op, lib_ops in (("put", ("put_file",)), ("get", ("get_file", "get"))):
                 rate, growth, cpu = _large(server, size, op)
@@ -85,9 +88,10 @@ def _ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}" if base else "?"
 
 
-def _small_table(results: dict[str, Any], lib: dict[str, float]) -> list[str]:
+def _small_table(results: dict[str, Any]) -> list[str]:
     rows = []
     for name, server in results["servers"].items():
+        lib = library_rates(server)
         for workers in server["small"]:
             for op, lib_op in (("put", "put_conc"), ("get", "get_conc")):
                 f = _small(server, workers, op)
@@ -107,32 +111,41 @@ def _rates(signing: dict[str, float], kind: str) -> list[str]:
     return [f"{signing[f'{kind}_sign']:,.0f}", f"{signing[f'{kind}_verify']:,.0f}"]
 
 
+def _library_line(results: dict[str, Any]) -> str:
+    servers: list[dict[str, Any]] = list(results["servers"].values())
+    sizes = servers[0]["large"] if servers else {}
+    large = [
+        f"{format_size(int(size))}: put_file {_spread(results, f'put_file:{size}')}, get_file "
+        f"{_spread(results, f'get_file:{size}')}, get {_spread(results, f'get:{size}')} MB/s"
+        for size in sizes
+    ]
+    small = (
+        f"1 KiB, 64 at a time: puts {_spread(results, 'put_conc')}/s, "
+        f"gets {_spread(results, 'get_conc')}/s"
+    )
+    return "The library's own figures over this run (lowest-highest): " + "; ".join([*large, small])
+
+
 def render_gateway(results: dict[str, Any]) -> str:
     """The Markdown section for BENCHMARKS.md."""
-    lib = library_rates(results)
     cfg = results["config"]
     lines = [
         "## HTTP gateway (issue 14)",
         "",
         f"Reproduce: `{cfg['command']}` (needs Go for the load generator). "
         f"nats-server {results.get('nats_server', '?')}, one embedded server; the run took "
-        f"{results.get('elapsed_s', 0):.0f} s. Ratios are the gateway's figure over the "
-        "library's in the same run (the library measured at the start and the end, averaged).",
+        f"{results.get('elapsed_s', 0):.0f} s. A ratio is the gateway's figure over the "
+        "library's, measured in a worker process right before that server's runs.",
         "",
-        "Library, same run: put_file/get_file MB/s by size "
-        + ", ".join(
-            f"{format_size(int(s))} {lib[f'put_file:{s}']:,.0f}/{lib[f'get_file:{s}']:,.0f}"
-            for s in results["library"]["large"]
-        )
-        + f"; 1 KiB x 64 at a time: puts {lib['put_conc']:,.0f}/s, gets {lib['get_conc']:,.0f}/s.",
+        _library_line(results) + ".",
         "",
         "### Large objects through one worker",
         "",
-        *_large_table(results, lib),
+        *_large_table(results),
         "",
         f"### 1 KiB objects, {64} clients at a time",
         "",
-        *_small_table(results, lib),
+        *_small_table(results),
         "",
     ]
     if results.get("skipped"):
