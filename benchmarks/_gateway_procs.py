@@ -21,7 +21,7 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 HTTPLOAD_DIR = HERE / "httpload"
-FACTORY = "natsobj.cli._serve:app_from_env"
+FACTORY = "benchmarks._gateway_app:app"
 
 #: The servers the benchmark can run, and how each is started with ``{workers}``
 #: processes on ``{port}``. ``uvicorn`` is what ``natsobj serve`` runs with the plain

@@ -5,8 +5,9 @@ library, in one run, on one embedded nats-server.
     python -m benchmarks.gateway --quick          # smoke run: 4 MiB, 200 requests, uvicorn
     python -m benchmarks.run --only gateway       # the same, through the suite's entry point
 
-Measured per server (the app is ``natsobj.cli._serve:app_from_env``, as ``natsobj serve``
-builds it; Supabase routes, a service_role HS256 JWT on every request):
+Measured per server (the app is ``create_app`` with its defaults, built in each worker as
+``natsobj serve`` builds it, see ``_gateway_app``; Supabase routes, a service_role HS256
+JWT on every request):
 
 - large objects through one worker: ``PUT`` of a file (streamed by the load generator) and
   ``GET`` (body dropped), MB/s, against the library's ``put_file``, ``get_file`` and
@@ -44,9 +45,10 @@ import natsobj
 
 from . import _gateway_procs as procs
 from ._common import KiB, MiB, WorkerSpec, format_size, make_data_file, median, parse_sizes
+from ._gateway_app import SECRET_ENV, SERVER_ENV
 from ._gateway_signing import SECRET, signing_rates
 from .gateway_report import render_gateway
-from .suite import SERVER_CONFIG, run_worker
+from .suite import ROOT, SERVER_CONFIG, run_worker
 
 CHUNK = 128 * KiB
 SMALL_SIZE = 1 * KiB
@@ -142,14 +144,7 @@ class Bench:
         return ["-H", f"Authorization: Bearer {service_token()}"]
 
     def env(self) -> dict[str, str]:
-        return {
-            "NATSOBJ_SERVER": self.server.url,
-            "NATSOBJ_JWT_SECRET": SECRET,
-            "NATSOBJ_TIMEOUT": "30",
-            "NATSOBJ_OBJECTSTORE_KEY": "",
-            "NATSOBJ_ANON_KEY": "",
-            "NATSOBJ_SERVICE_KEY": "",
-        }
+        return {SERVER_ENV: self.server.url, SECRET_ENV: SECRET, "PYTHONPATH": str(ROOT)}
 
     @contextlib.asynccontextmanager
     async def bucket(self, name: str) -> AsyncIterator[str]:
@@ -167,7 +162,8 @@ class Bench:
 
 
 async def library_large(bench: Bench, size: int) -> dict[str, float]:
-    """The library's put_file and get_file of ``size`` bytes, MB/s (worker processes)."""
+    """The library's put_file, get_file and streamed get of ``size`` bytes: MB/s, and its
+    CPU seconds per GB as ``cpu:<op>`` (worker processes)."""
     out: dict[str, float] = {}
     data = bench.data_file(size)
     async with bench.bucket("gwlib") as bucket:
@@ -189,12 +185,15 @@ async def library_large(bench: Bench, size: int) -> dict[str, float]:
             answer = await run_worker(spec, 1800)
             seconds = answer["ops"][op]["seconds"]
             out[op] = size / median(seconds) / 1e6
+            cpu = answer["ops"][op]["extra"].get("client_cpu_s", 0.0)
+            out[f"cpu:{op}"] = cpu / (size * len(seconds) / 1e9)
     bench.log(f"library {format_size(size)}: {out}")
     return out
 
 
 async def library_small(bench: Bench) -> dict[str, float]:
-    """The library's 1 KiB puts and gets, 64 at a time, ops/s (a worker process)."""
+    """The library's 1 KiB puts and gets, 64 at a time: ops/s, and its CPU milliseconds
+    per op as ``cpu:<op>`` (a worker process)."""
     async with bench.bucket("gwlibsmall") as bucket:
         spec = WorkerSpec(
             peer="natsobj",
@@ -207,10 +206,12 @@ async def library_small(bench: Bench) -> dict[str, float]:
             concurrency=CONCURRENCY,
         )
         answer = await run_worker(spec, 1800)
-    out = {
-        op: bench.cfg.small_count / median(answer["ops"][op]["seconds"])
-        for op in ("put_conc", "get_conc")
-    }
+    out: dict[str, float] = {}
+    for op in ("put_conc", "get_conc"):
+        figure = answer["ops"][op]
+        out[op] = bench.cfg.small_count / median(figure["seconds"])
+        done = bench.cfg.small_count * len(figure["seconds"])
+        out[f"cpu:{op}"] = figure["extra"].get("client_cpu_s", 0.0) / done * 1e3
     bench.log(f"library 1 KiB x {CONCURRENCY}: {out}")
     return out
 

@@ -40,18 +40,19 @@ def _large(server: dict[str, Any], size: str, op: str) -> tuple[float, float, fl
 
 
 def _small(server: dict[str, Any], workers: str, op: str) -> dict[str, float]:
+    """Medians of the repetitions: requests/s, p50/p99 ms, the cores the gateway kept
+    busy, and CPU milliseconds per request of the gateway, nats-server, load generator."""
     figures = server["small"][workers][op]
-    seconds = [f["seconds"] for f in figures]
-    return {
+    out = {
         "rps": median([f["rps"] for f in figures]),
         "p50": median([f["p50_ms"] for f in figures]),
         "p99": median([f["p99_ms"] for f in figures]),
-        "gateway_cores": median(
-            [f["gateway_cpu_s"] / s for f, s in zip(figures, seconds, strict=True)]
-        ),
-        "nats_cores": median([f["nats_cpu_s"] / s for f, s in zip(figures, seconds, strict=True)]),
-        "load_cores": median([f["load_cpu_s"] / s for f, s in zip(figures, seconds, strict=True)]),
+        "cores": median([f["gateway_cpu_s"] / f["seconds"] for f in figures]),
     }
+    for who in ("gateway", "nats", "load"):
+        per = [f[f"{who}_cpu_s"] / (f["rps"] * f["seconds"]) * 1e3 for f in figures]
+        out[f"{who}_ms"] = median(per)
+    return out
 
 
 def _row(cells: list[str]) -> str:
@@ -71,21 +72,21 @@ def _large_table(results: dict[str, Any]) -> list[str]:
             for op, lib_ops in (("put", ("put_file",)), ("get", ("get_file", "get"))):
                 rate, growth, cpu = _large(server, size, op)
                 bases = [lib[f"{lib_op}:{size}"] for lib_op in lib_ops]
-                ratios = " / ".join(_ratio(rate, base) for base in bases)
-                where = format_size(int(size))
-                lib_s = " / ".join(f"{base:,.0f}" for base in bases)
-                rows.append([name, where, op, f"{rate:,.0f}", lib_s, ratios, f"{growth:.0f}"])
-                rows[-1].append(f"{cpu:.2f}")
+                lib_cpu = lib.get(f"cpu:{lib_ops[-1]}:{size}", 0.0)
+                rows.append(
+                    [
+                        *(name, format_size(int(size)), op, f"{rate:,.0f}"),
+                        " / ".join(f"{base:,.0f}" for base in bases),
+                        " / ".join(_ratio(rate, base) for base in bases),
+                        *(f"{growth:.0f}", f"{cpu:.2f}", f"{lib_cpu:.2f}"),
+                    ]
+                )
     return _table(
         "server|object|op|MB/s|library MB/s: put_file; get_file / get|ratio|"
-        "peak RSS growth, MiB|gateway CPU s/GB",
-        "---|---|---|---:|---:|---:|---:|---:",
+        "peak RSS growth, MiB|gateway CPU s/GB|library CPU s/GB (put_file; get)",
+        "---|---|---|---:|---:|---:|---:|---:|---:",
         rows,
     )
-
-
-def _ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}" if base else "?"
 
 
 def _small_table(results: dict[str, Any]) -> list[str]:
@@ -95,16 +96,28 @@ def _small_table(results: dict[str, Any]) -> list[str]:
         for workers in server["small"]:
             for op, lib_op in (("put", "put_conc"), ("get", "get_conc")):
                 f = _small(server, workers, op)
-                ratio = f"{f['rps'] / int(workers) / lib[lib_op]:.2f}"
-                cores = f"{f['gateway_cores']:.2f} / {f['nats_cores']:.2f} / {f['load_cores']:.2f}"
-                latency = [f"{f['p50']:.1f}", f"{f['p99']:.1f}"]
-                rows.append([name, workers, op, f"{f['rps']:,.0f}", ratio, *latency, cores])
+                lib_ms = lib.get(f"cpu:{lib_op}", 0.0)
+                rows.append(
+                    [
+                        *(name, workers, op, f"{f['rps']:,.0f}"),
+                        _ratio(f["rps"] / int(workers), lib[lib_op]),
+                        *(f"{f['p50']:.1f}", f"{f['p99']:.1f}", f"{f['cores']:.2f}"),
+                        f"{f['gateway_ms']:.2f} / {f['nats_ms']:.2f} / {f['load_ms']:.2f}",
+                        f"{lib_ms:.2f}",
+                        _ratio(lib_ms, f["gateway_ms"]),
+                    ]
+                )
     return _table(
-        "server|workers|op|requests/s|per worker vs library|p50 ms|p99 ms|"
-        "CPU cores: gateway / nats-server / load generator",
-        "---|---:|---|---:|---:|---:|---:|---",
+        "server|workers|op|requests/s|per worker vs library|p50 ms|p99 ms|gateway cores busy|"
+        "CPU ms per request: gateway / nats-server / load generator|library CPU ms per op|"
+        "library CPU / gateway CPU",
+        "---|---:|---|---:|---:|---:|---:|---:|---|---:|---:",
         rows,
     )
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}" if base else "?"
 
 
 def _rates(signing: dict[str, float], kind: str) -> list[str]:
