@@ -15,22 +15,20 @@ import base64
 import binascii
 import json
 import time
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 import natsobj
 
 from ._auth import AuthError, decode_token, sign_token
 from ._multipart import FormError, open_form
-from ._objectstore import _ObjectBody as ObjectBody
-from ._stores import open_store
 from ._supabase_http import (
     ApiError,
     Handler,
@@ -53,9 +51,6 @@ LIST_LIMIT = 1500
 LIST_V2_LIMIT = 1000
 MAX_LIST_WINDOW = 10_000  # natsobj's page limit
 UPLOAD_URL_SECONDS = 7200
-# Bodies up to this size are read whole and sent at once, without a streaming response's
-# task group and per-chunk sends (most objects are small); bigger ones stream.
-WHOLE_BODY_MAX = 256 * 1024
 # Supabase's sort columns; last_accessed_at is not updated on reads there either.
 _SORT: dict[str, Literal["name", "created", "updated"]] = {
     "name": "name",
@@ -185,7 +180,7 @@ async def _store_upload(
 ) -> natsobj.ObjectInfo:
     """Stream the request's body (raw, or the one file of a multipart form) into the
     bucket; the bucket's policy applies as natsobj enforces it."""
-    store = await open_store(request, bucket)
+    store = await manager_of(request).object_store(bucket)
     content_type = request.headers.get("content-type", "application/octet-stream")
     if content_type.startswith("multipart/form-data"):
         try:
@@ -264,36 +259,32 @@ def _object_headers(info: natsobj.ObjectInfo) -> dict[str, str]:
 
 
 async def _serve(request: Request, bucket: str, name: str) -> Response:
-    store = await open_store(request, bucket)
-    async with AsyncExitStack() as stack:
-        result = None
-        if request.method == "HEAD" or "range" in request.headers:
-            info = await store.get_info(name)
-        else:  # the meta the get reads serves the headers too: one read, not two
-            result = await stack.enter_async_context(store.get(name))
-            info = result.info
-        headers = _object_headers(info)
-        if request.headers.get("if-none-match") == headers["ETag"]:
-            return Response(status_code=304, headers=headers)
-        if "download" in request.query_params:
-            filename = request.query_params["download"] or name.rsplit("/", 1)[-1]
-            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-        span = _range(request.headers.get("range"), info.size)
-        start, end = span or (0, info.size)
-        headers["Content-Length"] = str(end - start)
-        status = 200
-        if span is not None:
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
-        if request.method == "HEAD":
-            return Response(status_code=status, headers=headers)
-        if result is None:
-            ranged = store.get(name, start=start if span else None, end=end if span else None)
-            result = await stack.enter_async_context(ranged)
-        if end - start <= WHOLE_BODY_MAX:  # small: read (verified), then sent in one piece
-            return Response(await result.read(), status_code=status, headers=headers)
-        body = stack.pop_all()  # from here the response closes the get, however it ends
-    return ObjectBody(body, aiter(result), status_code=status, headers=headers)
+    store = await manager_of(request).object_store(bucket)
+    info = await store.get_info(name)
+    headers = _object_headers(info)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    if "download" in request.query_params:
+        filename = request.query_params["download"] or name.rsplit("/", 1)[-1]
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    span = _range(request.headers.get("range"), info.size)
+    start, end = span or (0, info.size)
+    headers["Content-Length"] = str(end - start)
+    status = 200
+    if span is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers)
+
+    async def body() -> AsyncIterator[bytes]:
+        async with store.get(
+            name, start=start if span else None, end=end if span else None
+        ) as result:
+            async for chunk in result:
+                yield chunk
+
+    return StreamingResponse(body(), status_code=status, headers=headers)
 
 
 async def download(request: Request) -> Response:
