@@ -4,9 +4,11 @@ verified by the gateway) and Sentry Objectstore's Ed25519 pre-signed URLs (signe
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -49,6 +51,19 @@ def _request(url: str) -> Request:
     return Request(scope)
 
 
+def _key_directory(kid: str, private: Ed25519PrivateKey) -> Any:
+    """What ``authorize`` takes as its keys: a ``KeyDirectory`` where the gateway has one
+    (``natsobj.gateway._objectstore_keys``), else a dict of public keys by kid."""
+    try:
+        module = importlib.import_module("natsobj.gateway._objectstore_keys")
+    except ImportError:
+        return {kid: private.public_key()}
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return module.key_directory({kid: pem}, None)
+
+
 def signing_rates(seconds: float) -> dict[str, float]:
     """Operations per second of each signing and verification step."""
     now = int(time.time())
@@ -64,7 +79,7 @@ def signing_rates(seconds: float) -> dict[str, float]:
     client = Client("http://127.0.0.1:1", token=SecretKey("k1", pem))
     session = client.session(ClientUsecase("bench"), org=42, project=7)
     url = session.presigned_object_url("GET", "some/object.bin", timedelta(hours=1))
-    keys = {"k1": private.public_key()}
+    keys = _key_directory("k1", private)
     scope = (("org", "42"), ("project", "7"))
 
     def verify_presigned() -> None:
