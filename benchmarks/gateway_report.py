@@ -170,13 +170,18 @@ def render_gateway(results: dict[str, Any]) -> str:
             "### Signed URLs (one core, in process)",
             "",
             *_table(
-                "|sign / s|verify / s",
-                "---|---:|---:",
+                "|sign / s|verify / s|verify again (cached) / s",
+                "---|---:|---:|---:",
                 [
-                    ["Supabase signed URL (HS256 JWT, gateway)", *_rates(s, "supabase")],
+                    [
+                        "Supabase signed URL or bearer token (HS256 JWT, gateway)",
+                        *_rates(s, "supabase"),
+                        f"{s.get('supabase_verify_cached', 0):,.0f}",
+                    ],
                     [
                         "Objectstore pre-signed URL (Ed25519, client / gateway)",
                         *_rates(s, "objectstore"),
+                        "(not cached)",
                     ],
                 ],
             ),
