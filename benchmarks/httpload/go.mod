@@ -1,0 +1,3 @@
+module natsobj/benchmarks/httpload
+
+go 1.22
