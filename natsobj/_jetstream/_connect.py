@@ -16,6 +16,7 @@ import nats.errors
 from nats.aio.client import Client
 
 from .._errors import ServerUnavailableError
+from ._mapping import nats_call
 
 __all__ = ["close_connection", "first_connect", "wait_jetstream"]
 
@@ -125,7 +126,7 @@ async def close_connection(nc: Client, timeout: float) -> None:
         anyio.move_on_after(timeout),
         contextlib.suppress(Exception),
     ):
-        await nc.close()
+        await nats_call(nc.close())
 
 
 async def _quiet(*_args: object) -> None:
@@ -153,7 +154,7 @@ async def wait_jetstream(url: str, last: dict[str, str]) -> None:
         try:
             while True:
                 try:
-                    msg = await nc.request("$JS.API.INFO", b"", timeout=1)
+                    msg = await nats_call(nc.request("$JS.API.INFO", b"", timeout=1))
                     reply: Any = json.loads(msg.data)
                 except (nats.errors.Error, TimeoutError, ValueError) as exc:
                     last[url] = repr(exc)
@@ -166,4 +167,4 @@ async def wait_jetstream(url: str, last: dict[str, str]) -> None:
                 await anyio.sleep(0.1)
         finally:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await nc.close()
+                await nats_call(nc.close())
