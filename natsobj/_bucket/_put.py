@@ -22,7 +22,7 @@ from typing import TypedDict, Unpack
 
 import anyio
 
-from .._cancellation import finish_first
+from .._cancellation import closing, finish_first, open_file
 from .._checks import check_bool, check_callable, check_int, check_local_path, check_put_data
 from .._errors import (
     InvalidArgumentError,
@@ -156,10 +156,10 @@ async def put_file(
     elif name is not None:
         meta = check_meta(meta).model_copy(update={"name": validate_object_name(name)})
     try:
-        handle = await anyio.open_file(path, "rb")
+        handle = await open_file(path, "rb")
     except OSError as exc:
         raise local_file_error(exc, f"cannot read {str(path)!r}") from exc
-    async with handle:
+    async with closing(handle):
         source = handle if progress is None else _ReportedReads(handle, progress)
         try:
             return await put(core, meta, source, **options)
