@@ -30,7 +30,7 @@ pytestmark = pytest.mark.anyio
 MiB = 1024 * 1024
 CHUNK = 128 * 1024
 HANG = 10.0  # no cancelled operation may take longer than this to end
-TRIES = 6  # random cancellation points per operation and way of cancelling
+TRIES = 3  # random cancellation points per operation and way of cancelling
 
 Op = Callable[[], Coroutine[Any, Any, object]]
 
@@ -50,30 +50,36 @@ async def _stray_tasks(before: set[asyncio.Task[object]]) -> set[asyncio.Task[ob
     return left
 
 
-async def _cancel_at(op: Op, delay: float, *, timeout: bool) -> bool:
-    """Run ``op`` in a task and cancel it natively after ``delay`` seconds: with
-    ``Task.cancel()``, or with ``asyncio.timeout`` around it (``timeout``). True if it was
-    cancelled, False if it finished first. Fails on a hang, a swallowed cancellation, any
-    other error, or a task left running."""
+WAYS = ("Task.cancel", "asyncio.timeout", "asyncio.wait_for")
+
+
+async def _cancel_at(op: Op, delay: float, way: str) -> bool:
+    """Run ``op`` in a task and cancel it natively after ``delay`` seconds, one of WAYS.
+    True if it was cancelled, False if it finished first. Fails on a hang, a swallowed
+    cancellation, any other error, or a task left running."""
     before = asyncio.all_tasks()
 
     async def under_timeout() -> object:
         async with asyncio.timeout(delay):
             return await op()
 
-    task: asyncio.Task[object] = asyncio.create_task(under_timeout() if timeout else op())
+    async def under_wait_for() -> object:
+        return await asyncio.wait_for(op(), delay)
+
+    runs = {"Task.cancel": op, "asyncio.timeout": under_timeout, "asyncio.wait_for": under_wait_for}
+    task: asyncio.Task[object] = asyncio.create_task(runs[way]())
     await asyncio.sleep(delay)
     finished_first = task.done()
-    if not timeout:
+    if way == "Task.cancel":
         task.cancel()
     done, _ = await asyncio.wait({task}, timeout=HANG)
     if not done:
         task.cancel()
-        pytest.fail(f"a cancelled operation hangs: {task!r}")
-    assert not await _stray_tasks(before), "tasks left running"
-    if timeout:
+        pytest.fail(f"a cancelled operation hangs ({way}): {task!r}")
+    assert not await _stray_tasks(before), f"tasks left running ({way})"
+    if way != "Task.cancel":
         error = task.exception()
-        assert error is None or isinstance(error, TimeoutError), repr(error)
+        assert error is None or isinstance(error, TimeoutError), f"{way}: {error!r}"
         return error is not None
     if finished_first:
         task.result()
@@ -84,16 +90,16 @@ async def _cancel_at(op: Op, delay: float, *, timeout: bool) -> bool:
 
 
 async def _sweep(op: Op, seed: int, *, check: Callable[[], Awaitable[None]]) -> int:
-    """Cancel ``op`` at TRIES seeded random points, each way; ``check`` after each.
+    """Cancel ``op`` at TRIES seeded random points each of WAYS; ``check`` after each.
     Returns how many were cancelled."""
     rng = random.Random(seed)
     started = anyio.current_time()
     await op()  # once whole: how long it takes bounds the cancellation points
     took = anyio.current_time() - started
     cancelled = 0
-    for index in range(2 * TRIES):
+    for index in range(len(WAYS) * TRIES):
         delay = rng.uniform(0, took * 1.2)
-        cancelled += await _cancel_at(op, delay, timeout=index % 2 == 1)
+        cancelled += await _cancel_at(op, delay, WAYS[index % len(WAYS)])
         await check()
     return cancelled
 
