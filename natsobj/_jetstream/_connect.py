@@ -154,7 +154,7 @@ async def wait_jetstream(url: str, last: dict[str, str]) -> None:
         try:
             while True:
                 try:
-                    msg = await nats_call(nc.request("$JS.API.INFO", b"", timeout=1))
+                    msg = await nc.request("$JS.API.INFO", b"", timeout=1)
                     reply: Any = json.loads(msg.data)
                 except (nats.errors.Error, TimeoutError, ValueError) as exc:
                     last[url] = repr(exc)
@@ -167,4 +167,4 @@ async def wait_jetstream(url: str, last: dict[str, str]) -> None:
                 await anyio.sleep(0.1)
         finally:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await nats_call(nc.close())
+                await nc.close()
