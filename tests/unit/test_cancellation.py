@@ -3,8 +3,10 @@ which comes again at every checkpoint, and a native ``Task.cancel()``, which com
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
+from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -83,3 +85,30 @@ async def test_finish_first_passes_the_work_error_on() -> None:
 
     with pytest.raises(KeyError):
         await finish_first(work)
+
+
+# nats-py calls that may wait (and so swallow a cancellation); the readiness poll of a
+# starting server uses a private connection of its own.
+_NATS_WAITS = {"publish", "request", "subscribe", "flush", "close", "drain"}
+_EXEMPT = {("_connect.py", "wait_jetstream")}
+
+
+def test_every_nats_py_wait_goes_through_nats_call() -> None:
+    unguarded = []
+    for path in sorted(Path(_mapping.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.AsyncFunctionDef):
+                continue
+            if (path.name, function.name) in _EXEMPT:
+                continue
+            for node in ast.walk(function):
+                call = node.value if isinstance(node, ast.Await) else None
+                if (
+                    isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Attribute)
+                    and call.func.attr in _NATS_WAITS
+                    and ast.unparse(call.func.value).split(".")[-1] in ("nc", "_nc")
+                ):
+                    unguarded.append(f"{path.name}:{call.lineno} in {function.name}")
+    assert not unguarded, f"await nats_call(...) these nats-py calls: {unguarded}"
