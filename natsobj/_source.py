@@ -6,8 +6,7 @@ import inspect
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import IO, Any, Protocol, TypeAlias, cast
 
-import anyio
-
+from ._cancellation import in_thread
 from ._errors import InvalidArgumentError
 
 __all__ = ["FILE_BLOCK_BYTES", "AsyncReadable", "PutData", "iter_chunks"]
@@ -79,7 +78,7 @@ async def _blocks(source: AsyncIterable[Any]) -> AsyncIterator[bytes]:
 
 async def _thread_reads(read: Callable[[int], bytes], size: int) -> AsyncIterator[bytes]:
     while True:
-        block = await anyio.to_thread.run_sync(read, size)
+        block = await in_thread(read, size)
         if isinstance(block, str):
             raise InvalidArgumentError("file is open in text mode; open it with 'rb'")
         if not block:

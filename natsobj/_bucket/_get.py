@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import anyio
 from anyio.abc import ByteReceiveStream
 
+from .._cancellation import closing, finish_first, in_thread, open_file
 from .._checks import Resource, check_bool, check_int
 from .._errors import (
     BadObjectMetaError,
@@ -442,7 +443,7 @@ async def save(
         # the usual umask-derived mode, unlike mkstemp's 0600.
         tmp = anyio.Path(path.parent / f".{path.name}.{new_nuid()}.part")
         try:
-            async with await anyio.open_file(tmp, "xb") as out:
+            async with closing(await open_file(tmp, "xb")) as out:
                 # Write in blocks: one worker-thread hop per chunk costs more than the
                 # writes themselves.
                 block: list[bytes] = []
@@ -451,15 +452,14 @@ async def save(
                     block.append(chunk)
                     pending += len(chunk)
                     if pending >= FILE_BLOCK_BYTES:
-                        await anyio.to_thread.run_sync(out.wrapped.writelines, block)
+                        await in_thread(out.wrapped.writelines, block)
                         block, pending = [], 0
                     if progress is not None:
                         progress(result.info, len(chunk))
-                await anyio.to_thread.run_sync(out.wrapped.writelines, block)
+                await in_thread(out.wrapped.writelines, block)
             await tmp.replace(path)
         except BaseException as exc:
-            with anyio.CancelScope(shield=True):
-                await tmp.unlink(missing_ok=True)
+            await finish_first(lambda: tmp.unlink(missing_ok=True))
             if isinstance(exc, OSError) and not isinstance(exc, ObjectStoreError):
                 raise local_file_error(exc, f"cannot write {str(path)!r}", name=name) from exc
             raise

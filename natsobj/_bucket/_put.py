@@ -3,9 +3,11 @@ meta through ``retry_cas``.
 
 Chunks go out pipelined through an ``AckWindow`` (bounded unacknowledged bytes); the meta
 message is published only after every chunk is acknowledged, so it is the commit point.
-On any failure or cancellation the put's own chunks are purged (shielded), unless the meta
-was sent and not answered: then it may still be stored, and the chunks are kept (the
-orphan sweep reclaims them if it never is).
+On any failure or cancellation the put's own chunks are purged, unless the meta was sent
+and not answered: then it may still be stored, and the chunks are kept (the orphan sweep
+reclaims them if it never is). A commit once begun, and that cleanup, run to their end
+whoever cancels the put, an anyio scope or ``Task.cancel()`` (``finish_first``): a
+cancelled put's meta is never left in doubt by the cancellation itself.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TypedDict, Unpack
 
 import anyio
 
+from .._cancellation import closing, finish_first, open_file
 from .._checks import check_bool, check_callable, check_int, check_local_path, check_put_data
 from .._errors import (
     InvalidArgumentError,
@@ -61,7 +64,7 @@ __all__ = [
 
 # Unacknowledged bytes in flight per put: far below the server's 128 MiB ingest buffer.
 DEFAULT_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
-# Purge and verify after a failure get this long, shielded from cancellation.
+# Purge and verify after a failure get this long, whoever cancels the put.
 CLEANUP_TIMEOUT = 10.0
 
 
@@ -153,10 +156,10 @@ async def put_file(
     elif name is not None:
         meta = check_meta(meta).model_copy(update={"name": validate_object_name(name)})
     try:
-        handle = await anyio.open_file(path, "rb")
+        handle = await open_file(path, "rb")
     except OSError as exc:
         raise local_file_error(exc, f"cannot read {str(path)!r}") from exc
-    async with handle:
+    async with closing(handle):
         source = handle if progress is None else _ReportedReads(handle, progress)
         try:
             return await put(core, meta, source, **options)
@@ -210,7 +213,6 @@ class _Put:
         self.looks = 0
         self.first_look: tuple[ObjectInfo | None, int] = (None, 0)
         self.looked = anyio.Event() if self.look_first else None
-        self.replaced: ObjectInfo | None = None
         self.name_taken = False
 
     @classmethod
@@ -273,7 +275,7 @@ class _Put:
         return cls(core, template, data, writer, if_revision)
 
     async def run(self) -> ObjectInfo:
-        """Write the object; purge the chunks of the object it replaced."""
+        """Write the object; purge the chunks of the object it replaced (``Upload.commit``)."""
         if not self.look_first:
             info = await self._write()
         else:
@@ -283,7 +285,6 @@ class _Put:
                     info = await self._write()
         if self.if_revision is None:
             self.core.overwrite_rate += (self.name_taken - self.core.overwrite_rate) / 8
-        await self.core.purge_replaced(self.replaced, info)
         return info
 
     async def _write(self) -> ObjectInfo:
@@ -305,10 +306,11 @@ class _Put:
     async def _commit(self, upload: Upload) -> ObjectInfo:
         """Commit ``upload``'s meta on the meta it replaces, looked up (or bet on) now."""
         current, seq = await self._current()
-        self.replaced = current
         self.name_taken = self.name_taken or seq != 0
         info, expected = plan_commit(upload.info, current, self.if_revision)
-        return await upload.commit(info, expected=seq if expected is None else expected)
+        return await upload.commit(
+            info, expected=seq if expected is None else expected, replaced=current
+        )
 
     async def _current(self) -> tuple[ObjectInfo | None, int]:
         self.looks += 1
@@ -373,10 +375,13 @@ class Writer:
                 await upload.send(source, window)
                 yield upload
             except BaseException:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(CLEANUP_TIMEOUT):
-                    await upload.digest.close()
-                    await self._abandon(window, upload.subject, keep=upload.in_doubt)
+                await finish_first(lambda: self._clean_up(window, upload))
                 raise
+
+    async def _clean_up(self, window: AckWindow | FastIngest, upload: Upload) -> None:
+        with anyio.move_on_after(CLEANUP_TIMEOUT):
+            await upload.digest.close()
+            await self._abandon(window, upload.subject, keep=upload.in_doubt)
 
     async def _abandon(self, window: AckWindow | FastIngest, subject: str, *, keep: bool) -> None:
         """Purge a failed put's chunks, unless its meta may yet be stored (``keep``).
@@ -454,23 +459,38 @@ class Upload:
         self.size += len(chunk)
         self.chunks += 1
 
-    async def commit(self, info: ObjectInfo, *, expected: int) -> ObjectInfo:
+    async def commit(
+        self, info: ObjectInfo, *, expected: int, replaced: ObjectInfo | None
+    ) -> ObjectInfo:
         """Publish ``info``, the meta of these chunks, if the name's meta is still at
         stream sequence ``expected`` (``BucketCore.commit``); in an atomic batch, as the
-        batch's commit message. A lost compare-and-set leaves the chunks for another try
-        (an atomic batch's are gone with it)."""
+        batch's commit message. Once stored, purge the chunks of ``replaced``, the object
+        it replaces (``BucketCore.purge_replaced``). A lost compare-and-set leaves the
+        chunks for another try (an atomic batch's are gone with it).
+
+        Once begun, this runs to its end (bounded by the request timeout) even if the put
+        is cancelled meanwhile: the cancellation comes after, with ``in_doubt`` saying
+        whether the meta may be stored (kept when it is: the object is whole and live).
+        """
+        self.in_doubt = True
+        return await finish_first(lambda: self._commit(info, expected, replaced))
+
+    async def _commit(
+        self, info: ObjectInfo, expected: int, replaced: ObjectInfo | None
+    ) -> ObjectInfo:
         batch = None
         if self.batch_id is not None and self.chunks:
             batch = self._headers(self.chunks + 1, **{BATCH_COMMIT_HEADER: "1"})
-        self.in_doubt = True
         try:
-            return await self.core.commit(
+            stored = await self.core.commit(
                 info, expected=expected, ttl=self.writer.meta_ttl, batch=batch
             )
         except ObjectStoreError as exc:
             # An answer (an error) means the meta was not stored; no answer leaves it in doubt.
             self.in_doubt = isinstance(exc, ObjectStoreTimeoutError | ServerUnavailableError)
             raise
+        await self.core.purge_replaced(replaced, stored)
+        return stored
 
 
 async def _chain(

@@ -23,7 +23,7 @@ from .._errors import (
     ServerUnavailableError,
 )
 from .._wire import STREAM_PREFIX
-from ._mapping import api_error, map_nats_errors
+from ._mapping import api_error, map_nats_errors, nats_call
 from ._messages import (
     Msg,
     Payload,
@@ -95,11 +95,13 @@ class JetStream:
             inbox.prefix = await self.mux.route(inbox.put)
             try:
                 inbox.link = self.link()
-                await self.nc.publish(
-                    subject,
-                    cast(bytes, payload),  # nats-py takes any buffer; its hint says bytes
-                    reply=f"{inbox.prefix}.r",
-                    headers=dict(headers) if headers else None,
+                await nats_call(
+                    self.nc.publish(
+                        subject,
+                        cast(bytes, payload),  # nats-py takes any buffer; its hint says bytes
+                        reply=f"{inbox.prefix}.r",
+                        headers=dict(headers) if headers else None,
+                    )
                 )
                 try:
                     msg = await inbox.get(max(deadline - anyio.current_time(), POLL_SECONDS))
@@ -306,10 +308,12 @@ class JetStream:
             await self.purge(stream, subject, bucket=bucket)
             return
         with map_nats_errors(bucket=bucket):
-            await self.nc.publish(
-                f"{self.prefix}.STREAM.PURGE.{stream}",
-                json.dumps({"filter": subject}).encode(),
-                reply=self.nc.new_inbox(),  # the API answers requests only
+            await nats_call(
+                self.nc.publish(
+                    f"{self.prefix}.STREAM.PURGE.{stream}",
+                    json.dumps({"filter": subject}).encode(),
+                    reply=self.nc.new_inbox(),  # the API answers requests only
+                )
             )
 
     async def publish(

@@ -16,6 +16,7 @@ import nats.errors
 from nats.aio.client import Client
 
 from .._errors import ServerUnavailableError
+from ._mapping import nats_call
 
 __all__ = ["close_connection", "first_connect", "wait_jetstream"]
 
@@ -125,7 +126,7 @@ async def close_connection(nc: Client, timeout: float) -> None:
         anyio.move_on_after(timeout),
         contextlib.suppress(Exception),
     ):
-        await nc.close()
+        await nats_call(nc.close())
 
 
 async def _quiet(*_args: object) -> None:

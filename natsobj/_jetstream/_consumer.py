@@ -13,7 +13,7 @@ import nats.errors
 from nats.aio.subscription import Subscription
 
 from .._errors import ObjectStoreError, ServerUnavailableError
-from ._mapping import map_nats_errors
+from ._mapping import map_nats_errors, nats_call
 from ._messages import Msg, header, status
 from ._mux import POLL_SECONDS, unsubscribe
 
@@ -96,7 +96,7 @@ class OrderedConsumer:
 
         deliver = self._js.nc.new_inbox()
         with map_nats_errors(bucket=self._bucket):
-            sub = await self._js.nc.subscribe(deliver, cb=on_msg)
+            sub = await nats_call(self._js.nc.subscribe(deliver, cb=on_msg))
         if self._last_seq is None:
             start: dict[str, Any] = {"deliver_policy": self._policy}
         else:
@@ -202,7 +202,7 @@ class OrderedConsumer:
         if self._flow is not None and self._handed >= self._flow[1]:
             reply, self._flow = self._flow[0], None
             with contextlib.suppress(nats.errors.Error):  # a lost connection shows elsewhere
-                await self._js.nc.publish(reply, b"")
+                await nats_call(self._js.nc.publish(reply, b""))
 
     async def _drop(self, *, delete: bool) -> None:
         """Forget the consumer; with ``delete``, ask the server to remove it (else it goes

@@ -3,10 +3,12 @@ become errors of natsobj's tree (natsobj/_errors.py, which imports no nats)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import asyncio
+from collections.abc import Awaitable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.lowlevel
 import nats.errors
 
 from .._errors import (
@@ -29,7 +31,9 @@ from .._errors import (
     ServerUnavailableError,
 )
 
-__all__ = ["api_error", "map_nats_errors"]
+__all__ = ["api_error", "map_nats_errors", "nats_call"]
+
+T = TypeVar("T")
 
 # How the server words a write refused for lack of room (stream max_bytes; account limits).
 _STORAGE_LIMITS = ("maximum bytes exceeded", "resource limits exceeded for account")
@@ -128,3 +132,25 @@ def map_nats_errors(*, bucket: str | None = None, name: str | None = None) -> It
         ) from exc
     except nats.errors.Error as exc:
         raise ServerError(f"NATS error: {exc}", bucket=bucket, name=name) from exc
+
+
+async def nats_call(call: Awaitable[T]) -> T:
+    """Await ``call``, a nats-py coroutine, without losing a cancellation to it.
+
+    nats-py swallows a CancelledError thrown into some of its waits (``Client.publish``
+    waiting for its flusher once more than ``pending_size`` bytes are buffered: ``except
+    asyncio.CancelledError: pass``). An anyio cancel scope cancels again at the next
+    checkpoint, but a native ``Task.cancel()`` (``asyncio.timeout``, ``wait_for``) is
+    delivered once: the task would go on as if never cancelled, ``cancelling()`` stuck
+    above zero, and could wait for good on a source its canceller stopped feeding. So
+    when the task's cancellation requests grew during ``call`` and nothing was raised,
+    the cancellation is raised here: an anyio scope's own, at a checkpoint (its scope then
+    catches it as usual), else a CancelledError.
+    """
+    task = asyncio.current_task()
+    before = task.cancelling() if task is not None else 0
+    result = await call
+    if task is not None and task.cancelling() > before:
+        await anyio.lowlevel.checkpoint()  # a cancelled anyio scope cancels again here
+        raise asyncio.CancelledError("cancelled while nats-py was sending (it swallowed it)")
+    return result

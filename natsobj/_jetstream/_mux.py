@@ -14,6 +14,7 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 
+from ._mapping import nats_call
 from ._messages import Msg, status
 
 __all__ = ["POLL_SECONDS", "Inbox", "Mux", "Watchdog", "unsubscribe", "wait_for"]
@@ -61,11 +62,13 @@ class Mux:
         if self._sub is None:
             async with self._lock:
                 if self._sub is None:
-                    self._sub = await self._nc.subscribe(
-                        f"{self._prefix}.>",
-                        cb=self._dispatch,
-                        pending_msgs_limit=0,
-                        pending_bytes_limit=0,
+                    self._sub = await nats_call(
+                        self._nc.subscribe(
+                            f"{self._prefix}.>",
+                            cb=self._dispatch,
+                            pending_msgs_limit=0,
+                            pending_bytes_limit=0,
+                        )
                     )
         key = str(next(self._keys))
         self._routes[key] = handler

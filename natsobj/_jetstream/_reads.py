@@ -18,7 +18,7 @@ from .._errors import (
     ObjectStoreTimeoutError,
     ServerUnavailableError,
 )
-from ._mapping import map_nats_errors
+from ._mapping import map_nats_errors, nats_call
 from ._messages import (
     Msg,
     StoredMsg,
@@ -75,8 +75,10 @@ async def last_msgs(
             direct_get = f"{js.prefix}.DIRECT.GET.{stream}"
             with map_nats_errors(bucket=bucket):
                 inbox.link = js.link()
-                await js.nc.publish(
-                    direct_get, json.dumps(request).encode(), reply=f"{inbox.prefix}.r"
+                await nats_call(
+                    js.nc.publish(
+                        direct_get, json.dumps(request).encode(), reply=f"{inbox.prefix}.r"
+                    )
                 )
             while True:
                 try:
@@ -126,10 +128,12 @@ class _Runs:
 
     async def send(self, request: dict[str, Any], token: str) -> None:
         with map_nats_errors(bucket=self.read.bucket):
-            await self.js.nc.publish(
-                f"{self.js.prefix}.DIRECT.GET.{self.read.stream}",
-                json.dumps(request).encode(),
-                reply=f"{self.inbox.prefix}.{token}",
+            await nats_call(
+                self.js.nc.publish(
+                    f"{self.js.prefix}.DIRECT.GET.{self.read.stream}",
+                    json.dumps(request).encode(),
+                    reply=f"{self.inbox.prefix}.{token}",
+                )
             )
 
     def raise_if_unavailable(self, exc: TimeoutError) -> None:

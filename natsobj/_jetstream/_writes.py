@@ -18,7 +18,7 @@ from .._errors import (
     ObjectStoreTimeoutError,
     ServerUnavailableError,
 )
-from ._mapping import api_error, map_nats_errors
+from ._mapping import api_error, map_nats_errors, nats_call
 from ._messages import Msg, Payload, status
 from ._mux import wait_for
 
@@ -153,11 +153,13 @@ class _Publishes:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         with map_nats_errors(bucket=self._bucket):
-            await self._js.nc.publish(
-                subject,
-                cast(bytes, payload),  # nats-py takes any buffer; its hint says bytes
-                reply=reply,
-                headers=dict(headers) if headers else None,
+            await nats_call(
+                self._js.nc.publish(
+                    subject,
+                    cast(bytes, payload),  # nats-py takes any buffer; its hint says bytes
+                    reply=reply,
+                    headers=dict(headers) if headers else None,
+                )
             )
 
     async def _wait_answer(
