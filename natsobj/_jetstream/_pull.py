@@ -27,7 +27,7 @@ from .._errors import (
 )
 from ._consumer import SUBJECT as _SUBJECT
 from ._consumer import delivery as _delivery
-from ._mapping import map_nats_errors
+from ._mapping import map_nats_errors, nats_call
 from ._messages import Msg, header, status
 from ._mux import POLL_SECONDS, unsubscribe
 
@@ -210,7 +210,7 @@ class PullConsumer:
             self._on_msg(msg)
 
         with map_nats_errors(bucket=self._bucket):
-            self._sub = await self._js.nc.subscribe(f"{self._route}.*", cb=on_msg)
+            self._sub = await nats_call(self._js.nc.subscribe(f"{self._route}.*", cb=on_msg))
 
     def _on_msg(self, msg: Msg) -> None:
         code = status(msg)
@@ -310,7 +310,7 @@ class PullConsumer:
 
     async def _publish(self, subject: str, payload: bytes, *, reply: str = "") -> None:
         with map_nats_errors(bucket=self._bucket):
-            await self._js.nc.publish(subject, payload, reply=reply)
+            await nats_call(self._js.nc.publish(subject, payload, reply=reply))
 
     async def _answer(self, delivery: Delivery, body: bytes) -> None:
         """Send ``body`` for ``delivery`` and wait for the server to confirm it.
