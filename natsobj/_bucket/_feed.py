@@ -18,7 +18,13 @@ from .._errors import InvalidArgumentError, NotOpenError, ObjectStoreError
 from .._jetstream import Delivery, PullConsumer
 from .._models import ObjectInfo
 from .._wire import meta_subject
-from ._feeds import FEED_GROUP, check_feed_name, consumer_config, open_feed_consumer
+from ._feeds import (
+    FEED_GROUP,
+    check_feed_name,
+    consumer_config,
+    deliver_fields,
+    open_feed_consumer,
+)
 from ._watch import parse_change
 
 if TYPE_CHECKING:
@@ -138,6 +144,45 @@ class FeedStats:
     dead_lettered: int = 0
 
 
+@dataclass(frozen=True)
+class FeedOptions:
+    """A feed's options, checked before anything is sent (``checked``)."""
+
+    ack_wait: float
+    max_deliver: int | None
+    coalesce: bool
+    exclusive: bool
+
+    @classmethod
+    def checked(
+        cls,
+        *,
+        deliver: object,
+        ack_wait: object,
+        max_deliver: object,
+        coalesce: object,
+        on_dead_letter: object,
+        exclusive: object,
+    ) -> FeedOptions:
+        """The options as a feed keeps them.
+
+        Raises:
+            InvalidArgumentError: any option of the wrong type or out of range.
+        """
+        deliver_fields(deliver)
+        wait = ack_wait.total_seconds() if isinstance(ack_wait, timedelta) else ack_wait
+        if on_dead_letter is not None:
+            check_callable(on_dead_letter, "on_dead_letter")
+        return cls(
+            ack_wait=check_seconds(wait, "ack_wait"),
+            max_deliver=(
+                None if max_deliver is None else check_int(max_deliver, "max_deliver", minimum=1)
+            ),
+            coalesce=check_bool(coalesce, "coalesce"),
+            exclusive=check_bool(exclusive, "exclusive"),
+        )
+
+
 class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
     """Async iterator of ``FeedEvent``s from a durable change feed (``ObjectStore.changes``).
 
@@ -181,19 +226,22 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
     ):
         self._core = core
         self.name = check_feed_name(name)
-        wait = ack_wait.total_seconds() if isinstance(ack_wait, timedelta) else ack_wait
-        self.ack_wait = check_seconds(wait, "ack_wait")
         self.kinds = check_kinds(kinds)
         if not isinstance(prefix, str):
             raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
         self.prefix = prefix
-        self.max_deliver = (
-            None if max_deliver is None else check_int(max_deliver, "max_deliver", minimum=1)
+        options = FeedOptions.checked(
+            deliver=deliver,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+            coalesce=coalesce,
+            on_dead_letter=on_dead_letter,
+            exclusive=exclusive,
         )
-        self.coalesce = check_bool(coalesce, "coalesce")
-        self.exclusive = check_bool(exclusive, "exclusive")
-        if on_dead_letter is not None:
-            check_callable(on_dead_letter, "on_dead_letter")
+        self.ack_wait = options.ack_wait
+        self.max_deliver = options.max_deliver
+        self.coalesce = options.coalesce
+        self.exclusive = options.exclusive
         self._on_dead_letter = on_dead_letter
         self._config = consumer_config(
             core, self.name, deliver=deliver, ack_wait=self.ack_wait, exclusive=self.exclusive

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Self
 
 import anyio
 
-from .._bucket._feed import ChangeFeed, DeadLetter, FeedEvent
+from .._bucket._feed import ChangeFeed, DeadLetter, FeedEvent, FeedOptions
 from .._bucket._feeds import Deliver, check_feed_name
 from .._checks import RequiresAsyncWith
 from ._ops import SessionContext
@@ -86,6 +86,14 @@ class SessionFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         on_dead_letter: DeadLetter | None,
         exclusive: bool,
     ):
+        FeedOptions.checked(
+            deliver=deliver,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+            coalesce=coalesce,
+            on_dead_letter=on_dead_letter,
+            exclusive=exclusive,
+        )
         self._context = context
         self.name = scope_feed_name(name, context.prefix)
         prefix = context.prefix

@@ -40,13 +40,13 @@ def _each(names: str, mistakes: list[Any]) -> dict[str, list[Any]]:
 MISTAKES: dict[str, list[Any]] = {
     **_each(
         "show_deleted renewable upsert dry_run force include_history ignore_deletes"
-        " updates_only decompress atomic_puts batched_puts message_ttl public",
+        " updates_only decompress atomic_puts batched_puts message_ttl public coalesce exclusive",
         [BOOL],
     ),
     **_each("name source destination key bucket", [1, ""]),
     **_each(
         "chunk_size max_inflight_bytes if_revision start end limit offset replicas max_bytes"
-        " max_concurrency many_concurrency ttl tombstone_ttl grace timeout",
+        " max_concurrency many_concurrency ttl tombstone_ttl grace timeout from_creation from_now",
         ["1", True],
     ),
     **_each("prefix search delimiter content_type description", [1]),
@@ -57,6 +57,13 @@ MISTAKES: dict[str, list[Any]] = {
     "encoding": ["no-such-codec", 8],
     "path": [b"/tmp/bytes-path", "nul\x00path"],
     "progress": ["print"],
+    "on_dead_letter": ["print"],
+    "deliver": ["newest", -1, True],
+    "kinds": ["put", ["rename"]],
+    "ack_wait": ["1", -1],
+    "max_deliver": ["1", 0],
+    "to": ["yesterday", -1, True],
+    "at": ["tomorrow", 1],
     "meta": [{"name": "x"}],
     "target": ["x"],
     "store": ["a.b"],
@@ -155,6 +162,21 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
     ("store", "sweep_orphans"): lambda w: args(grace=60, dry_run=True),
     ("store", "watch"): lambda w: args(include_history=False, ignore_deletes=False),
     ("store", "status"): lambda w: args(),
+    ("store", "changes"): lambda w: args(
+        "feed",
+        deliver="new",
+        kinds=None,
+        prefix="",
+        ack_wait=30,
+        max_deliver=5,
+        coalesce=False,
+        on_dead_letter=None,
+        exclusive=False,
+    ),
+    ("store", "feeds"): lambda w: args(),
+    ("store", "feed_info"): lambda w: args("feed"),
+    ("store", "reset_feed"): lambda w: args("feed", 1),
+    ("store", "delete_feed"): lambda w: args("feed"),
     ("store", "upload"): lambda w: args("y.txt", b"new", upsert=False, content_type="text/plain"),
     ("store", "update"): lambda w: args("x.txt", b"new", content_type="text/plain"),
     ("store", "copy"): lambda w: args(
@@ -236,6 +258,10 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
     ("session", "delete"): lambda w: args("k"),
     ("session", "watch"): lambda w: args(include_history=False, updates_only=False),
     ("session", "many"): lambda w: args(max_concurrency=2),
+    ("session", "extend_expiry"): lambda w: args("k", from_now=60),
+    ("session", "changes"): lambda w: args(
+        "feed", deliver="new", ack_wait=30, max_deliver=5, coalesce=False, on_dead_letter=None
+    ),
     ("many", "put"): lambda w: args(b"new", "k2", metadata={"k": "v"}),
     ("many", "get"): lambda w: args("k", decompress=True),
     ("many", "head"): lambda w: args("k"),
