@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import TaskStatus
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -107,17 +108,18 @@ def check_permissions(permissions: Iterable[str] | None) -> frozenset[str]:
 
 
 def load_public_key(pem: bytes | str, kid: str) -> Ed25519PublicKey:
-    """An Ed25519 public key from its PEM.
+    """An Ed25519 public key from its PEM (read from the key set: untrusted).
 
     Raises:
-        InvalidArgumentError: too long, not PEM, or not an Ed25519 public key.
+        InvalidArgumentError: too long, not PEM, or not an Ed25519 public key (of an
+            algorithm or curve the cryptography library does not know, too).
     """
     data = pem.encode() if isinstance(pem, str) else pem
     if not isinstance(data, bytes) or len(data) > MAX_PEM_BYTES:
         raise natsobj.InvalidArgumentError(f"objectstore key {kid!r}: not a PEM of <= 4 KiB")
     try:
         key = load_pem_public_key(data)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise natsobj.InvalidArgumentError(f"objectstore key {kid!r}: {exc}") from None
     if not isinstance(key, Ed25519PublicKey):
         raise natsobj.InvalidArgumentError(f"objectstore key {kid!r} is not an Ed25519 key")
