@@ -337,8 +337,9 @@ async def watch_key_set(
     Reports started once the current key set is loaded (a failure before that is
     raised: the app does not start). While the watch is broken, ``directory.stale`` is
     set (keyed requests get 503): a lost connection resumes the watch after its last
-    event once the connection is back; any other failure (the bucket deleted, say)
-    opens a new watch and loads the key set afresh.
+    event once the connection is back; any other failure (the bucket deleted, say, or
+    anything unforeseen) opens a new watch and loads the key set afresh, so the watch
+    never ends while the app runs and the keys are never followed silently stale.
     """
     started = False
     while True:
@@ -358,7 +359,7 @@ async def watch_key_set(
                 await _follow(manager, directory, watcher)
             directory.stale = True  # the watch ended by itself: open a new one
             await anyio.sleep(_RETRY_SECONDS)
-        except natsobj.ObjectStoreError as exc:
+        except Exception as exc:  # whatever it is: fail closed (stale), and go on
             if not started:
                 raise
             directory.stale = True
