@@ -7,11 +7,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 
 import natsobj
+from natsobj import ExpirationPolicy, Usecase
+from natsobj._sessions._scope import TIME_CREATED
 from natsobj.gateway import add_objectstore_key, create_app, revoke_objectstore_key
 
 from .conftest import serving
@@ -65,3 +68,40 @@ async def test_key_set_entry_of_an_unsupported_algorithm_is_ignored_and_the_watc
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
             await manager.delete_object_store(bucket)
+
+
+# A time that exists, whose deadline (rounded up, or in UTC) does not: year 10000.
+FAR_TIMES = (
+    datetime(9999, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-1))),
+)
+
+
+async def test_extend_expiry_to_a_time_past_year_9999_is_a_bad_argument(
+    server: natsobj.EmbeddedServer, manager: natsobj.ObjectStoreManager
+) -> None:
+    usecase = unique_usecase()
+    session = Usecase(usecase).for_organization(1).session(manager)
+    try:
+        await session.put(b"x", key="k", expiration_policy=ExpirationPolicy.time_to_live(60))
+        for at in FAR_TIMES:
+            with pytest.raises(natsobj.InvalidArgumentError):
+                await session.extend_expiry("k", at=at)
+        async with (
+            serving(create_app(server.url)) as gateway,
+            httpx.AsyncClient(base_url=gateway.url) as http,
+        ):
+            for at in FAR_TIMES:
+                body = {"extend_expiry": {"at": at.isoformat()}}
+                answer = await http.patch(f"/v1/objects/{usecase}/org=1/k", json=body)
+                assert answer.status_code == 400, answer.text
+        # Another writer's meta says the object was created in year 9999.
+        info = (await session.head("k")).info
+        store = await manager.object_store(usecase)
+        forged = {**info.headers, TIME_CREATED: ["9999-12-31T23:59:59Z"]}
+        await store._core.commit(info.model_copy(update={"headers": forged}), expected=None)
+        with pytest.raises(natsobj.InvalidArgumentError):
+            await session.extend_expiry("k", from_creation=timedelta(days=2))
+    finally:
+        with contextlib.suppress(natsobj.ObjectStoreError):
+            await manager.delete_object_store(usecase)
