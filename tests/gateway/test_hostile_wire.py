@@ -17,7 +17,7 @@ from natsobj import ExpirationPolicy, Usecase
 from natsobj._sessions._scope import TIME_CREATED
 from natsobj.gateway import add_objectstore_key, create_app, revoke_objectstore_key
 
-from .conftest import serving
+from .conftest import SECRET, serving, token
 from .objectstore_fixtures import signing_key, unique_usecase
 from .test_live_config import os_token, pem, status, within_bound
 
@@ -102,6 +102,35 @@ async def test_extend_expiry_to_a_time_past_year_9999_is_a_bad_argument(
         await store._core.commit(info.model_copy(update={"headers": forged}), expected=None)
         with pytest.raises(natsobj.InvalidArgumentError):
             await session.extend_expiry("k", from_creation=timedelta(days=2))
+    finally:
+        with contextlib.suppress(natsobj.ObjectStoreError):
+            await manager.delete_object_store(usecase)
+
+
+async def test_numbers_and_durations_out_of_range_are_bad_requests_not_500s(
+    server: natsobj.EmbeddedServer, manager: natsobj.ObjectStoreManager
+) -> None:
+    usecase = unique_usecase()
+    app = create_app(server.url, jwt_secret=SECRET)
+    service = {"Authorization": f"Bearer {token('service_role')}"}
+    try:
+        async with serving(app) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
+            # Supabase's list: digits that str.isdigit takes and int refuses, or too many.
+            for value in ("²", "9" * 5000):
+                answer = await http.get(
+                    "/storage/v1/bucket", params={"limit": value}, headers=service
+                )
+                assert answer.status_code == 400, answer.text
+            # Objectstore durations past what a timedelta holds.
+            path = f"/v1/objects/{usecase}/_/k"
+            answer = await http.put(
+                path, content=b"x", headers={"x-sn-expiration": "ttl:999999999999weeks"}
+            )
+            assert answer.status_code == 400, answer.text
+            assert (await http.put(path, content=b"x")).status_code == 200
+            body = {"extend_expiry": {"after": "999999999999w", "from": "now"}}
+            answer = await http.patch(path, json=body)
+            assert answer.status_code == 400, answer.text
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
             await manager.delete_object_store(usecase)
