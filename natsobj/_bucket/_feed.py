@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Literal, Self
 
 import anyio
 
-from .._checks import RequiresAsyncWith, check_bool, check_callable, check_int, check_seconds
+from .._checks import (
+    RequiresAsyncWith,
+    check_bool,
+    check_callable,
+    check_int,
+    check_server_seconds,
+)
 from .._errors import InvalidArgumentError, NotOpenError, ObjectStoreError
 from .._jetstream import Delivery, PullConsumer
 from .._models import ObjectInfo
@@ -109,10 +115,14 @@ class FeedEvent:
 
     async def nak(self, delay: float | timedelta | None = None) -> None:
         """Give it back: it is delivered again (to any replica), after ``delay`` (seconds or
-        a timedelta) if given."""
+        a timedelta, up to about 292 years) if given.
+
+        Raises:
+            InvalidArgumentError: a negative delay, or one the server cannot hold.
+        """
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
         if seconds:
-            check_seconds(seconds, "delay")
+            check_server_seconds(seconds, "delay")
         await self._settle(lambda delivery: self._consumer.nak(delivery, seconds or 0.0))
 
     async def in_progress(self) -> None:
@@ -182,7 +192,7 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         self._core = core
         self.name = check_feed_name(name)
         wait = ack_wait.total_seconds() if isinstance(ack_wait, timedelta) else ack_wait
-        self.ack_wait = check_seconds(wait, "ack_wait")
+        self.ack_wait = check_server_seconds(wait, "ack_wait")
         self.kinds = check_kinds(kinds)
         if not isinstance(prefix, str):
             raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
