@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -134,3 +136,20 @@ async def test_numbers_and_durations_out_of_range_are_bad_requests_not_500s(
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
             await manager.delete_object_store(usecase)
+
+
+async def test_a_path_with_line_breaks_is_one_access_log_line(
+    server: natsobj.EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="natsobj.gateway.access")
+    forged = '127.0.0.1:1 "GET /admin" 200 in=0 out=0'
+    async with (
+        serving(create_app(server.url)) as gateway,
+        httpx.AsyncClient(base_url=gateway.url) as http,
+    ):
+        await http.get(f"/health%0A{quote(forged)}%0D%1b%22")
+    [record] = [r for r in caplog.records if r.name == "natsobj.gateway.access"]
+    line = record.getMessage()
+    assert not any(c in line for c in "\n\r\x1b"), line
+    assert '\\n127.0.0.1:1 \\"GET /admin\\"' in line  # escaped, still readable
+    assert record.access["path"].startswith("/health\n")  # type: ignore[attr-defined]
