@@ -153,3 +153,27 @@ async def test_a_path_with_line_breaks_is_one_access_log_line(
     assert not any(c in line for c in "\n\r\x1b"), line
     assert '\\n127.0.0.1:1 \\"GET /admin\\"' in line  # escaped, still readable
     assert record.access["path"].startswith("/health\n")  # type: ignore[attr-defined]
+
+
+async def test_supabase_download_of_an_object_whose_meta_headers_are_not_header_values(
+    server: natsobj.EmbeddedServer, manager: natsobj.ObjectStoreManager
+) -> None:
+    """Another client stored headers no HTTP header may carry (line breaks, non-Latin-1):
+    the download still answers, with safe values in their place."""
+    bucket = f"h{uuid.uuid4().hex[:12]}"
+    store = await manager.create_object_store(bucket)
+    service = {"Authorization": f"Bearer {token('service_role')}"}
+    headers = {"Cache-Control": ["max-age=1\r\nSet-Cookie: a=b"], "Content-Type": ["text/€"]}
+    try:
+        await store.put(natsobj.ObjectMeta(name="o", headers=headers), b"bytes")
+        app = create_app(server.url, jwt_secret=SECRET)
+        async with serving(app) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
+            answer = await http.get(f"/storage/v1/object/authenticated/{bucket}/o", headers=service)
+            assert answer.status_code == 200, answer.text
+            assert answer.content == b"bytes"
+            assert "set-cookie" not in answer.headers
+            assert answer.headers["cache-control"] == "no-cache"
+            assert answer.headers["content-type"] == "application/octet-stream"
+    finally:
+        with contextlib.suppress(natsobj.ObjectStoreError):
+            await manager.delete_object_store(bucket)
