@@ -177,3 +177,18 @@ async def test_supabase_download_of_an_object_whose_meta_headers_are_not_header_
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
             await manager.delete_object_store(bucket)
+
+
+async def test_a_pre_signed_url_timestamped_at_the_ends_of_time_is_401(
+    server: natsobj.EmbeddedServer,
+) -> None:
+    key = signing_key("edge")
+    usecase = unique_usecase()
+    app = create_app(server.url, objectstore_keys={key.kid: pem(key)})
+    async with serving(app) as gateway, httpx.AsyncClient(base_url=gateway.url) as http:
+        for stamp in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00"):
+            params = {"os_kid": key.kid, "os_timestamp": stamp, "os_duration": "60"}
+            answer = await http.get(
+                f"/v1/objects/{usecase}/_/k", params={**params, "os_sig": "AAAA"}
+            )
+            assert answer.status_code == 401, answer.text
