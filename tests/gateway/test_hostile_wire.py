@@ -17,7 +17,12 @@ import pytest
 import natsobj
 from natsobj import ExpirationPolicy, Usecase
 from natsobj._sessions._scope import TIME_CREATED
-from natsobj.gateway import add_objectstore_key, create_app, revoke_objectstore_key
+from natsobj.gateway import (
+    _objectstore_resumable,
+    add_objectstore_key,
+    create_app,
+    revoke_objectstore_key,
+)
 
 from .conftest import SECRET, serving, token
 from .objectstore_fixtures import signing_key, unique_usecase
@@ -192,3 +197,39 @@ async def test_a_pre_signed_url_timestamped_at_the_ends_of_time_is_401(
                 f"/v1/objects/{usecase}/_/k", params={**params, "os_sig": "AAAA"}
             )
             assert answer.status_code == 401, answer.text
+
+
+async def test_a_resumable_upload_holds_a_bounded_number_of_segments(
+    server: natsobj.EmbeddedServer,
+    manager: natsobj.ObjectStoreManager,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each write of an upload is a segment (or more), and each write walks the segments
+    held: tiny writes would cost quadratic work and bucket space without a bound."""
+    monkeypatch.setattr(_objectstore_resumable, "SEGMENT_BYTES", 4)
+    monkeypatch.setattr(_objectstore_resumable, "MAX_SEGMENTS", 2, raising=False)
+    usecase = unique_usecase()
+    base = f"/v1/objects/{usecase}/_/r"
+    try:
+        async with (
+            serving(create_app(server.url)) as gateway,
+            httpx.AsyncClient(base_url=gateway.url) as http,
+        ):
+            created = await http.put(
+                f"{base}?upload_type=resumable", headers={"Upload-Length": "20"}
+            )
+            url = f"{base}?session={created.json()['session']}"
+
+            async def write(offset: int, body: bytes) -> tuple[int, str | None]:
+                got = await http.put(url, content=body, headers={"Upload-Offset": str(offset)})
+                return got.status_code, got.headers.get("upload-offset")
+
+            assert await write(0, b"0") == (204, "1")
+            assert (await write(1, b"12345"))[0] == 400  # two more segments: one too many
+            assert await write(1, b"1") == (204, "2")
+            assert (await write(2, b"2"))[0] == 400  # a third segment
+            progress = await http.put(url, headers={"Upload-Offset": "*"})
+            assert progress.headers["upload-offset"] == "2"
+    finally:
+        with contextlib.suppress(natsobj.ObjectStoreError):
+            await manager.delete_object_store(usecase)
