@@ -30,3 +30,11 @@ async def test_ack_wait_and_nak_delay_past_what_the_server_holds_are_invalid(
         assert not event.settled
         await event.ack()
     await store.delete_feed("g")
+
+
+async def test_a_session_feed_name_leaves_room_for_the_scope_digest(
+    manager: natsobj.ObjectStoreManager, usecase: natsobj.Usecase
+) -> None:
+    session = usecase.for_organization(1).session(manager)
+    with pytest.raises(natsobj.InvalidArgumentError, match="1 to 67"):
+        session.changes("a" * 68)
