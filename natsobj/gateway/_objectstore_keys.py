@@ -220,6 +220,18 @@ async def _current(store: natsobj.ObjectStore, kid: str) -> natsobj.ObjectInfo |
         return None
 
 
+def _versions(info: natsobj.ObjectInfo | None) -> tuple[Ed25519PublicKey, ...]:
+    """The kid's key versions in the key set: none for no entry, or for one that does not
+    parse (it verifies nothing, so a change may replace it)."""
+    if info is None:
+        return ()
+    try:
+        return _stored(info).versions
+    except natsobj.InvalidArgumentError as exc:
+        _log.warning("objectstore key set: kid %r replaced: %s", info.name, exc)
+        return ()
+
+
 async def add_objectstore_key(
     manager: natsobj.ObjectStoreManager,
     kid: str,
@@ -229,8 +241,9 @@ async def add_objectstore_key(
     bucket: str = KEY_SET_BUCKET,
 ) -> None:
     """Add a key version to ``kid`` in the shared key set (a new kid, or rotation: the
-    kid's other versions stay until revoked). ``max_permissions`` (default: all three)
-    replaces the kid's. Every gateway watching the key set accepts it within a second.
+    kid's other versions stay until revoked; an entry that does not parse is replaced).
+    ``max_permissions`` (default: all three) replaces the kid's. Every gateway watching
+    the key set accepts it within a second.
 
     Raises:
         InvalidArgumentError: a bad kid, PEM or permission, or the kid has 16 versions.
@@ -241,7 +254,7 @@ async def add_objectstore_key(
 
     async def step() -> None:
         info = await _current(store, kid)
-        versions = [] if info is None else list(_stored(info).versions)
+        versions = list(_versions(info))
         if _fingerprint(key) not in {_fingerprint(v) for v in versions}:
             versions.append(key)
         config = objectstore_key(kid, [public_pem(v) for v in versions], permissions)
@@ -260,7 +273,8 @@ async def revoke_objectstore_key(
 ) -> bool:
     """Revoke one key version of ``kid`` (``pem``), or the whole kid (None); whether
     anything was revoked. Every gateway watching the key set refuses its signatures
-    within a second (a kid left with no version is deleted).
+    within a second (a kid left with no version is deleted; a whole kid is deleted even
+    if its entry does not parse).
 
     Raises:
         InvalidArgumentError: a bad kid or PEM.
@@ -273,13 +287,17 @@ async def revoke_objectstore_key(
         info = await _current(store, kid)
         if info is None:
             return False
-        config = _stored(info)
-        kept = [v for v in config.versions if gone is not None and _fingerprint(v) != gone]
-        if len(kept) == len(config.versions):
+        if gone is None:  # the whole kid, whatever its entry holds
+            await store.delete(kid, if_revision=info.revision)
+            return True
+        versions = _versions(info)
+        kept = [v for v in versions if _fingerprint(v) != gone]
+        if len(kept) == len(versions):
             return False
         if not kept:
             await store.delete(kid, if_revision=info.revision)
             return True
+        config = _stored(info)
         meta = natsobj.ObjectMeta(
             name=kid, metadata=_metadata(ObjectstoreKey(tuple(kept), config.max_permissions))
         )

@@ -21,6 +21,7 @@ from natsobj.gateway import (
     _objectstore_resumable,
     add_objectstore_key,
     create_app,
+    objectstore_keys,
     revoke_objectstore_key,
 )
 
@@ -233,3 +234,27 @@ async def test_a_resumable_upload_holds_a_bounded_number_of_segments(
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
             await manager.delete_object_store(usecase)
+
+
+async def test_a_broken_key_set_entry_can_be_replaced_and_revoked(
+    manager: natsobj.ObjectStoreManager,
+) -> None:
+    """An entry that does not parse (another writer's) verifies nothing; adding a key to
+    its kid replaces it, and revoking the kid deletes it."""
+    bucket = f"keys{uuid.uuid4().hex[:8]}"
+    key = signing_key("k")
+    broken = natsobj.ObjectMeta(name="k", metadata={"key.x": "junk"})
+    try:
+        await add_objectstore_key(manager, "other", pem(signing_key("other")), bucket=bucket)
+        store = await manager.object_store(bucket)
+        await store.put(broken, b"")
+        await add_objectstore_key(manager, "k", pem(key), bucket=bucket)
+        found = await objectstore_keys(manager, bucket=bucket)
+        assert [len(found["k"].versions), sorted(found)] == [1, ["k", "other"]]
+        await store.put(broken, b"")
+        assert not await revoke_objectstore_key(manager, "k", pem(key), bucket=bucket)
+        assert await revoke_objectstore_key(manager, "k", bucket=bucket)
+        assert sorted(await objectstore_keys(manager, bucket=bucket)) == ["other"]
+    finally:
+        with contextlib.suppress(natsobj.ObjectStoreError):
+            await manager.delete_object_store(bucket)
