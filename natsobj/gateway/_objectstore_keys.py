@@ -232,6 +232,14 @@ def _versions(info: natsobj.ObjectInfo | None) -> tuple[Ed25519PublicKey, ...]:
         return ()
 
 
+def _permissions(info: natsobj.ObjectInfo | None) -> frozenset[str]:
+    """The kid's ``max_permissions`` in the key set: all three for no entry, or for one
+    that does not parse (it is replaced)."""
+    if info is not None and _versions(info):
+        return _stored(info).max_permissions
+    return frozenset(PERMISSIONS)
+
+
 async def add_objectstore_key(
     manager: natsobj.ObjectStoreManager,
     kid: str,
@@ -242,14 +250,15 @@ async def add_objectstore_key(
 ) -> None:
     """Add a key version to ``kid`` in the shared key set (a new kid, or rotation: the
     kid's other versions stay until revoked; an entry that does not parse is replaced).
-    ``max_permissions`` (default: all three) replaces the kid's. Every gateway watching
-    the key set accepts it within a second.
+    ``max_permissions`` replaces the kid's; None keeps them (a rotation never widens
+    what a kid may grant), all three for a new kid. Every gateway watching the key set
+    accepts it within a second.
 
     Raises:
         InvalidArgumentError: a bad kid, PEM or permission, or the kid has 16 versions.
     """
     key = load_public_key(pem, check_kid(kid))
-    permissions = check_permissions(max_permissions)
+    given = None if max_permissions is None else check_permissions(max_permissions)
     store = await _key_set(manager, bucket)
 
     async def step() -> None:
@@ -257,6 +266,7 @@ async def add_objectstore_key(
         versions = list(_versions(info))
         if _fingerprint(key) not in {_fingerprint(v) for v in versions}:
             versions.append(key)
+        permissions = given if given is not None else _permissions(info)
         config = objectstore_key(kid, [public_pem(v) for v in versions], permissions)
         meta = natsobj.ObjectMeta(name=kid, metadata=_metadata(config))
         await store.put(meta, b"", if_revision=0 if info is None else info.revision)

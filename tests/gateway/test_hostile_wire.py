@@ -258,3 +258,24 @@ async def test_a_broken_key_set_entry_can_be_replaced_and_revoked(
     finally:
         with contextlib.suppress(natsobj.ObjectStoreError):
             await manager.delete_object_store(bucket)
+
+
+async def test_rotating_a_restricted_kid_keeps_its_max_permissions(
+    manager: natsobj.ObjectStoreManager,
+) -> None:
+    """A new version added without ``max_permissions`` must not widen a read-only kid
+    to every permission (rotation is the common case; the omission the easy mistake)."""
+    bucket = f"keys{uuid.uuid4().hex[:8]}"
+    old, new = signing_key("ro"), signing_key("ro")
+    try:
+        read = ["object.read"]
+        await add_objectstore_key(manager, "ro", pem(old), max_permissions=read, bucket=bucket)
+        await add_objectstore_key(manager, "ro", pem(new), bucket=bucket)
+        found = (await objectstore_keys(manager, bucket=bucket))["ro"]
+        assert (len(found.versions), found.max_permissions) == (2, frozenset(read))
+        await add_objectstore_key(manager, "fresh", pem(signing_key("fresh")), bucket=bucket)
+        fresh = (await objectstore_keys(manager, bucket=bucket))["fresh"]
+        assert len(fresh.max_permissions) == 3  # a new kid: all three
+    finally:
+        with contextlib.suppress(natsobj.ObjectStoreError):
+            await manager.delete_object_store(bucket)
