@@ -20,7 +20,6 @@ from ._bucket._feed import (
     ChangeFeed,
     DeadLetter,
     EventKind,
-    check_feed_options,
 )
 from ._bucket._feeds import Deliver, FeedInfo, delete_feed, feed_info, list_feeds, reset_feed
 from ._bucket._get import GetOptions, ObjectResult, ReadResult, open_result, save
@@ -502,16 +501,14 @@ class ObjectStore:
         return ChangeFeed(
             self._core,
             name,
-            check_feed_options(
-                deliver=deliver,
-                kinds=kinds,
-                prefix=prefix,
-                ack_wait=ack_wait,
-                max_deliver=max_deliver,
-                coalesce=coalesce,
-                on_dead_letter=on_dead_letter,
-                exclusive=exclusive,
-            ),
+            deliver=deliver,
+            kinds=kinds,
+            prefix=prefix,
+            ack_wait=ack_wait,
+            max_deliver=max_deliver,
+            coalesce=coalesce,
+            on_dead_letter=on_dead_letter,
+            exclusive=exclusive,
         )
 
     async def feeds(self) -> builtins.list[FeedInfo]:

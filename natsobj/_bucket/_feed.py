@@ -24,13 +24,7 @@ from .._errors import InvalidArgumentError, NotOpenError, ObjectStoreError
 from .._jetstream import Delivery, PullConsumer
 from .._models import ObjectInfo
 from .._wire import meta_subject
-from ._feeds import (
-    FEED_GROUP,
-    check_feed_name,
-    consumer_config,
-    deliver_fields,
-    open_feed_consumer,
-)
+from ._feeds import FEED_GROUP, check_feed_name, consumer_config, open_feed_consumer
 from ._watch import parse_change
 
 if TYPE_CHECKING:
@@ -44,9 +38,7 @@ __all__ = [
     "DeadLetter",
     "EventKind",
     "FeedEvent",
-    "FeedOptions",
     "FeedStats",
-    "check_feed_options",
     "check_kinds",
 ]
 
@@ -144,56 +136,6 @@ class FeedEvent:
         await self._settle(lambda delivery: self._consumer.term(delivery, text))
 
 
-@dataclass(frozen=True)
-class FeedOptions:
-    """A feed's options, checked (see ``ChangeFeed``)."""
-
-    deliver: object
-    ack_wait: float
-    kinds: frozenset[EventKind]
-    prefix: str
-    max_deliver: int | None
-    coalesce: bool
-    exclusive: bool
-    on_dead_letter: DeadLetter | None
-
-
-def check_feed_options(
-    *,
-    deliver: object,
-    kinds: object,
-    prefix: object,
-    ack_wait: object,
-    max_deliver: object,
-    coalesce: object,
-    on_dead_letter: object,
-    exclusive: object,
-) -> FeedOptions:
-    """``ObjectStore.changes``'s options, checked before anything is sent.
-
-    Raises:
-        InvalidArgumentError: any of them is not what ``ChangeFeed`` takes.
-    """
-    deliver_fields(deliver)
-    wait = ack_wait.total_seconds() if isinstance(ack_wait, timedelta) else ack_wait
-    if not isinstance(prefix, str):
-        raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
-    if on_dead_letter is not None:
-        check_callable(on_dead_letter, "on_dead_letter")
-    return FeedOptions(
-        deliver=deliver,
-        ack_wait=check_server_seconds(wait, "ack_wait"),
-        kinds=check_kinds(kinds),
-        prefix=prefix,
-        max_deliver=None
-        if max_deliver is None
-        else check_int(max_deliver, "max_deliver", minimum=1),
-        coalesce=check_bool(coalesce, "coalesce"),
-        exclusive=check_bool(exclusive, "exclusive"),
-        on_dead_letter=on_dead_letter,  # type: ignore[arg-type]  # checked callable
-    )
-
-
 @dataclass
 class FeedStats:
     """What one feed handle did besides handing out events: events ``filtered`` by
@@ -233,22 +175,38 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
 
     _usage = "async with store.changes(name) as feed: async for event in feed"
 
-    def __init__(self, core: BucketCore, name: str, options: FeedOptions):
+    def __init__(
+        self,
+        core: BucketCore,
+        name: str,
+        *,
+        deliver: object = "new",
+        kinds: Collection[EventKind] | None = None,
+        prefix: str = "",
+        ack_wait: float | timedelta = DEFAULT_ACK_WAIT,
+        max_deliver: int | None = DEFAULT_MAX_DELIVER,
+        coalesce: bool = False,
+        on_dead_letter: DeadLetter | None = None,
+        exclusive: bool = False,
+    ):
         self._core = core
         self.name = check_feed_name(name)
-        self.ack_wait = options.ack_wait
-        self.kinds = options.kinds
-        self.prefix = options.prefix
-        self.max_deliver = options.max_deliver
-        self.coalesce = options.coalesce
-        self.exclusive = options.exclusive
-        self._on_dead_letter = options.on_dead_letter
+        wait = ack_wait.total_seconds() if isinstance(ack_wait, timedelta) else ack_wait
+        self.ack_wait = check_server_seconds(wait, "ack_wait")
+        self.kinds = check_kinds(kinds)
+        if not isinstance(prefix, str):
+            raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
+        self.prefix = prefix
+        self.max_deliver = (
+            None if max_deliver is None else check_int(max_deliver, "max_deliver", minimum=1)
+        )
+        self.coalesce = check_bool(coalesce, "coalesce")
+        self.exclusive = check_bool(exclusive, "exclusive")
+        if on_dead_letter is not None:
+            check_callable(on_dead_letter, "on_dead_letter")
+        self._on_dead_letter = on_dead_letter
         self._config = consumer_config(
-            core,
-            self.name,
-            deliver=options.deliver,
-            ack_wait=self.ack_wait,
-            exclusive=self.exclusive,
+            core, self.name, deliver=deliver, ack_wait=self.ack_wait, exclusive=self.exclusive
         )
         self.stats = FeedStats()
         self._consumer: PullConsumer | None = None

@@ -292,12 +292,13 @@ async def reset_feed(core: BucketCore, name: str, to: int | datetime) -> FeedInf
         FeedNotFoundError: no such feed.
         UnsupportedFeatureError: the server is older than 2.14 (``CONSUMER.RESET``).
     """
-    if isinstance(to, datetime):
-        _rfc3339(to)  # a naive time is refused before anything is asked
-    elif not (isinstance(to, int) and not isinstance(to, bool) and to >= 1):
-        raise InvalidArgumentError(f"to must be a revision (>= 1) or a datetime, got {to!r}")
     await feed_info(core, name)
-    seq = await _first_at(core, to) if isinstance(to, datetime) else to
+    if isinstance(to, datetime):
+        seq = await _first_at(core, to)
+    elif isinstance(to, int) and not isinstance(to, bool) and to >= 1:
+        seq = to
+    else:
+        raise InvalidArgumentError(f"to must be a revision (>= 1) or a datetime, got {to!r}")
     if not core.js.server_at_least(2, 14):
         raise UnsupportedFeatureError(
             "resetting a feed needs nats-server 2.14 or later (CONSUMER.RESET)",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Self
 
 import anyio
 
-from .._bucket._feed import ChangeFeed, DeadLetter, FeedEvent, check_feed_options
+from .._bucket._feed import ChangeFeed, DeadLetter, FeedEvent
 from .._bucket._feeds import Deliver, check_feed_name
 from .._checks import RequiresAsyncWith
 from .._errors import InvalidArgumentError
@@ -100,20 +100,19 @@ class SessionFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
     ):
         self._context = context
         self.name = scope_feed_name(name, context.prefix)
-        # Checked now, before entering creates anything.
-        options = check_feed_options(
-            deliver=deliver,
-            kinds=None,
-            prefix=context.prefix,
-            ack_wait=ack_wait,
-            max_deliver=max_deliver,
-            coalesce=coalesce,
-            on_dead_letter=on_dead_letter,
-            exclusive=exclusive,
-        )
+        prefix = context.prefix
 
         def open_feed(store: ObjectStore) -> ChangeFeed:
-            return ChangeFeed(store._core, self.name, options)
+            return store.changes(
+                self.name,
+                prefix=prefix,
+                deliver=deliver,
+                ack_wait=ack_wait,
+                max_deliver=max_deliver,
+                coalesce=coalesce,
+                on_dead_letter=on_dead_letter,
+                exclusive=exclusive,
+            )
 
         self._open_feed = open_feed
         self._feed: ChangeFeed | None = None

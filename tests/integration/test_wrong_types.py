@@ -125,15 +125,6 @@ OWNERS: dict[str, Callable[[World], Any]] = {
     "many": lambda w: w.session.many(),
     "scope": lambda w: w.usecase.scope(),
 }
-# The options a store's and a session's feeds share.
-FEED_OPTIONS: dict[str, Any] = {
-    "deliver": "all",
-    "ack_wait": 30,
-    "max_deliver": 5,
-    "coalesce": False,
-    "on_dead_letter": print,
-    "exclusive": False,
-}
 CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
     ("store", "get_info"): lambda w: args("x.txt", show_deleted=False),
     ("store", "put"): lambda w: args(
@@ -162,11 +153,6 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
     ("store", "sweep_orphans"): lambda w: args(grace=60, dry_run=True),
     ("store", "watch"): lambda w: args(include_history=False, ignore_deletes=False),
     ("store", "status"): lambda w: args(),
-    ("store", "changes"): lambda w: args("f", kinds=["put"], prefix="x", **FEED_OPTIONS),
-    ("store", "feeds"): lambda w: args(),
-    ("store", "feed_info"): lambda w: args("f"),
-    ("store", "reset_feed"): lambda w: args("f", 1),
-    ("store", "delete_feed"): lambda w: args("f"),
     ("store", "upload"): lambda w: args("y.txt", b"new", upsert=False, content_type="text/plain"),
     ("store", "update"): lambda w: args("x.txt", b"new", content_type="text/plain"),
     ("store", "copy"): lambda w: args(
@@ -238,8 +224,6 @@ CALLS: dict[tuple[str, str], Callable[[World], Args]] = {
     ("session", "delete"): lambda w: args("k"),
     ("session", "watch"): lambda w: args(include_history=False, updates_only=False),
     ("session", "many"): lambda w: args(max_concurrency=2),
-    ("session", "changes"): lambda w: args("f", **FEED_OPTIONS),
-    ("session", "extend_expiry"): lambda w: args("k", from_now=60),
     ("many", "put"): lambda w: args(b"new", "k2", metadata={"k": "v"}),
     ("many", "get"): lambda w: args("k", decompress=True),
     ("many", "head"): lambda w: args("k"),
