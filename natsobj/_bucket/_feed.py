@@ -18,6 +18,7 @@ from .._checks import (
     check_bool,
     check_callable,
     check_int,
+    check_seconds,
     check_server_seconds,
 )
 from .._errors import InvalidArgumentError, NotOpenError, ObjectStoreError
@@ -192,7 +193,7 @@ class ChangeFeed(RequiresAsyncWith, anyio.AsyncContextManagerMixin):
         self._core = core
         self.name = check_feed_name(name)
         wait = ack_wait.total_seconds() if isinstance(ack_wait, timedelta) else ack_wait
-        self.ack_wait = check_server_seconds(wait, "ack_wait")
+        self.ack_wait = check_seconds(wait, "ack_wait")
         self.kinds = check_kinds(kinds)
         if not isinstance(prefix, str):
             raise InvalidArgumentError(f"prefix must be a str, got {prefix!r}")
