@@ -37,6 +37,7 @@ __all__ = [
     "check_metadata",
     "check_put_data",
     "check_seconds",
+    "check_server_seconds",
     "check_subject",
     "check_text",
     "model_error",
@@ -76,6 +77,17 @@ def check_seconds(value: object, what: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise InvalidArgumentError(f"{what} must be a positive number of seconds, got {value}")
     return value
+
+
+def check_server_seconds(value: object, what: str) -> float:
+    """``value`` if it is a number of seconds the server can hold: a Go duration, whole
+    nanoseconds in an int64 (at least 1 ns, under about 292 years)."""
+    seconds = check_seconds(value, what)
+    if not 1 <= seconds * 1e9 < 2.0**63:
+        raise InvalidArgumentError(
+            f"{what} must be 1 ns to 292 years (a server duration), got {seconds} s"
+        )
+    return seconds
 
 
 def check_text(value: object, what: str) -> str:

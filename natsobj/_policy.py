@@ -46,6 +46,7 @@ _SIZE_LIMIT = POLICY_METADATA_PREFIX + "file_size_limit"
 _MIME_TYPES = POLICY_METADATA_PREFIX + "allowed_mime_types"
 # Only these are the policy's: other ``natsobj.`` keys (a usecase's defaults) are metadata.
 POLICY_METADATA_KEYS = frozenset((_PUBLIC, _SIZE_LIMIT, _MIME_TYPES))
+_MAX_LIMIT_DIGITS = 19  # a size limit read from metadata fits an int64
 
 # type/subtype or type/* (RFC 6838 restricted names), case-insensitive.
 _TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]*"
@@ -191,7 +192,9 @@ def policy_from_metadata(metadata: Mapping[str, str] | None) -> BucketPolicy:
     by hand, say) are ignored rather than locking the bucket."""
     metadata = metadata or {}
     fields: dict[str, Any] = {"public": metadata.get(_PUBLIC) == "true"}
-    if (limit := metadata.get(_SIZE_LIMIT, "")).isdigit():
+    limit = metadata.get(_SIZE_LIMIT, "")
+    # ASCII digits only (isdigit takes '²' too, which int refuses), and few of them.
+    if limit.isascii() and limit.isdigit() and len(limit) <= _MAX_LIMIT_DIGITS:
         fields["file_size_limit"] = int(limit)
     if _MIME_TYPES in metadata:
         with contextlib.suppress(ValueError, TypeError):

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Literal, Self
 
 import anyio
 
-from .._checks import RequiresAsyncWith, check_bool, check_callable, check_int, check_seconds
+from .._checks import (
+    RequiresAsyncWith,
+    check_bool,
+    check_callable,
+    check_int,
+    check_server_seconds,
+)
 from .._errors import InvalidArgumentError, NotOpenError, ObjectStoreError
 from .._jetstream import Delivery, PullConsumer
 from .._models import ObjectInfo
@@ -115,10 +121,14 @@ class FeedEvent:
 
     async def nak(self, delay: float | timedelta | None = None) -> None:
         """Give it back: it is delivered again (to any replica), after ``delay`` (seconds or
-        a timedelta) if given."""
+        a timedelta, up to about 292 years) if given.
+
+        Raises:
+            InvalidArgumentError: a negative delay, or one the server cannot hold.
+        """
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else delay
         if seconds:
-            check_seconds(seconds, "delay")
+            check_server_seconds(seconds, "delay")
         await self._settle(lambda delivery: self._consumer.nak(delivery, seconds or 0.0))
 
     async def in_progress(self) -> None:
@@ -174,7 +184,7 @@ class FeedOptions:
         if on_dead_letter is not None:
             check_callable(on_dead_letter, "on_dead_letter")
         return cls(
-            ack_wait=check_seconds(wait, "ack_wait"),
+            ack_wait=check_server_seconds(wait, "ack_wait"),
             max_deliver=(
                 None if max_deliver is None else check_int(max_deliver, "max_deliver", minimum=1)
             ),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._checks import check_server_seconds
 from .._errors import (
     FeedNotFoundError,
     InvalidArgumentError,
@@ -87,7 +88,12 @@ def consumer_config(
     core: BucketCore, name: str, *, deliver: object, ack_wait: float, exclusive: bool
 ) -> dict[str, Any]:
     """The durable consumer behind feed ``name``: explicit acks, every meta subject, no
-    server-side delivery limit (the feed counts deliveries: see ``ChangeFeed``)."""
+    server-side delivery limit (the feed counts deliveries: see ``ChangeFeed``).
+
+    Raises:
+        InvalidArgumentError: ``ack_wait`` is past what the server holds (int64 ns).
+    """
+    check_server_seconds(ack_wait, "ack_wait")
     config: dict[str, Any] = {
         "durable_name": name,
         "description": f"natsobj change feed of bucket {core.bucket}",

@@ -56,13 +56,23 @@ class ExpiryTarget:
     from_now: timedelta | None = None
 
     def deadline(self, created: datetime, now: datetime) -> datetime:
-        """The deadline this target asks for, for an object created at ``created``."""
-        if self.at is not None:
-            return _ceil_seconds(self.at)
-        if self.from_creation is not None:
-            return created + self.from_creation
-        assert self.from_now is not None
-        return now + self.from_now
+        """The deadline this target asks for, for an object created at ``created`` (read
+        from the object's meta: any time a datetime holds).
+
+        Raises:
+            InvalidArgumentError: the deadline is past what a datetime holds (year 9999).
+        """
+        try:
+            if self.at is not None:
+                return _ceil_seconds(self.at)
+            if self.from_creation is not None:
+                return created + self.from_creation
+            assert self.from_now is not None
+            return now + self.from_now
+        except OverflowError:
+            raise InvalidArgumentError(
+                f"the new deadline is over {MAX_EXPIRATION.days} days away"
+            ) from None
 
 
 def _ceil_seconds(value: datetime) -> datetime:
@@ -88,14 +98,18 @@ def expiry_target(
     datetime, the durations non-negative (timedelta or seconds, cut to whole seconds).
 
     Raises:
-        InvalidArgumentError: none or several given, a naive datetime, a bad duration.
+        InvalidArgumentError: none or several given, a naive datetime (or one past year
+            9999 in UTC), a bad duration.
     """
     if sum(value is not None for value in (at, from_creation, from_now)) != 1:
         raise InvalidArgumentError("give exactly one of at, from_creation, from_now")
     if at is not None:
         if not isinstance(at, datetime) or at.utcoffset() is None:
             raise InvalidArgumentError(f"at must be a timezone-aware datetime, got {at!r}")
-        return ExpiryTarget(at=at.astimezone(UTC))
+        try:
+            return ExpiryTarget(at=at.astimezone(UTC))
+        except OverflowError:  # past year 9999 in UTC
+            raise InvalidArgumentError(f"at is past what a datetime holds: {at!r}") from None
     if from_creation is not None:
         return ExpiryTarget(from_creation=_whole_seconds(from_creation, "from_creation"))
     return ExpiryTarget(from_now=_whole_seconds(from_now, "from_now"))
@@ -109,6 +123,8 @@ async def extend_expiry(context: SessionContext, key: str, target: ExpiryTarget)
         ObjectNotFoundError: no such key in the scope, deleted, or expired.
         ExpiryExtensionRejectedError: the object never expires, is a link, or was
             replaced or deleted meanwhile.
+        InvalidArgumentError: the new deadline is over ``MAX_EXPIRATION`` away, or past
+            what a datetime holds (also when the meta's creation time puts it there).
     """
     name = context.object_name(validate_key(key))
     first: list[str] = []  # the nuid of the object first read: a replaced one is refused

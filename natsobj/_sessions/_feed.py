@@ -18,6 +18,7 @@ import anyio
 from .._bucket._feed import ChangeFeed, DeadLetter, FeedEvent, FeedOptions
 from .._bucket._feeds import Deliver, check_feed_name
 from .._checks import RequiresAsyncWith
+from .._errors import InvalidArgumentError
 from ._ops import SessionContext
 from ._scope import ObjectMetadata
 from ._watch import EventKind, session_event
@@ -25,15 +26,26 @@ from ._watch import EventKind, session_event
 if TYPE_CHECKING:
     from .._store import ObjectStore
 
-__all__ = ["SessionChange", "SessionFeed", "scope_feed_name"]
+__all__ = ["MAX_NAME", "SessionChange", "SessionFeed", "scope_feed_name"]
+
+# A feed name is at most 80 characters; a session's adds "-" and a 12-digit digest.
+MAX_NAME = 67
 
 
 def scope_feed_name(name: str, prefix: str) -> str:
     """The feed (consumer) behind ``session.changes(name)`` in the scope of ``prefix``:
     ``name`` and a digest of the scope, so that two scopes never share one (each would
-    acknowledge the other's events unseen)."""
+    acknowledge the other's events unseen).
+
+    Raises:
+        InvalidArgumentError: ``name`` is not 1 to ``MAX_NAME`` (67) of A-Z a-z 0-9 _ -.
+    """
     digest = hashlib.sha256(prefix.encode()).hexdigest()[:12]
-    return f"{check_feed_name(name)}-{digest}"
+    if len(check_feed_name(name)) > MAX_NAME:  # room for "-<digest>" in a feed's name
+        raise InvalidArgumentError(
+            f"a session feed name is 1 to {MAX_NAME} of A-Z a-z 0-9 _ -, got {name!r}"
+        )
+    return f"{name}-{digest}"
 
 
 @dataclass(eq=False)

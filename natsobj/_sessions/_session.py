@@ -359,6 +359,10 @@ class Session:
         same ``name`` in two scopes makes two feeds. It reads every change of the usecase
         bucket and acknowledges other scopes' unseen (names are encoded in subjects: the
         server cannot filter by scope). Options as for ``ObjectStore.changes``.
+
+        Raises:
+            InvalidArgumentError: ``name`` is not 1 to 67 of ``A-Z a-z 0-9 _ -`` (room
+                for the digest in a feed's 80), or a bad option.
         """
         return SessionFeed(
             self._context,

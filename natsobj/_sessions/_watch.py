@@ -167,4 +167,6 @@ def _renewed(meta: ObjectMetadata) -> bool:
         return False
     if meta.time_expires is None or meta.time_created is None:
         return False
-    return meta.time_expires > meta.time_created + duration
+    # A difference, not a sum: the times are any writer's, and created + tti may be
+    # past what a datetime holds (year 9999).
+    return meta.time_expires - meta.time_created > duration

@@ -108,7 +108,8 @@ def feed_info(settings: Settings, bucket: str, name: str, as_json: bool) -> None
 
 
 def _position(text: str) -> int | datetime:
-    if text.isdigit():
+    # ASCII digits (isdigit alone takes "²", which int refuses), an int64 at most.
+    if text.isascii() and text.isdigit() and len(text) <= 19:
         return int(text)
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))

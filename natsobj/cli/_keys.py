@@ -61,7 +61,8 @@ def objectstore_key() -> None:
     "permissions",
     multiple=True,
     type=click.Choice(_PERMISSIONS),
-    help="A permission tokens of this kid may grant (repeatable; default: all three).",
+    help="A permission tokens of this kid may grant (repeatable; default: the kid's"
+    " own, all three for a new kid).",
 )
 @_set_option
 @global_options()
@@ -70,7 +71,8 @@ def key_add(
     settings: Settings, kid: str, pem_path: str, permissions: tuple[str, ...], key_set: str
 ) -> None:
     """Add an Ed25519 public key PEM as a version of KID (a new kid, or key rotation:
-    other versions stay until revoked); --max-permission replaces the kid's."""
+    other versions stay until revoked); --max-permission replaces the kid's, else an
+    existing kid keeps its own (a rotation never widens them)."""
     _need_extra()
     from natsobj.gateway import add_objectstore_key
 

@@ -2,13 +2,16 @@
 
 Each record's message is one readable line; the same facts ride on the record as
 ``record.access`` (a dict), which ``JsonFormatter`` writes as one JSON object per line.
-The query string is never logged: signed URLs carry their tokens there.
+The query string is never logged: signed URLs carry their tokens there. The path is the
+client's (percent-decoded): in the text line its quotes, backslashes and control
+characters are escaped, so that a path cannot end the line or forge another.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +19,13 @@ __all__ = ["ACCESS_LOGGER", "JsonFormatter", "log_access"]
 
 ACCESS_LOGGER = "natsobj.gateway.access"
 _log = logging.getLogger(ACCESS_LOGGER)
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\\u2028\u2029]')
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+
+
+def _escaped(text: str) -> str:
+    """``text`` fit for one quoted field of a log line."""
+    return _UNSAFE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
 def log_access(fields: dict[str, Any]) -> None:
@@ -28,7 +38,7 @@ def log_access(fields: dict[str, Any]) -> None:
         '%s "%s %s" %s in=%s out=%s %.1fms route=%s id=%s%s',
         fields["client"] or "-",
         fields["method"],
-        fields["path"],
+        _escaped(fields["path"]),
         fields["status"],
         fields["bytes_in"],
         fields["bytes_out"],

@@ -185,7 +185,8 @@ def _check_presigned(request: Request, keys: KeyDirectory) -> None:
     if signed_at.tzinfo is None or not timedelta(0) <= valid_for <= MAX_PRESIGN:
         raise AuthError(401, "pre-signed URL timestamp needs a zone; duration 0 to 7 days")
     now = datetime.now(UTC)
-    if not signed_at - CLOCK_SKEW <= now <= signed_at + valid_for + CLOCK_SKEW:
+    # Compared as offsets from now: signed_at +- the window may be past year 1 or 9999.
+    if not -CLOCK_SKEW <= now - signed_at <= valid_for + CLOCK_SKEW:
         raise AuthError(401, "pre-signed URL is expired or not yet valid")
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     raw_query = request.scope.get("query_string", b"")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import anyio
 from anyio.abc import TaskStatus
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -107,17 +108,18 @@ def check_permissions(permissions: Iterable[str] | None) -> frozenset[str]:
 
 
 def load_public_key(pem: bytes | str, kid: str) -> Ed25519PublicKey:
-    """An Ed25519 public key from its PEM.
+    """An Ed25519 public key from its PEM (read from the key set: untrusted).
 
     Raises:
-        InvalidArgumentError: too long, not PEM, or not an Ed25519 public key.
+        InvalidArgumentError: too long, not PEM, or not an Ed25519 public key (of an
+            algorithm or curve the cryptography library does not know, too).
     """
     data = pem.encode() if isinstance(pem, str) else pem
     if not isinstance(data, bytes) or len(data) > MAX_PEM_BYTES:
         raise natsobj.InvalidArgumentError(f"objectstore key {kid!r}: not a PEM of <= 4 KiB")
     try:
         key = load_pem_public_key(data)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise natsobj.InvalidArgumentError(f"objectstore key {kid!r}: {exc}") from None
     if not isinstance(key, Ed25519PublicKey):
         raise natsobj.InvalidArgumentError(f"objectstore key {kid!r} is not an Ed25519 key")
@@ -218,6 +220,26 @@ async def _current(store: natsobj.ObjectStore, kid: str) -> natsobj.ObjectInfo |
         return None
 
 
+def _versions(info: natsobj.ObjectInfo | None) -> tuple[Ed25519PublicKey, ...]:
+    """The kid's key versions in the key set: none for no entry, or for one that does not
+    parse (it verifies nothing, so a change may replace it)."""
+    if info is None:
+        return ()
+    try:
+        return _stored(info).versions
+    except natsobj.InvalidArgumentError as exc:
+        _log.warning("objectstore key set: kid %r replaced: %s", info.name, exc)
+        return ()
+
+
+def _permissions(info: natsobj.ObjectInfo | None) -> frozenset[str]:
+    """The kid's ``max_permissions`` in the key set: all three for no entry, or for one
+    that does not parse (it is replaced)."""
+    if info is not None and _versions(info):
+        return _stored(info).max_permissions
+    return frozenset(PERMISSIONS)
+
+
 async def add_objectstore_key(
     manager: natsobj.ObjectStoreManager,
     kid: str,
@@ -227,21 +249,24 @@ async def add_objectstore_key(
     bucket: str = KEY_SET_BUCKET,
 ) -> None:
     """Add a key version to ``kid`` in the shared key set (a new kid, or rotation: the
-    kid's other versions stay until revoked). ``max_permissions`` (default: all three)
-    replaces the kid's. Every gateway watching the key set accepts it within a second.
+    kid's other versions stay until revoked; an entry that does not parse is replaced).
+    ``max_permissions`` replaces the kid's; None keeps them (a rotation never widens
+    what a kid may grant), all three for a new kid. Every gateway watching the key set
+    accepts it within a second.
 
     Raises:
         InvalidArgumentError: a bad kid, PEM or permission, or the kid has 16 versions.
     """
     key = load_public_key(pem, check_kid(kid))
-    permissions = check_permissions(max_permissions)
+    given = None if max_permissions is None else check_permissions(max_permissions)
     store = await _key_set(manager, bucket)
 
     async def step() -> None:
         info = await _current(store, kid)
-        versions = [] if info is None else list(_stored(info).versions)
+        versions = list(_versions(info))
         if _fingerprint(key) not in {_fingerprint(v) for v in versions}:
             versions.append(key)
+        permissions = given if given is not None else _permissions(info)
         config = objectstore_key(kid, [public_pem(v) for v in versions], permissions)
         meta = natsobj.ObjectMeta(name=kid, metadata=_metadata(config))
         await store.put(meta, b"", if_revision=0 if info is None else info.revision)
@@ -258,7 +283,8 @@ async def revoke_objectstore_key(
 ) -> bool:
     """Revoke one key version of ``kid`` (``pem``), or the whole kid (None); whether
     anything was revoked. Every gateway watching the key set refuses its signatures
-    within a second (a kid left with no version is deleted).
+    within a second (a kid left with no version is deleted; a whole kid is deleted even
+    if its entry does not parse).
 
     Raises:
         InvalidArgumentError: a bad kid or PEM.
@@ -271,13 +297,17 @@ async def revoke_objectstore_key(
         info = await _current(store, kid)
         if info is None:
             return False
-        config = _stored(info)
-        kept = [v for v in config.versions if gone is not None and _fingerprint(v) != gone]
-        if len(kept) == len(config.versions):
+        if gone is None:  # the whole kid, whatever its entry holds
+            await store.delete(kid, if_revision=info.revision)
+            return True
+        versions = _versions(info)
+        kept = [v for v in versions if _fingerprint(v) != gone]
+        if len(kept) == len(versions):
             return False
         if not kept:
             await store.delete(kid, if_revision=info.revision)
             return True
+        config = _stored(info)
         meta = natsobj.ObjectMeta(
             name=kid, metadata=_metadata(ObjectstoreKey(tuple(kept), config.max_permissions))
         )
@@ -335,8 +365,9 @@ async def watch_key_set(
     Reports started once the current key set is loaded (a failure before that is
     raised: the app does not start). While the watch is broken, ``directory.stale`` is
     set (keyed requests get 503): a lost connection resumes the watch after its last
-    event once the connection is back; any other failure (the bucket deleted, say)
-    opens a new watch and loads the key set afresh.
+    event once the connection is back; any other failure (the bucket deleted, say, or
+    anything unforeseen) opens a new watch and loads the key set afresh, so the watch
+    never ends while the app runs and the keys are never followed silently stale.
     """
     started = False
     while True:
@@ -356,7 +387,7 @@ async def watch_key_set(
                 await _follow(manager, directory, watcher)
             directory.stale = True  # the watch ended by itself: open a new one
             await anyio.sleep(_RETRY_SECONDS)
-        except natsobj.ObjectStoreError as exc:
+        except Exception as exc:  # whatever it is: fail closed (stale), and go on
             if not started:
                 raise
             directory.stale = True

@@ -28,6 +28,8 @@ from ._objectstore_keys import KeyDirectory
 META_PREFIX = "x-snme-"
 # The largest JSON body a request may send (an extend_expiry, a multipart complete).
 MAX_JSON_BODY = 1024 * 1024
+# Durations past this are refused (a timedelta holds about 2.7 million years).
+_MAX_DURATION_SECONDS = timedelta(days=999_999_999).total_seconds()
 _DURATION_PART = re.compile(r"\s*(\d{1,12})\s*([a-z]+)")
 _UNITS = {
     "ms": 0.001,
@@ -164,7 +166,11 @@ def need_key(key: str | None) -> str:
 
 
 def parse_duration(text: str) -> timedelta:
-    """A humantime duration as Sentry writes them (``30s``, ``7days``, ``1d 2h``)."""
+    """A humantime duration as Sentry writes them (``30s``, ``7days``, ``1d 2h``).
+
+    Raises:
+        HTTPError: 400 for a malformed one, or one past what a timedelta holds.
+    """
     total = 0.0
     rest = text.strip().lower()
     if not rest:
@@ -175,6 +181,8 @@ def parse_duration(text: str) -> timedelta:
             raise HTTPError(400, f"invalid duration {text!r}")
         total += int(match.group(1)) * _UNITS[match.group(2)]
         rest = rest[match.end() :].strip()
+    if total > _MAX_DURATION_SECONDS:
+        raise HTTPError(400, f"duration {text!r} is too long")
     return timedelta(seconds=total)
 
 

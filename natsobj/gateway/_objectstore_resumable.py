@@ -13,10 +13,11 @@
 An upload lives in the usecase's bucket under ``resumable/<token>/``: a manifest (key,
 scope, length, metadata headers) and the bytes received as segments of up to
 ``SEGMENT_BYTES`` named by their offset, each its own put, so a write cut off midway keeps
-every whole segment it sent (the client asks for the offset and sends the rest). All
-with a 24-hour TTL. The write that makes the bytes whole streams the segments, in order,
-into one session put of the key (readers see the old object or the whole new one), marks
-the manifest complete (a later progress answers 201) and drops the segments.
+every whole segment it sent (the client asks for the offset and sends the rest); an
+upload holds at most ``MAX_SEGMENTS`` segments (400 past them). All with a 24-hour TTL.
+The write that makes the bytes whole streams the segments, in order, into one session
+put of the key (readers see the old object or the whole new one), marks the manifest
+complete (a later progress answers 201) and drops the segments.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from ._objectstore_requests import HTTPError, need_key, put_options, scoped_sess
 __all__ = ["cancel", "create", "write"]
 
 SEGMENT_BYTES = 8 * 1024 * 1024
+# The segments one upload may hold: each write walks them, so tiny writes would cost
+# quadratic work and unbounded bucket space. At least 80 GB when writes are of 8 MiB.
+MAX_SEGMENTS = 10_000
 MAX_LENGTH_DIGITS = 15
 
 
@@ -101,11 +105,13 @@ class _Upload:
         self.headers: dict[str, str] = manifest["headers"]
         self.complete = manifest.get("complete") is True
         self.manifest = manifest
+        self.count = 0  # the segments ``held`` found
 
     async def held(self) -> int:
-        """The bytes received: the run of segments from offset 0."""
-        offset = 0
-        while offset < self.length:
+        """The bytes received: the run of segments from offset 0 (at most
+        ``MAX_SEGMENTS``; their number in ``count``)."""
+        offset = self.count = 0
+        while offset < self.length and self.count < MAX_SEGMENTS:
             try:
                 info = await self.store.get_info(_segment_name(self.token, offset))
             except ObjectNotFoundError:
@@ -113,6 +119,7 @@ class _Upload:
             if info.size == 0:
                 break
             offset += info.size
+            self.count += 1
         return min(offset, self.length)
 
     async def segments(self, end: int) -> list[str]:
@@ -147,7 +154,9 @@ def _progress(offset: int, status: int = 204) -> Response:
 
 
 async def write(request: Request) -> Response:
-    """Append the body at ``Upload-Offset`` (or, with ``*``, say the offset)."""
+    """Append the body at ``Upload-Offset`` (or, with ``*``, say the offset). A write
+    that would take the upload past ``MAX_SEGMENTS`` segments (one per ``SEGMENT_BYTES``
+    of each write, and one for its rest) is refused (400), the bytes held kept."""
     session, upload = await _open(request, WRITE)
     if upload.complete:
         return _progress(upload.length, 201)
@@ -160,8 +169,11 @@ async def write(request: Request) -> Response:
         return _progress(held, 409)
     if "content-length" not in request.headers:
         raise HTTPError(411, "a write needs a Content-Length")
-    if offset + _digits(request.headers["content-length"], "Content-Length") > upload.length:
+    size = _digits(request.headers["content-length"], "Content-Length")
+    if offset + size > upload.length:
         raise HTTPError(400, "the write goes past Upload-Length")
+    if upload.count + -(-size // SEGMENT_BYTES) > MAX_SEGMENTS:
+        raise HTTPError(400, f"an upload holds at most {MAX_SEGMENTS} writes: write more at once")
     try:
         held = await _append(upload, offset, request.stream())
     except PreconditionFailedError:  # another write of the same bytes came first

@@ -89,7 +89,8 @@ _BUCKET_SORT = ("id", "name", "created_at", "updated_at")
 def _whole(raw: str | None, name: str, least: int) -> int | None:
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < least:
+    # ASCII digits only (str.isdigit takes '²', which int refuses), and few of them.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or int(raw) < least:
         raise invalid(f"querystring/{name} must be an integer >= {least}")
     return int(raw)
 

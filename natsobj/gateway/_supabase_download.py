@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -17,6 +18,15 @@ import natsobj
 from ._supabase_http import ApiError, check_readable, iso, manager_of, object_key, require
 
 __all__ = ["download", "download_public", "object_info", "serve"]
+
+# What a header value may be as stored (the meta is anyone's: no line breaks, no bytes
+# outside Latin-1 that the response could not encode): visible ASCII and spaces.
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
+
+
+def _header_value(value: str, default: str) -> str:
+    """``value`` if a response header can carry it as it is, else ``default``."""
+    return value if _HEADER_VALUE.fullmatch(value) else default
 
 
 def _http_date(stamp: datetime | None) -> str:
@@ -46,11 +56,18 @@ def _cache_control(info: natsobj.ObjectInfo) -> str:
     return cache[0] if cache else "no-cache"
 
 
+def _etag(info: natsobj.ObjectInfo) -> str:
+    """The digest, quoted (one that is no header value, or holds a quote, reads as empty)."""
+    digest = str(info.digest)
+    return f'"{digest}"' if '"' not in digest and _HEADER_VALUE.fullmatch(digest) else '""'
+
+
 def _object_headers(info: natsobj.ObjectInfo) -> dict[str, str]:
+    """The object's response headers; a stored value no header can carry is replaced."""
     return {
-        "Content-Type": info.content_type,
-        "Cache-Control": _cache_control(info),
-        "ETag": f'"{info.digest}"',
+        "Content-Type": _header_value(info.content_type, "application/octet-stream"),
+        "Cache-Control": _header_value(_cache_control(info), "no-cache"),
+        "ETag": _etag(info),
         "Last-Modified": _http_date(info.mtime),
         "Accept-Ranges": "bytes",
     }

@@ -397,8 +397,10 @@ def _if_revision(mode: PutMode | None) -> int | None:
         if mode.get("version") is not None:
             raise NotSupportedError("natsobj objects have no versions: update by e_tag")
         e_tag = mode.get("e_tag")
-        if isinstance(e_tag, str) and e_tag.strip('"').isdigit():
-            return int(e_tag.strip('"'))
+        digits = e_tag.strip('"') if isinstance(e_tag, str) else ""
+        # A revision: ASCII digits (isdigit alone takes '²', which int refuses), an int64.
+        if digits.isascii() and digits.isdigit() and len(digits) <= 19:
+            return int(digits)
     raise InvalidArgumentError(
         f"mode is 'overwrite', 'create' or {{'e_tag': <an e-tag from head>}}, got {mode!r}"
     )
