@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
@@ -46,6 +47,9 @@ __all__ = ["ChunkReader", "GetOptions", "ObjectResult", "ReadResult", "open_resu
 DEFAULT_READ_RUN_BYTES = 8 * 1024 * 1024
 # What ``ReadResult.receive`` returns at most, unless asked for another size (anyio's).
 RECEIVE_BYTES = 65536
+# ``read()`` of a known size allocates its buffer up front, at most this much: the size
+# comes from the meta, which is untrusted, so a bigger claim gets memory as bytes arrive.
+PREALLOCATE_BYTES = 1024 * 1024 * 1024
 
 
 class GetOptions(TypedDict, total=False):
@@ -265,6 +269,35 @@ class ChunkReader:
         return None
 
 
+class _Gathered:
+    """The bytes of a read of known size, written into one buffer as they arrive.
+
+    ``bytes(n)`` is calloc'd (a page costs memory once written) and CPython's
+    ``BytesIO.getvalue()`` hands out its buffer without a copy when the buffer is exactly
+    full, so a read holds the object once, not its chunks and then their join. More bytes
+    than expected, or fewer at the end, raise: nothing partial is returned.
+    """
+
+    def __init__(self, size: int, error: Callable[[str], ObjectStoreError]):
+        self._size = size
+        self._error = error
+        self._buffer = io.BytesIO(bytes(min(size, PREALLOCATE_BYTES)))
+        self._got = 0
+
+    def add(self, chunk: bytes) -> None:
+        self._got += len(chunk)
+        if self._got > self._size:
+            raise self._error(f"more bytes than the {self._size} expected")
+        self._buffer.write(chunk)
+
+    def value(self) -> bytes:
+        if self._got != self._size:
+            raise self._error(f"read {self._got} bytes, expected {self._size}")
+        value = self._buffer.getvalue()
+        self._buffer.close()
+        return value
+
+
 class ReadResult(Resource, ByteReceiveStream):
     """Bytes read inside ``async with``: iterate them (chunk by chunk), ``receive()`` them
     (anyio's ``ByteReceiveStream``, so anyio's buffered streams can wrap it) or ``read()``
@@ -284,6 +317,10 @@ class ReadResult(Resource, ByteReceiveStream):
         self._sources: list[Any] = []  # the read's async generators, closed last to first
         # What ``receive`` took of a chunk and has not returned yet.
         self._rest = memoryview(b"")
+        # Bytes the read yields in all, when ``_open`` knows (``read`` gathers them into
+        # one buffer of that size), and bytes taken from the chunks so far.
+        self._size: int | None = None
+        self._pulled = 0
 
     async def _open(self) -> AsyncIterator[bytes]:
         """Start the read: the bytes (generators the read holds go into ``_sources``)."""
@@ -312,7 +349,9 @@ class ReadResult(Resource, ByteReceiveStream):
             return rest
         if self._chunks is None:
             raise self._not_open()
-        return await anext(self._chunks)
+        chunk = await anext(self._chunks)
+        self._pulled += len(chunk)
+        return chunk
 
     async def receive(self, max_bytes: int = RECEIVE_BYTES) -> bytes:
         """At most ``max_bytes`` of the bytes that come next.
@@ -338,7 +377,16 @@ class ReadResult(Resource, ByteReceiveStream):
         if not self._entered:
             async with self:
                 return await self.read()
-        return b"".join([chunk async for chunk in self])
+        if self._size is None:
+            return b"".join([chunk async for chunk in self])
+        gathered = _Gathered(self._size - self._pulled + len(self._rest), self._incomplete)
+        async for chunk in self:
+            gathered.add(chunk)
+        return gathered.value()
+
+    def _incomplete(self, detail: str) -> ObjectStoreError:
+        """The error for bytes that disagree with the size the read expected."""
+        return IncompleteObjectError(detail)
 
 
 class ObjectResult(ReadResult):
@@ -382,6 +430,8 @@ class ObjectResult(ReadResult):
                 name=self._name,
             )
         self._info = info
+        end = info.size if self._end is None else min(self._end, info.size)
+        self._size = 0 if info.deleted else max(end - self._start, 0)
         if info.deleted:
             return _empty()
         chunks = target.reader(info, start=self._start, end=self._end).chunks()
@@ -398,6 +448,13 @@ class ObjectResult(ReadResult):
                 self._entered, self._info = True, info
                 return single
         return await super().read()
+
+    def _incomplete(self, detail: str) -> ObjectStoreError:
+        return IncompleteObjectError(
+            f"object {self._name!r} in bucket {self._core.bucket!r}: {detail}",
+            bucket=self._core.bucket,
+            name=self._name,
+        )
 
 
 def open_result(

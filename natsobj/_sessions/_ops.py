@@ -416,11 +416,13 @@ class GetResponse(ReadResult):
         core, meta = await live(self._context, request.key, self._prefetched)
         chunks: AsyncIterator[bytes] = core.reader(meta.info).chunks()
         self._sources.append(chunks)
+        self._size = meta.info.size  # the bytes as stored (read() gathers them in one buffer)
         if meta.compression == "zstd":
             if not request.decompress or bool({"zstd", "*"} & request.accept_encoding):
                 self.encoding = "zstd"
             else:
                 chunks = decompress(chunks, name=request.key)
                 self._sources.append(chunks)
+                self._size = None
         self._metadata = meta
         return chunks
