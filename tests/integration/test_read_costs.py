@@ -1,6 +1,7 @@
-"""get_bytes gathers an object into one buffer: the peak memory it adds is the object once
-plus what is in flight, not the chunks and then their join; a size the chunks disagree
-with fails, and nothing partial is returned."""
+"""What reads cost. get_bytes gathers an object into one buffer: the peak memory it adds is
+the object once plus what is in flight, not the chunks and then their join; a size the
+chunks disagree with fails, and nothing partial is returned. The first connection of a
+process reads the socket in big pieces too."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import sys
 from pathlib import Path
 
 import anyio
+import nats.aio.client
 import pytest
 from nats.js.client import JetStreamContext
 
 import natsobj
 from natsobj import ObjectStore
+from natsobj._jetstream._tuning import READ_BUFFER_SIZE
 from tests.conftest import replace_chunks
 
 pytestmark = pytest.mark.anyio
@@ -54,3 +57,25 @@ async def test_chunks_that_disagree_with_the_meta_size_fail(
             await store.get_bytes("x", start=start)
         with pytest.raises(natsobj.IncompleteObjectError):
             await store.get("x", start=start).read()
+
+
+async def test_read_after_part_was_received(store: ObjectStore) -> None:
+    data = os.urandom(5 * 1000 + 17)
+    await store.put("x", data, chunk_size=1000)
+    async with store.get("x") as result:
+        head = await result.receive(300)
+        assert head + await result.read() == data
+    async with store.get("x", start=1500, end=4321) as result:
+        first = await anext(result)
+        assert first + await result.read() == data[1500:4321]
+
+
+async def test_the_first_connection_reads_the_socket_in_big_pieces(
+    server: natsobj.EmbeddedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # nats-py sizes the connection's stream buffer when it connects: asyncio stops
+    # reading the socket past twice that, so a small one costs two syscalls a read.
+    monkeypatch.setattr(nats.aio.client, "DEFAULT_BUFFER_SIZE", 32768)
+    async with natsobj.connect(server.url) as manager:
+        reader = manager.js.nc._transport._io_reader  # type: ignore[union-attr]
+        assert reader._limit == READ_BUFFER_SIZE
