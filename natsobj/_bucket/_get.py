@@ -45,6 +45,9 @@ __all__ = ["ChunkReader", "GetOptions", "ObjectResult", "ReadResult", "open_resu
 
 # Bytes per Direct Get run on reads.
 DEFAULT_READ_RUN_BYTES = 8 * 1024 * 1024
+# Chunks a whole-object read hands to the hashing thread ahead of it: they are held twice
+# while get_bytes gathers them (in the backlog and in its buffer), so keep it small.
+READ_HASH_BACKLOG = 4 * 1024 * 1024
 # What ``ReadResult.receive`` returns at most, unless asked for another size (anyio's).
 RECEIVE_BYTES = 65536
 # ``read()`` of a known size allocates its buffer up front, at most this much: the size
@@ -156,7 +159,7 @@ class ChunkReader:
         """
         info = self.info
         offset, index, guessed = where.offset, where.index, where.guessed
-        digest = StreamingHash() if self.whole else None
+        digest = StreamingHash(READ_HASH_BACKLOG) if self.whole else None
         received = 0
         async with _closing(digest), aclosing(self._messages(where)) as msgs:
             async for msg in msgs:
