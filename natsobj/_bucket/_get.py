@@ -161,7 +161,7 @@ class ChunkReader:
         offset, index, guessed = where.offset, where.index, where.guessed
         digest = StreamingHash(READ_HASH_BACKLOG) if self.whole else None
         received = 0
-        async with _closing(digest), aclosing(self._messages(where)) as msgs:
+        async with _closing(digest), aclosing(self._messages(where, end)) as msgs:
             async for msg in msgs:
                 if guessed:
                     self._check_guess(msg, where)
@@ -191,11 +191,12 @@ class ChunkReader:
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
 
-    async def _messages(self, where: _Position) -> AsyncGenerator[StoredMsg, None]:
-        """The object's chunks from ``where`` on, in stream order; the last one from the
-        look-up that brought it, when it did."""
-        tail = self._tail if where.last_seq is not None else None
-        if tail is not None and tail.seq != where.last_seq:
+    async def _messages(self, where: _Position, end: int) -> AsyncGenerator[StoredMsg, None]:
+        """The object's chunks from ``where`` on, in stream order, up to the one holding
+        byte ``end - 1`` when known; the last chunk from the look-up that brought it."""
+        plan_last = self._plan_last(where, end)
+        tail = self._tail if plan_last is not None else None
+        if tail is not None and tail.seq != plan_last:
             tail = None
         start_seq = where.seq
         # On a replicated bucket a replica serving Direct Get may not have the newest
@@ -203,7 +204,7 @@ class ChunkReader:
         # stream leader, which has every acknowledged chunk.
         sources = (self.direct, False) if self.direct and self.replicated else (self.direct,)
         for direct in sources:
-            last_seq = where.last_seq if direct else None
+            last_seq = plan_last if direct else None
             if tail is not None and last_seq is not None:
                 last_seq = tail.seq - 1
             if last_seq is None or start_seq <= last_seq:
@@ -224,6 +225,15 @@ class ChunkReader:
             if tail is not None and start_seq == tail.seq:
                 yield tail
                 return
+
+    def _plan_last(self, where: _Position, end: int) -> int | None:
+        """The last sequence to ask for: a range needs the chunks up to the one holding its
+        last byte, and runs planned past it would fetch bytes nobody reads (a parquet
+        column chunk mid-file)."""
+        chunk_size = self.info.chunk_size
+        if where.last_seq is None or self.whole or not chunk_size:
+            return where.last_seq
+        return min(where.last_seq, where.seq + (end - 1) // chunk_size - where.index)
 
     def _check_guess(self, msg: StoredMsg, where: _Position) -> None:
         """A guessed position holds if the first chunk read is at the guessed sequence and

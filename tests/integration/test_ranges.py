@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nats.js.client import JetStreamContext
@@ -11,6 +12,7 @@ from nats.js.client import JetStreamContext
 import natsobj
 from natsobj import ObjectStore
 from natsobj._bucket._get import ChunkReader
+from natsobj._jetstream import JetStream
 
 pytestmark = pytest.mark.anyio
 
@@ -112,6 +114,22 @@ async def test_a_range_locates_its_chunk_with_one_lookup(
     monkeypatch.setattr(ChunkReader, "_first_seq", no_lookup)
     for start, end in ((1, 2), (5 * CHUNK + 3, 9 * CHUNK + 999), (123, None)):
         assert await store.get_bytes("r", start=start, end=end) == data[start:end]
+
+
+async def test_a_range_asks_for_no_chunk_past_its_last_byte(
+    store: ObjectStore, data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[int, int | None]] = []
+    next_msgs = JetStream.next_msgs
+
+    def spy(self: JetStream, *args: Any, **kwargs: Any) -> Any:
+        asked.append((kwargs["start_seq"], kwargs.get("last_seq")))
+        return next_msgs(self, *args, **kwargs)
+
+    monkeypatch.setattr(JetStream, "next_msgs", spy)
+    assert await store.get_bytes("r", start=1500, end=2500) == data[1500:2500]
+    (start_seq, last_seq), *_ = asked
+    assert last_seq == start_seq + 1  # the chunks holding bytes 1500 and 2499
 
 
 @pytest.mark.parametrize("start", [0, 500, 1500, 2500])
