@@ -351,7 +351,12 @@ class ObjectStore:
         return open_result(self._core, name, start=start, end=end, show_deleted=show_deleted)
 
     async def get_bytes(self, name: str, **options: Unpack[GetOptions]) -> bytes:
-        """The object's bytes (verified). Options as for ``get``."""
+        """The object's bytes (verified). Options as for ``get``.
+
+        The chunks are written into one buffer of the size the meta gives as they arrive,
+        so memory holds the object once (plus the chunks in flight), not twice; chunks
+        that add up to more or fewer bytes raise IncompleteObjectError.
+        """
         return await self.get(name, **options).read()
 
     async def get_string(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
@@ -45,8 +46,14 @@ __all__ = ["ChunkReader", "GetOptions", "ObjectResult", "ReadResult", "open_resu
 
 # Bytes per Direct Get run on reads.
 DEFAULT_READ_RUN_BYTES = 8 * 1024 * 1024
+# Chunks a whole-object read hands to the hashing thread ahead of it: they are held twice
+# while get_bytes gathers them (in the backlog and in its buffer), so keep it small.
+READ_HASH_BACKLOG = 4 * 1024 * 1024
 # What ``ReadResult.receive`` returns at most, unless asked for another size (anyio's).
 RECEIVE_BYTES = 65536
+# ``read()`` of a known size allocates its buffer up front, at most this much: the size
+# comes from the meta, which is untrusted, so a bigger claim gets memory as bytes arrive.
+PREALLOCATE_BYTES = 1024 * 1024 * 1024
 
 
 class GetOptions(TypedDict, total=False):
@@ -64,6 +71,22 @@ async def _closing(digest: StreamingHash | None) -> AsyncIterator[None]:
     finally:
         if digest is not None:
             await digest.close()
+
+
+class _Misplaced(Exception):
+    """The chunks are not where a guessed position put them."""
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where a read starts: stream sequence, the last chunk's sequence (None: unknown),
+    byte offset and chunk index; ``guessed``: by arithmetic, to be confirmed."""
+
+    seq: int = 0
+    last_seq: int | None = None
+    offset: int = 0
+    index: int = 0
+    guessed: bool = False
 
 
 @dataclass
@@ -105,80 +128,137 @@ class ChunkReader:
             if self.whole:
                 self._verify(hashlib.sha256().digest(), 0, 0)
             return
-        stream = stream_name(self.bucket)
-        subject = chunk_subject(self.bucket, info.nuid)
         only = await self.single_chunk()
         if only is not None:
             yield only[self.start : end] if not self.whole else only
             return
-        batch = max(self.run_bytes // max(info.chunk_size or 1, 1), 1)
-        start_seq, last_seq, offset, index = await self._locate(stream, subject, batch)
+        where = await self._locate()
         tail = self._tail
-        if not self.whole and tail is not None and tail.seq == start_seq:
+        if not self.whole and tail is not None and tail.seq == where.seq:
             # The range starts in the last chunk, which the lookup already brought.
-            if offset + len(tail.data) != info.size:
+            if where.offset + len(tail.data) != info.size:
                 raise self._error(IncompleteObjectError, "the last chunk has the wrong size")
-            yield tail.data[self.start - offset : end - offset]
+            yield tail.data[self.start - where.offset : end - where.offset]
             return
-        plan_last = self._plan_last(last_seq, start_seq, end, index)
-        digest = StreamingHash() if self.whole else None
+        for _ in range(2):
+            try:
+                async with aclosing(self._read(where, end)) as pieces:
+                    async for piece in pieces:
+                        yield piece
+                return
+            except _Misplaced:
+                # The chunks are not where the arithmetic put them (raised before any
+                # byte was yielded): look up where they start.
+                where = await self._locate_by_first_seq()
+
+    async def _read(self, where: _Position, end: int) -> AsyncGenerator[bytes, None]:
+        """The bytes ``[start, end)`` read from ``where`` on, verified (see ``chunks``).
+
+        Raises:
+            _Misplaced: ``where`` was a guess and the first chunk is not the one it
+                expected (before anything is yielded).
+        """
+        info = self.info
+        offset, index, guessed = where.offset, where.index, where.guessed
+        digest = StreamingHash(READ_HASH_BACKLOG) if self.whole else None
         received = 0
-        # On a replicated bucket a replica serving Direct Get may not have the newest
-        # chunks yet (Direct Get is not read-after-write): what it lacks comes from the
-        # stream leader, which has every acknowledged chunk.
-        sources = (self.direct, False) if self.direct and self.replicated else (self.direct,)
-        async with _closing(digest):
-            for direct in sources:
-                msgs = self.js.next_msgs(
-                    stream,
-                    subject,
-                    start_seq=start_seq,
-                    batch=batch,
-                    max_bytes=self.run_bytes,
-                    direct=direct,
-                    bucket=self.bucket,
-                    last_seq=plan_last if direct else None,
-                )
-                async with aclosing(msgs):
-                    async for msg in msgs:
-                        start_seq = msg.seq + 1
-                        data = msg.data
-                        if not data:
-                            continue  # nats.net writes an empty trailing chunk, not counted
-                        index += 1
-                        if digest is None and last_seq is not None and msg.seq < last_seq:
-                            self._check_located(data)
-                        if digest is not None:
-                            await digest.update(data)
-                        received += len(data)
-                        chunk_start, offset = offset, offset + len(data)
-                        if offset > info.size:
-                            raise self._error(
-                                IncompleteObjectError, "more bytes stored than its size"
-                            )
-                        lo = max(self.start - chunk_start, 0)
-                        hi = min(end - chunk_start, len(data))
-                        if lo < hi:
-                            yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
-                        if offset >= end:
-                            break
+        async with _closing(digest), aclosing(self._messages(where, end)) as msgs:
+            async for msg in msgs:
+                if guessed:
+                    self._check_guess(msg, where)
+                    guessed = False
+                data = msg.data
+                if not data:
+                    continue  # nats.net writes an empty trailing chunk, not counted
+                index += 1
+                if digest is None and where.last_seq is not None and msg.seq < where.last_seq:
+                    self._check_located(data)
+                if digest is not None:
+                    await digest.update(data)
+                received += len(data)
+                chunk_start, offset = offset, offset + len(data)
+                if offset > info.size:
+                    raise self._error(IncompleteObjectError, "more bytes stored than its size")
+                lo = max(self.start - chunk_start, 0)
+                hi = min(end - chunk_start, len(data))
+                if lo < hi:
+                    yield data if (lo == 0 and hi == len(data)) else data[lo:hi]
                 if offset >= end:
                     break
-        if digest is not None:
-            self._verify(await digest.digest(), received, index)
-        elif offset < end:
+            if digest is not None:
+                self._verify(await digest.digest(), received, index)
+        if digest is None and offset < end:
             raise self._error(
                 IncompleteObjectError, f"chunks missing after byte {offset} of {info.size}"
             )
 
-    def _plan_last(self, last_seq: int | None, start_seq: int, end: int, index: int) -> int | None:
+    async def _messages(self, where: _Position, end: int) -> AsyncGenerator[StoredMsg, None]:
+        """The object's chunks from ``where`` on, in stream order, up to the one holding
+        byte ``end - 1`` when known; the last chunk from the look-up that brought it."""
+        plan_last = self._plan_last(where, end)
+        tail = self._tail if plan_last is not None else None
+        if tail is not None and tail.seq != plan_last:
+            tail = None
+        start_seq = where.seq
+        # On a replicated bucket a replica serving Direct Get may not have the newest
+        # chunks yet (Direct Get is not read-after-write): what it lacks comes from the
+        # stream leader, which has every acknowledged chunk.
+        sources = (self.direct, False) if self.direct and self.replicated else (self.direct,)
+        for direct in sources:
+            last_seq = plan_last if direct else None
+            if tail is not None and last_seq is not None:
+                last_seq = tail.seq - 1
+            if last_seq is None or start_seq <= last_seq:
+                msgs = self.js.next_msgs(
+                    stream_name(self.bucket),
+                    chunk_subject(self.bucket, self.info.nuid),
+                    start_seq=start_seq,
+                    batch=self._batch,
+                    max_bytes=self.run_bytes,
+                    direct=direct,
+                    bucket=self.bucket,
+                    last_seq=last_seq,
+                )
+                async with aclosing(msgs):
+                    async for msg in msgs:
+                        start_seq = msg.seq + 1
+                        yield msg
+            if tail is not None and start_seq == tail.seq:
+                yield tail
+                return
+
+    def _plan_last(self, where: _Position, end: int) -> int | None:
         """The last sequence to ask for: a range needs the chunks up to the one holding its
         last byte, and runs planned past it would fetch bytes nobody reads (a parquet
         column chunk mid-file)."""
         chunk_size = self.info.chunk_size
-        if last_seq is None or self.whole or not chunk_size:
-            return last_seq
-        return min(last_seq, start_seq + (end - 1) // chunk_size - index)
+        if where.last_seq is None or self.whole or not chunk_size:
+            return where.last_seq
+        return min(where.last_seq, where.seq + (end - 1) // chunk_size - where.index)
+
+    def _check_guess(self, msg: StoredMsg, where: _Position) -> None:
+        """A guessed position holds if the first chunk read is at the guessed sequence and
+        the server counts exactly the sequences up to the last chunk after it (so every
+        one of them is a chunk of this object, and the chunk is the one ``where`` names)."""
+        pending = msg.headers.get("Nats-Num-Pending", "")
+        assert where.last_seq is not None
+        if (
+            msg.seq != where.seq
+            or not pending.isdigit()
+            or int(pending) != where.last_seq - msg.seq
+            or not self._from_stream(msg)
+        ):
+            raise _Misplaced
+
+    def _from_stream(self, msg: StoredMsg) -> bool:
+        """Whether the bucket's stream itself answered, not a mirror serving its Direct
+        Gets (``mirror_direct``), which may lag behind it."""
+        return msg.headers.get("Nats-Stream") == stream_name(self.bucket)
+
+    @property
+    def _batch(self) -> int:
+        """Chunks per Direct Get run."""
+        return max(self.run_bytes // max(self.info.chunk_size or 1, 1), 1)
 
     def _check_located(self, data: bytes) -> None:
         """A range's offsets came from the meta's chunk size: a chunk other than the last
@@ -222,45 +302,74 @@ class ChunkReader:
                 DigestMismatchError, "received a corrupt object, digests do not match"
             )
 
-    async def _locate(
-        self, stream: str, subject: str, batch: int
-    ) -> tuple[int, int | None, int, int]:
-        """(stream sequence, last sequence, byte offset, chunk index) to start reading from.
+    async def _locate(self) -> _Position:
+        """Where to start reading.
 
-        When the object was written in uniform chunks that sit next to each other in the
-        stream, the chunk holding ``start`` is found by arithmetic and the last sequence
-        is known, so reads of more than one run can ask for runs ahead. Otherwise the read
-        starts at the first chunk and skips what it does not need (last sequence None).
-        Reads that fit in one run from the start need neither, and skip the lookup.
+        When the object was written in uniform chunks, the chunk holding ``start`` is found
+        by arithmetic and the last sequence is known, so reads of more than one run can ask
+        for runs ahead. By Direct Get that takes one look-up, of the last chunk, and a guess
+        that the chunks sit next to each other in the stream, which the first chunk read
+        confirms (see ``_check_guess``); otherwise (a replicated bucket, a last chunk of
+        another size than the meta implies) a look-up of the first chunk too. When the
+        chunks do not sit next to each other, the read starts at the first chunk and skips
+        what it does not need. Reads that fit in one run from the start need no look-up.
+
+        The guess, like the look-ups, takes the chunk subject to hold the put's chunks and
+        nothing else: a whole read verifies that (digest), a range checks chunk sizes.
         """
         info = self.info
         chunk_size = info.chunk_size
         if (
             not chunk_size
             or info.chunks != -(-info.size // chunk_size)
-            or (self.start == 0 and (info.chunks <= batch or not self.direct))
+            or (self.start == 0 and (info.chunks <= self._batch or not self.direct))
         ):
-            return 0, None, 0, 0
+            return _Position()
+        if not self.direct or self.replicated:
+            # A follower may lack the newest chunks: its last one is no anchor.
+            return await self._locate_by_first_seq()
+        last, tail = await self._last_seq(), self._tail
+        if last is None or last < info.chunks or tail is None:
+            return _Position()
+        tail_size = info.size - (info.chunks - 1) * chunk_size
+        if len(tail.data) != tail_size or not self._from_stream(tail):
+            return await self._locate_by_first_seq()
+        index = self.start // chunk_size
+        return _Position(last - info.chunks + 1 + index, last, index * chunk_size, index, True)
+
+    async def _locate_by_first_seq(self) -> _Position:
+        """Where to start reading, from the look-up of the first and the last chunk: the
+        chunk holding ``start`` if every sequence between them is a chunk of the object,
+        else the first chunk."""
+        info = self.info
+        stream, subject = stream_name(self.bucket), chunk_subject(self.bucket, info.nuid)
         found: dict[str, int | None] = {}
 
         async def first_seq() -> None:
             found["first"] = await self._first_seq(stream, subject)
 
         async def last_seq() -> None:
-            self._tail = await self.js.last_msg(
-                stream, subject, direct=self.direct, bucket=self.bucket
-            )
-            found["last"] = None if self._tail is None else self._tail.seq
+            found["last"] = await self._last_seq()
 
         with unwrap_single_error():
             async with anyio.create_task_group() as tg:  # both in one round trip
                 tg.start_soon(first_seq)
                 tg.start_soon(last_seq)
-        first, last = found["first"], found["last"]
-        if first is None or last is None or last - first + 1 != info.chunks:
-            return 0, None, 0, 0
+        first, last, chunk_size = found["first"], found["last"], info.chunk_size
+        if first is None or last is None or last - first + 1 != info.chunks or not chunk_size:
+            return _Position()
         index = self.start // chunk_size
-        return first + index, last, index * chunk_size, index
+        return _Position(first + index, last, index * chunk_size, index)
+
+    async def _last_seq(self) -> int | None:
+        """The sequence of the object's last chunk (kept in ``_tail``), None if none."""
+        self._tail = await self.js.last_msg(
+            stream_name(self.bucket),
+            chunk_subject(self.bucket, self.info.nuid),
+            direct=self.direct,
+            bucket=self.bucket,
+        )
+        return None if self._tail is None else self._tail.seq
 
     async def _first_seq(self, stream: str, subject: str) -> int | None:
         async for msg in self.js.next_msgs(
@@ -274,6 +383,35 @@ class ChunkReader:
         ):
             return msg.seq
         return None
+
+
+class _Gathered:
+    """The bytes of a read of known size, written into one buffer as they arrive.
+
+    ``bytes(n)`` is calloc'd (a page costs memory once written) and CPython's
+    ``BytesIO.getvalue()`` hands out its buffer without a copy when the buffer is exactly
+    full, so a read holds the object once, not its chunks and then their join. More bytes
+    than expected, or fewer at the end, raise: nothing partial is returned.
+    """
+
+    def __init__(self, size: int, error: Callable[[str], ObjectStoreError]):
+        self._size = size
+        self._error = error
+        self._buffer = io.BytesIO(bytes(min(size, PREALLOCATE_BYTES)))
+        self._got = 0
+
+    def add(self, chunk: bytes) -> None:
+        self._got += len(chunk)
+        if self._got > self._size:
+            raise self._error(f"more bytes than the {self._size} expected")
+        self._buffer.write(chunk)
+
+    def value(self) -> bytes:
+        if self._got != self._size:
+            raise self._error(f"read {self._got} bytes, expected {self._size}")
+        value = self._buffer.getvalue()
+        self._buffer.close()
+        return value
 
 
 class ReadResult(Resource, ByteReceiveStream):
@@ -295,6 +433,10 @@ class ReadResult(Resource, ByteReceiveStream):
         self._sources: list[Any] = []  # the read's async generators, closed last to first
         # What ``receive`` took of a chunk and has not returned yet.
         self._rest = memoryview(b"")
+        # Bytes the read yields in all, when ``_open`` knows (``read`` gathers them into
+        # one buffer of that size), and bytes taken from the chunks so far.
+        self._size: int | None = None
+        self._pulled = 0
 
     async def _open(self) -> AsyncIterator[bytes]:
         """Start the read: the bytes (generators the read holds go into ``_sources``)."""
@@ -323,7 +465,9 @@ class ReadResult(Resource, ByteReceiveStream):
             return rest
         if self._chunks is None:
             raise self._not_open()
-        return await anext(self._chunks)
+        chunk = await anext(self._chunks)
+        self._pulled += len(chunk)
+        return chunk
 
     async def receive(self, max_bytes: int = RECEIVE_BYTES) -> bytes:
         """At most ``max_bytes`` of the bytes that come next.
@@ -349,7 +493,16 @@ class ReadResult(Resource, ByteReceiveStream):
         if not self._entered:
             async with self:
                 return await self.read()
-        return b"".join([chunk async for chunk in self])
+        if self._size is None:
+            return b"".join([chunk async for chunk in self])
+        gathered = _Gathered(self._size - self._pulled + len(self._rest), self._incomplete)
+        async for chunk in self:
+            gathered.add(chunk)
+        return gathered.value()
+
+    def _incomplete(self, detail: str) -> ObjectStoreError:
+        """The error for bytes that disagree with the size the read expected."""
+        return IncompleteObjectError(detail)
 
 
 class ObjectResult(ReadResult):
@@ -393,6 +546,8 @@ class ObjectResult(ReadResult):
                 name=self._name,
             )
         self._info = info
+        end = info.size if self._end is None else min(self._end, info.size)
+        self._size = 0 if info.deleted else max(end - self._start, 0)
         if info.deleted:
             return _empty()
         chunks = target.reader(info, start=self._start, end=self._end).chunks()
@@ -409,6 +564,13 @@ class ObjectResult(ReadResult):
                 self._entered, self._info = True, info
                 return single
         return await super().read()
+
+    def _incomplete(self, detail: str) -> ObjectStoreError:
+        return IncompleteObjectError(
+            f"object {self._name!r} in bucket {self._core.bucket!r}: {detail}",
+            bucket=self._core.bucket,
+            name=self._name,
+        )
 
 
 def open_result(

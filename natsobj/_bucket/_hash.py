@@ -20,13 +20,14 @@ class StreamingHash:
     object costs the event loop almost nothing. Small objects never start the thread. The
     thread's backlog is bounded: when the loop hands over chunks faster than the thread
     hashes them (a busy machine), ``update`` waits for it, so the backlog never holds more
-    than ``MAX_BACKLOG`` bytes plus one chunk.
+    than ``max_backlog`` bytes plus one chunk.
     """
 
     INLINE_BYTES = 4 * 1024 * 1024
     MAX_BACKLOG = 16 * 1024 * 1024
 
-    def __init__(self) -> None:
+    def __init__(self, max_backlog: int = MAX_BACKLOG) -> None:
+        self.max_backlog = max_backlog
         self._hash = hashlib.sha256()
         self._inline = 0
         self._queue: queue.SimpleQueue[Payload | None] | None = None
@@ -46,13 +47,13 @@ class StreamingHash:
         with self._hashed:
             self._backlog += len(data)
         self._queue.put(data)
-        if self._backlog > self.MAX_BACKLOG:
+        if self._backlog > self.max_backlog:
             # Not cancellable, and need not be: the thread always makes progress.
             await anyio.to_thread.run_sync(self._wait_for_thread)
 
     def _wait_for_thread(self) -> None:
         with self._hashed:
-            self._hashed.wait_for(lambda: self._backlog <= self.MAX_BACKLOG // 2)
+            self._hashed.wait_for(lambda: self._backlog <= self.max_backlog // 2)
 
     def _run(self) -> None:
         assert self._queue is not None

@@ -17,6 +17,7 @@ from nats.aio.client import Client
 
 from .._errors import ServerUnavailableError
 from ._mapping import nats_call
+from ._tuning import tune_nats_reads
 
 __all__ = ["close_connection", "first_connect", "wait_jetstream"]
 
@@ -74,6 +75,8 @@ async def first_connect(
     with ServerUnavailableError saying why (an untrusted TLS certificate at once).
     """
     options.setdefault("connect_timeout", timeout)
+    # Before connecting: nats-py sizes the socket's stream buffer at connect time.
+    tune_nats_reads()
     count = max(len(servers), 1)
     tries = _FirstTries(count, options.pop("error_cb", None) or _log_error)
     nc = Client()

@@ -20,7 +20,10 @@ __all__ = [
 
 # nats-py reads the socket 32 KiB at a time; at object-store rates that costs more in
 # per-read overhead than the bytes themselves (measured: 1 MiB reads make a 256 MiB get
-# 15-25% faster). The setting is nats-py's module global, read on every socket read.
+# 15-25% faster). The setting is nats-py's module global, read on every socket read, and
+# at connect time as the limit of the connection's asyncio stream buffer: left at 32 KiB
+# there, asyncio stops and restarts reading the socket (two epoll_ctl calls, each a GIL
+# hand-over) for nearly every read, so it is set before the first connect.
 READ_BUFFER_SIZE = 1024 * 1024
 
 

@@ -470,6 +470,7 @@ class GetResponse(ReadResult):
         else:
             chunks = core.reader(meta.info, start=start, end=end).chunks()
         self._sources.append(chunks)
+        self._size = end - start  # the bytes as stored (read() gathers them in one buffer)
         ranged = request.start is not None or request.end is not None
         if ranged:  # a range of the stored bytes comes as stored
             self.encoding = meta.compression
@@ -479,5 +480,6 @@ class GetResponse(ReadResult):
             else:
                 chunks = decompress(chunks, name=request.key)
                 self._sources.append(chunks)
+                self._size = None
         self._metadata = meta
         return chunks

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from nats.js.client import JetStreamContext
 
 import natsobj
 from natsobj import ObjectStore
+from natsobj._bucket._get import ChunkReader
+from natsobj._jetstream import JetStream
 
 pytestmark = pytest.mark.anyio
 
@@ -97,6 +101,53 @@ async def test_range_when_chunks_interleave(store: ObjectStore) -> None:
     for name, payload in (("one", one), ("two", two)):
         for start, end in ((0, 50), (150, 1234), (1999, 2000)):
             assert await store.get_bytes(name, start=start, end=end) == payload[start:end]
+
+
+async def test_a_range_locates_its_chunk_with_one_lookup(
+    store: ObjectStore, data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks stored next to each other: the last chunk's sequence places every other one,
+    # and the first chunk read confirms it; the first chunk is never looked up.
+    async def no_lookup(*args: object) -> int | None:
+        raise AssertionError("the first chunk was looked up")
+
+    monkeypatch.setattr(ChunkReader, "_first_seq", no_lookup)
+    for start, end in ((1, 2), (5 * CHUNK + 3, 9 * CHUNK + 999), (123, None)):
+        assert await store.get_bytes("r", start=start, end=end) == data[start:end]
+
+
+async def test_a_range_asks_for_no_chunk_past_its_last_byte(
+    store: ObjectStore, data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[int, int | None]] = []
+    next_msgs = JetStream.next_msgs
+
+    def spy(self: JetStream, *args: Any, **kwargs: Any) -> Any:
+        asked.append((kwargs["start_seq"], kwargs.get("last_seq")))
+        return next_msgs(self, *args, **kwargs)
+
+    monkeypatch.setattr(JetStream, "next_msgs", spy)
+    assert await store.get_bytes("r", start=1500, end=2500) == data[1500:2500]
+    (start_seq, last_seq), *_ = asked
+    assert last_seq == start_seq + 1  # the chunks holding bytes 1500 and 2499
+
+
+@pytest.mark.parametrize("start", [0, 500, 1500, 2500])
+async def test_a_range_past_a_foreign_message_between_chunks(
+    store: ObjectStore, peer: JetStreamContext, start: int
+) -> None:
+    # Another subject's message sits between the second and third chunk: a position
+    # computed from the last chunk's sequence is wrong, and the read must notice.
+    chunks = [os.urandom(1000) for _ in range(3)]
+    info = await store.put("x", b"".join(chunks), chunk_size=1000)
+    subject = f"$O.{store.bucket}.C.{info.nuid}"
+    await peer.purge_stream(store.stream, subject=subject)
+    for chunk in chunks[:2]:
+        await peer.publish(subject, chunk)
+    await peer.publish(f"$O.{store.bucket}.C.foreign", b"not x")
+    await peer.publish(subject, chunks[2])
+    for end in (None, start + 700):
+        assert await store.get_bytes("x", start=start, end=end) == b"".join(chunks)[start:end]
 
 
 @pytest.mark.parametrize(("start", "end"), [(-1, None), (None, -5), (10, 5)])
