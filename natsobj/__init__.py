@@ -9,6 +9,7 @@ async with natsobj.EmbeddedServer() as server:
 
 from __future__ import annotations
 
+from ._bucket._index import ListingIndex
 from ._bucket._listing import ObjectPage
 from ._bucket._objects import DeleteResult
 from ._bucket._sweep import OrphanChunks, SweepReport
@@ -119,6 +120,7 @@ __all__ = [
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "ListingIndex",
     "LocalFileError",
     "LocalFileNotFoundError",
     "Many",

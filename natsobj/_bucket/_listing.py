@@ -32,6 +32,7 @@ __all__ = [
     "ObjectPage",
     "SortBy",
     "SortOrder",
+    "check_query",
     "decode_cursor",
     "encode_cursor",
     "list_objects",
@@ -148,6 +149,38 @@ def _check_page(limit: int, offset: int, delimiter: str | None) -> None:
         raise InvalidArgumentError("delimiter must be a non-empty str or None")
 
 
+def check_query(
+    *,
+    prefix: str,
+    delimiter: str | None,
+    search: str | None,
+    sort_by: str,
+    order: str,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+    show_deleted: bool,
+) -> Key | None:
+    """Check the arguments of ``list_page``; the cursor's key, if there is a cursor.
+
+    Raises:
+        InvalidArgumentError: one of them is not what ``list_page`` takes.
+    """
+    _check_page(limit, offset, delimiter)
+    if search is not None:
+        check_text(search, "search")
+    check_bool(show_deleted, "show_deleted")
+    if order not in ("asc", "desc"):
+        raise InvalidArgumentError(f"order must be 'asc' or 'desc', got {order!r}")
+    if sort_by not in ("name", "size", "created", "updated"):
+        raise InvalidArgumentError(
+            f"sort_by must be name, size, created or updated, got {sort_by!r}"
+        )
+    if not isinstance(prefix, str):
+        raise InvalidArgumentError("prefix must be a str")
+    return decode_cursor(cursor, sort_by, order) if cursor is not None else None
+
+
 async def list_objects(
     core: BucketCore, prefix: str | None, show_deleted: bool
 ) -> list[ObjectInfo]:
@@ -185,15 +218,17 @@ async def list_page(
     show_deleted: bool,
 ) -> ObjectPage:
     """One page of a listing (see ``ObjectStore.list_page``)."""
-    _check_page(limit, offset, delimiter)
-    if search is not None:
-        check_text(search, "search")
-    check_bool(show_deleted, "show_deleted")
-    if order not in ("asc", "desc"):
-        raise InvalidArgumentError(f"order must be 'asc' or 'desc', got {order!r}")
-    if not isinstance(prefix, str):
-        raise InvalidArgumentError("prefix must be a str")
-    after = decode_cursor(cursor, sort_by, order) if cursor is not None else None
+    after = check_query(
+        prefix=prefix,
+        delimiter=delimiter,
+        search=search,
+        sort_by=sort_by,
+        order=order,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        show_deleted=show_deleted,
+    )
     page = _Page(
         prefix=prefix,
         delimiter=delimiter,
@@ -266,7 +301,7 @@ class _Page:
                 self._consider(msg)
 
     def _consider(self, msg: StoredMsg) -> None:
-        raw = _raw_meta(msg)
+        raw = _raw_meta(msg.data)
         if raw is None or (raw.get("deleted") and not self.show_deleted):
             return
         name = _name_of(raw, msg.subject)
@@ -293,10 +328,10 @@ class _Page:
             self.worst = self.kept[-1][0]
 
 
-def _raw_meta(msg: StoredMsg) -> dict[str, Any] | None:
-    """The JSON object in ``msg``, if it holds one (read leniently: a peer's meta)."""
+def _raw_meta(data: bytes) -> dict[str, Any] | None:
+    """The JSON object in ``data``, if it holds one (read leniently: a peer's meta)."""
     try:
-        raw = json.loads(msg.data) if msg.data else None
+        raw = json.loads(data) if data else None
     except ValueError:
         return None
     return raw if isinstance(raw, dict) else None
@@ -313,7 +348,7 @@ async def live_names(core: BucketCore, prefix: str) -> list[str]:
 
 def _live_name(msg: StoredMsg, prefix: str) -> str | None:
     """The name of the live object ``msg`` describes, if it starts with ``prefix``."""
-    raw = _raw_meta(msg)
+    raw = _raw_meta(msg.data)
     if raw is None or raw.get("deleted"):
         return None
     name = _name_of(raw, msg.subject)

@@ -20,7 +20,7 @@ from ._mux import POLL_SECONDS, unsubscribe
 if TYPE_CHECKING:
     from ._client import JetStream
 
-__all__ = ["OrderedConsumer"]
+__all__ = ["OrderedConsumer", "delivered_at_ns"]
 
 _SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
 _SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
@@ -36,6 +36,13 @@ def _delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
     if meta.stream != stream or meta.sequence.consumer < 1 or meta.sequence.stream < 1:
         return None
     return meta
+
+
+def delivered_at_ns(msg: Msg) -> int:
+    """The stream's timestamp (ns since the epoch) of a message ``OrderedConsumer.next``
+    returned, exact (nats-py's ``metadata.timestamp`` goes through a float)."""
+    tokens = (msg.reply or "").split(".")
+    return int(tokens[7] if len(tokens) == 9 else tokens[Msg.Ack.Timestamp])
 
 
 class OrderedConsumer:
