@@ -24,7 +24,7 @@ from .._errors import (
     ObjectStoreTimeoutError,
     ServerUnavailableError,
 )
-from .._jetstream import OrderedConsumer, delivered_at_ns
+from .._jetstream import OrderedConsumer, delivery
 from .._models import CREATED_HEADER, ObjectInfo
 from .._wire import meta_subject_filter, name_of_meta_subject
 from ._index_table import Row, Table, TableQuery, check_after, ns_of_time_key, time_key_of_ns
@@ -153,8 +153,7 @@ class ListingIndex(Resource):
             msg = await consumer.next()
             if msg is None:
                 raise NotOpenError("the index was closed while it loaded")
-            self._apply(msg)
-            if msg.metadata.num_pending == 0:
+            if self._apply(msg) == 0:
                 break
         self._table.build_orders()
         self._synced_at = began  # the consumer began after every write acknowledged then
@@ -185,14 +184,17 @@ class ListingIndex(Resource):
         event, self._advanced = self._advanced, anyio.Event()
         event.set()
 
-    def _apply(self, msg: Msg) -> None:
-        seq = msg.metadata.sequence.stream
-        self._applied = max(self._applied, seq)
-        row = read_row(msg.subject, msg.data, seq, delivered_at_ns(msg))
+    def _apply(self, msg: Msg) -> int:
+        """Apply a message the consumer delivered; the messages pending after it."""
+        found = delivery(msg)
+        assert found is not None  # the consumer hands out deliveries only
+        self._applied = max(self._applied, found.stream_seq)
+        row = read_row(msg.subject, msg.data, found.stream_seq, found.stamp_ns)
         if isinstance(row, Row):
             self._table.put(row)
         elif row is not None:
             self._table.drop(row)
+        return found.pending
 
     async def aclose(self) -> None:
         """Stop following the bucket; queries raise NotOpenError from now on."""

@@ -22,7 +22,7 @@ from nats.aio.client import Client
 
 from ._client import JetStream
 from ._connect import close_connection, first_connect, wait_jetstream
-from ._consumer import OrderedConsumer, delivered_at_ns
+from ._consumer import Delivery, OrderedConsumer, delivery
 from ._mapping import api_error, map_nats_errors
 from ._messages import Msg, Payload, StoredMsg, header_size
 from ._mux import unsubscribe, wait_for
@@ -35,6 +35,7 @@ __all__ = [
     "MULTI_LAST_SUBJECTS",
     "AckWindow",
     "ByteBudget",
+    "Delivery",
     "FastIngest",
     "JetStream",
     "Msg",
@@ -44,7 +45,7 @@ __all__ = [
     "StoredMsg",
     "api_error",
     "close_connection",
-    "delivered_at_ns",
+    "delivery",
     "first_connect",
     "header_size",
     "map_nats_errors",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 import nats.errors
@@ -20,29 +20,48 @@ from ._mux import POLL_SECONDS, unsubscribe
 if TYPE_CHECKING:
     from ._client import JetStream
 
-__all__ = ["OrderedConsumer", "delivered_at_ns"]
+__all__ = ["Delivery", "OrderedConsumer", "delivery"]
 
 _SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
 _SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
 
 
-def _delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
-    """The consumer and stream sequences of a message a consumer delivered, from its reply
-    subject; None if that is not a JetStream acknowledgement subject of ``stream``."""
-    try:
-        meta = msg.metadata
-    except (nats.errors.Error, ValueError, OverflowError, OSError):
-        return None
-    if meta.stream != stream or meta.sequence.consumer < 1 or meta.sequence.stream < 1:
-        return None
-    return meta
+class Delivery(NamedTuple):
+    """What the reply subject of a message a consumer delivered says about it."""
+
+    stream: str
+    stream_seq: int
+    consumer_seq: int
+    stamp_ns: int  # the stream's timestamp, ns since the epoch
+    pending: int  # messages on the consumer's subject after this one
 
 
-def delivered_at_ns(msg: Msg) -> int:
-    """The stream's timestamp (ns since the epoch) of a message ``OrderedConsumer.next``
-    returned, exact (nats-py's ``metadata.timestamp`` goes through a float)."""
+def delivery(msg: Msg) -> Delivery | None:
+    """``msg``'s delivery (a JetStream acknowledgement subject, nats.go's v1 or v2 form),
+    read as nats-py's ``metadata`` reads it but without building it (listing indexes read
+    100,000 of them); None if the reply subject is not one."""
     tokens = (msg.reply or "").split(".")
-    return int(tokens[7] if len(tokens) == 9 else tokens[Msg.Ack.Timestamp])
+    if len(tokens) == 9:
+        at = (2, 5, 6, 7, 8)
+    elif len(tokens) >= 11:
+        at = (4, 7, 8, 9, 10)
+    else:
+        return None
+    if tokens[0] != "$JS" or tokens[1] != "ACK":
+        return None
+    try:
+        return Delivery(tokens[at[0]], *(int(tokens[i]) for i in at[1:]))
+    except ValueError:
+        return None
+
+
+def _delivery(msg: Msg, stream: str) -> Delivery | None:
+    """The delivery of a message a consumer delivered; None if its reply subject is not a
+    JetStream acknowledgement subject of ``stream``."""
+    found = delivery(msg)
+    if found is None or found.stream != stream or found.consumer_seq < 1 or found.stream_seq < 1:
+        return None
+    return found
 
 
 class OrderedConsumer:
@@ -161,11 +180,11 @@ class OrderedConsumer:
             meta = _delivery(msg, self._stream)
             if meta is None:
                 return  # not from a consumer: nothing to deliver, nothing to repair
-            if meta.sequence.consumer != self._delivered + 1:
+            if meta.consumer_seq != self._delivered + 1:
                 self._broken = True
             else:
-                self._delivered = meta.sequence.consumer
-                self._last_seq = meta.sequence.stream
+                self._delivered = meta.consumer_seq
+                self._last_seq = meta.stream_seq
                 self._received += 1
                 self._messages.append(msg)
         self._arrived.set()
