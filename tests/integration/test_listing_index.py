@@ -90,7 +90,7 @@ async def test_cursors_walk_the_same_and_cross_over(
                 if not page.has_next:
                     break
                 cursor = page.next_cursor
-            everything = await listed.list_page(sort_by=sort_by, order=order, limit=1000)
+            everything = await listed.list_page(sort_by=sort_by, order=order, limit=1000)  # type: ignore[arg-type]
             assert walked == [info.name for info in everything.objects]
 
 
