@@ -137,6 +137,12 @@ class ListingIndex(Resource):
     def max_staleness(self) -> float:
         return self._max_staleness
 
+    @property
+    def usable(self) -> bool:
+        """Whether queries can be answered: open, and following the bucket (False once
+        it failed for good, e.g. its bucket was deleted: queries raise that error)."""
+        return self._entered and not self._closed and self._failure is None
+
     # -- open, follow, close ------------------------------------------------------------
 
     async def _acquire(self) -> None:

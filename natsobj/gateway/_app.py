@@ -19,6 +19,7 @@ import natsobj
 
 from ._auth import AuthConfig
 from ._failures import FailuresMiddleware
+from ._indexes import ListingIndexes
 from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
 from ._observe import ObserveMiddleware
@@ -95,8 +96,9 @@ def create_app(
 ) -> Starlette:
     """The gateway as an ASGI app. Its lifespan opens one ``natsobj.connect(servers,
     **connect_options)`` per worker process (``app.state.manager``) and closes it on
-    shutdown; the app is stateless otherwise, so any number of instances can serve one
-    NATS cluster with the same ``jwt_secret``.
+    shutdown, and a live ``ListingIndex`` per bucket listed (``ListingIndexes``); the app
+    is stateless otherwise, so any number of instances can serve one NATS cluster with
+    the same ``jwt_secret``.
 
     ``jwt_secret`` verifies Supabase HS256 tokens and signs signed URLs; ``anon_key`` and
     ``service_key`` are fixed keys accepted as the anon and service_role callers;
@@ -118,8 +120,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with natsobj.connect(servers, **connect_options) as manager:
-            app.state.manager = manager
+        async with (
+            natsobj.connect(servers, **connect_options) as manager,
+            ListingIndexes(manager) as indexes,
+        ):
+            app.state.manager, app.state.indexes = manager, indexes
             if gauges is None:
                 yield
                 return
