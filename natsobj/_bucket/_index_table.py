@@ -255,6 +255,10 @@ class Table:
                 start = size - bisect_left(order, after, key=key)
             else:
                 start = bisect_right(order, after, key=key)
+        if not query.prefix:  # every row: a slice
+            if query.descending:
+                return order[max(size - start - query.wanted, 0) : size - start].tolist()[::-1]
+            return order[start : start + query.wanted].tolist()
         indices = range(size - 1 - start, -1, -1) if query.descending else range(start, size)
         prefix, names, chosen = query.prefix, self.names, []
         for at in indices:
