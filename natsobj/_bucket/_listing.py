@@ -188,20 +188,29 @@ async def list_objects(
     if prefix is not None:
         check_text(prefix, "prefix")
     check_bool(show_deleted, "show_deleted")
-    infos: list[ObjectInfo] = []
-    for msg in (await core.scan_metas()).values():
-        if not msg.data:
-            continue  # delete markers and other empty messages
-        try:
-            info = core.parse(msg)
-        except BadObjectMetaError:
-            continue
-        if info.deleted and not show_deleted:
-            continue
-        if prefix and not info.name.startswith(prefix):
-            continue
-        infos.append(info)
-    return infos
+    # Each message is parsed as it comes and only its ObjectInfo kept (by subject: a newer
+    # meta on a subject replaces the older, in its own position).
+    latest: dict[str, ObjectInfo | None] = {}
+    async with aclosing(core.metas()) as metas:
+        async for msg in metas:
+            latest.pop(msg.subject, None)
+            latest[msg.subject] = _listed(core, msg, prefix, show_deleted)
+    return [info for info in latest.values() if info is not None]
+
+
+def _listed(
+    core: BucketCore, msg: StoredMsg, prefix: str | None, show_deleted: bool
+) -> ObjectInfo | None:
+    """The object ``msg`` describes, if ``list`` shows it."""
+    if not msg.data:
+        return None  # delete markers and other empty messages
+    try:
+        info = core.parse(msg)
+    except BadObjectMetaError:
+        return None
+    if (info.deleted and not show_deleted) or (prefix and not info.name.startswith(prefix)):
+        return None
+    return info
 
 
 async def list_page(

@@ -77,7 +77,26 @@ def parse_header_lines(raw: bytes) -> dict[str, str]:
     return headers
 
 
+_BYTES_WHITESPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips
+
+
 def _parse_header_lines(raw: bytes) -> dict[str, str]:
+    if not raw.isascii():
+        return _parse_any_header_lines(raw)
+    # ASCII (every block the server writes): decoded once, the same rules on str.
+    headers: dict[str, str] = {}
+    for line in raw.decode("ascii").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = name.strip(_BYTES_WHITESPACE)
+        if (not key.isprintable() or " " in key) and _WHITESPACE.search(key):
+            continue
+        headers[key] = value.strip(_BYTES_WHITESPACE)
+    return headers
+
+
+def _parse_any_header_lines(raw: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
     for line in raw.split(b"\r\n"):
         name, sep, value = line.partition(b":")
