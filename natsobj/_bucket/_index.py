@@ -24,10 +24,18 @@ from .._errors import (
     ObjectStoreTimeoutError,
     ServerUnavailableError,
 )
-from .._jetstream import OrderedConsumer, delivery
+from .._jetstream import Delivery, OrderedConsumer
 from .._models import CREATED_HEADER, ObjectInfo
 from .._wire import meta_subject_filter, name_of_meta_subject
-from ._index_table import Row, Table, TableQuery, check_after, ns_of_time_key, time_key_of_ns
+from ._index_table import (
+    NO_TIME_NS,
+    Row,
+    Table,
+    TableQuery,
+    check_after,
+    ns_of_time_key,
+    time_key_of_ns,
+)
 from ._listing import (
     ObjectPage,
     SortBy,
@@ -69,7 +77,12 @@ def read_row(subject: str, data: bytes, seq: int, stamp_ns: int) -> Row | str | 
     except (ValueError, TypeError):
         return name
     stamp = _header(raw.get("headers"), CREATED_HEADER)
-    created = ns_of_time_key(_time_key(stamp)) if stamp else stamp_ns
+    created = stamp_ns
+    if stamp:
+        try:
+            created = ns_of_time_key(_time_key(stamp))
+        except ValueError:  # a key only a hostile meta has: sorted as list_page's unread
+            created = NO_TIME_NS
     return Row(name, size, created, stamp_ns, seq, bool(raw.get("deleted")))
 
 
@@ -156,10 +169,11 @@ class ListingIndex(Resource):
         self._consumer = consumer
         await consumer.start()
         while last is not None:
-            msg = await consumer.next()
-            if msg is None:
+            delivered = await consumer.next_delivered()
+            if delivered is None:
                 raise NotOpenError("the index was closed while it loaded")
-            if self._apply(msg) == 0:
+            self._apply(*delivered)
+            if delivered[1].pending == 0:
                 break
         self._table.build_orders()
         self._synced_at = began  # the consumer began after every write acknowledged then
@@ -172,7 +186,7 @@ class ListingIndex(Resource):
         """Apply every meta write the consumer delivers, until closed."""
         while True:
             try:
-                msg = await consumer.next()
+                delivered = await consumer.next_delivered()
             except ServerUnavailableError:
                 await anyio.sleep(0.1)  # the next call waits for the server, then resumes
                 continue
@@ -180,9 +194,9 @@ class ListingIndex(Resource):
                 self._failure = exc
                 self._wake()
                 return
-            if msg is None:
+            if delivered is None:
                 return
-            self._apply(msg)
+            self._apply(*delivered)
             if self._waiting:
                 self._wake()
 
@@ -190,17 +204,14 @@ class ListingIndex(Resource):
         event, self._advanced = self._advanced, anyio.Event()
         event.set()
 
-    def _apply(self, msg: Msg) -> int:
-        """Apply a message the consumer delivered; the messages pending after it."""
-        found = delivery(msg)
-        assert found is not None  # the consumer hands out deliveries only
+    def _apply(self, msg: Msg, found: Delivery) -> None:
+        """Apply a message the consumer delivered."""
         self._applied = max(self._applied, found.stream_seq)
         row = read_row(msg.subject, msg.data, found.stream_seq, found.stamp_ns)
         if isinstance(row, Row):
             self._table.put(row)
         elif row is not None:
             self._table.drop(row)
-        return found.pending
 
     async def aclose(self) -> None:
         """Stop following the bucket; queries raise NotOpenError from now on."""

@@ -11,7 +11,6 @@ and two memmoves per order. Names sort by code point, as ``list_page``'s do.
 
 from __future__ import annotations
 
-import calendar
 import heapq
 from array import array
 from bisect import bisect_left, bisect_right
@@ -49,11 +48,17 @@ def ns_of_time_key(key: str) -> int:
     """
     if key == _NO_TIME:
         return NO_TIME_NS
-    head, dot, fraction = key.partition(".")
-    if not dot or len(fraction) != 9 or not fraction.isdigit():
+    if len(key) != 29 or key[4] + key[7] + key[10] + key[13] + key[16] + key[19] != "--T::.":
         raise ValueError(f"not a time key: {key!r}")
-    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    return calendar.timegm(moment.timetuple()) * 1_000_000_000 + int(fraction)
+    fraction = key[20:]
+    if not (fraction.isascii() and fraction.isdigit()):
+        raise ValueError(f"not a time key: {key!r}")
+    parts = [key[0:4], key[5:7], key[8:10], key[11:13], key[14:16], key[17:19]]
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise ValueError(f"not a time key: {key!r}")
+    year, month, day, hour, minute, second = (int(part) for part in parts)
+    moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return int(moment.timestamp()) * 1_000_000_000 + int(fraction)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -41,16 +42,18 @@ def delivery(msg: Msg) -> Delivery | None:
     read as nats-py's ``metadata`` reads it but without building it (listing indexes read
     100,000 of them); None if the reply subject is not one."""
     tokens = (msg.reply or "").split(".")
-    if len(tokens) == 9:
-        at = (2, 5, 6, 7, 8)
-    elif len(tokens) >= 11:
-        at = (4, 7, 8, 9, 10)
-    else:
+    count = len(tokens)
+    if count < 9 or count == 10 or tokens[0] != "$JS" or tokens[1] != "ACK":
         return None
-    if tokens[0] != "$JS" or tokens[1] != "ACK":
-        return None
+    at = 2 if count == 9 else 4  # the stream's token; the numbers follow its consumer's
     try:
-        return Delivery(tokens[at[0]], *(int(tokens[i]) for i in at[1:]))
+        return Delivery(
+            tokens[at],
+            int(tokens[at + 3]),
+            int(tokens[at + 4]),
+            int(tokens[at + 5]),
+            int(tokens[at + 6]),
+        )
     except ValueError:
         return None
 
@@ -98,9 +101,9 @@ class OrderedConsumer:
         self._name = ""
         self._generation = 0  # messages to an earlier consumer's subscription are ignored
         self._link: int | None = None  # the connection the consumer delivers to
-        self._heard = 0.0  # when the consumer last sent anything (anyio's clock)
+        self._heard = 0.0  # when the consumer last sent anything (time.monotonic)
         self._delivered = 0  # consumer sequence of the last message received
-        self._messages: deque[Msg] = deque()
+        self._messages: deque[tuple[Msg, Delivery]] = deque()
         self._arrived = anyio.Event()
         self._received = 0
         self._handed = 0
@@ -115,7 +118,7 @@ class OrderedConsumer:
         generation = self._generation
         # Reset before the consumer exists: it may deliver before its creation is answered.
         self._delivered, self._flow, self._broken = 0, None, False
-        self._heard = anyio.current_time()
+        self._heard = time.monotonic()
 
         async def on_msg(msg: Msg) -> None:
             self._on_msg(generation, msg)
@@ -162,7 +165,7 @@ class OrderedConsumer:
     def _on_msg(self, generation: int, msg: Msg) -> None:
         if generation != self._generation:
             return
-        self._heard = anyio.current_time()
+        self._heard = time.monotonic()
         code = status(msg)
         if code == "100":
             # A flow control request asks for an answer on its reply subject; a heartbeat
@@ -186,11 +189,16 @@ class OrderedConsumer:
                 self._delivered = meta.consumer_seq
                 self._last_seq = meta.stream_seq
                 self._received += 1
-                self._messages.append(msg)
+                self._messages.append((msg, meta))
         self._arrived.set()
 
     async def next(self) -> Msg | None:
-        """The next message, or None once stopped.
+        """The next message, or None once stopped (see ``next_delivered``)."""
+        delivered = await self.next_delivered()
+        return delivered[0] if delivered is not None else None
+
+    async def next_delivered(self) -> tuple[Msg, Delivery] | None:
+        """The next message and its delivery, or None once stopped.
 
         Raises:
             ServerUnavailableError: the server was lost; the next call resumes after the
@@ -198,10 +206,10 @@ class OrderedConsumer:
         """
         while not self._closed:
             if self._messages:
-                msg = self._messages.popleft()
+                delivered = self._messages.popleft()
                 self._handed += 1
                 await self._answer_flow()
-                return msg
+                return delivered
             if self._broken:
                 await self._drop(delete=True)
             if self._sub is None:
@@ -211,7 +219,7 @@ class OrderedConsumer:
             await self._answer_flow()
             with anyio.move_on_after(POLL_SECONDS):
                 await self._arrived.wait()
-            silent = anyio.current_time() - self._heard
+            silent = time.monotonic() - self._heard
             if self._arrived.is_set():
                 continue
             if self._js.lost(self._link) or silent > 2 * self._heartbeat:
