@@ -5,9 +5,10 @@ objects (default 100,000).
     .venv/bin/python -m benchmarks.listing --objects 5000  # a quick run
 
 Fills a fresh bucket on an embedded server with N one-to-100-byte objects in 100 folders
-(64 puts at a time), then times each listing call (best of ``--repeats``) and, in a second
-pass, measures the peak of Python allocations during the call with tracemalloc (that pass
-is slower; its times are not reported). Then the index: its load (best of ``--repeats``),
+(64 puts at a time; requests time out after 30 s, for a loaded machine), then times each
+listing call (best of ``--repeats``) and, in a second pass, measures the peak of Python
+allocations during the call with tracemalloc (that pass is slower; its times are not
+reported). Then the index: its load (best of ``--repeats``),
 its memory per object (Python allocations it holds once loaded, tracemalloc), 100 pages
 of 100 at random offsets and sort orders (p50, p99, max), a staleness check alone, and
 the folders. Last, times one delete_prefix of a folder (1% of the objects). Prints one
@@ -122,7 +123,10 @@ async def measure_index(store: Any, count: int, repeats: int) -> None:
 async def main(count: int, repeats: int) -> None:
     import natsobj
 
-    async with natsobj.EmbeddedServer() as server, natsobj.connect(server.url) as manager:
+    async with (
+        natsobj.EmbeddedServer() as server,
+        natsobj.connect(server.url, timeout=30) as manager,
+    ):
         store = await manager.create_object_store("listing")
         print(f"filled {count:,} objects in {await fill(store, count):.1f} s", flush=True)
         calls: dict[str, Callable[[], Awaitable[object]]] = {

@@ -86,6 +86,16 @@ def read_row(subject: str, data: bytes, seq: int, stamp_ns: int) -> Row | str | 
     return Row(name, size, created, stamp_ns, seq, bool(raw.get("deleted")))
 
 
+def _apply(table: Table, msg: Msg, found: Delivery) -> int:
+    """Apply a message a consumer delivered to ``table``; its stream sequence."""
+    row = read_row(msg.subject, msg.data, found.stream_seq, found.stamp_ns)
+    if isinstance(row, Row):
+        table.put(row)
+    elif row is not None:
+        table.drop(row)
+    return found.stream_seq
+
+
 class ListingIndex(Resource):
     """A bucket's listing in memory, for processes that list often (``ObjectStore.index``).
 
@@ -108,8 +118,9 @@ class ListingIndex(Resource):
 
     Metas removed without a new meta (a purge: ``update_meta``'s rename, ``empty``,
     a stream purge by any client) send no event: an object whose meta is gone is found
-    out, and dropped, when a page would show it; a bucket emptied is found out by the
-    staleness check. A folder made only of such objects shows until then.
+    out, and dropped, when a page would show it. The staleness check finds out when the
+    newest meta it applied is gone (``empty``, a bucket deleted and made anew) and loads
+    the index again. A folder made only of purged objects shows until one of these.
 
     Raises:
         InvalidArgumentError: ``max_staleness`` is not a non-negative number of seconds.
@@ -159,59 +170,66 @@ class ListingIndex(Resource):
     # -- open, follow, close ------------------------------------------------------------
 
     async def _acquire(self) -> None:
-        core = self._core
-        subject = meta_subject_filter(core.bucket)
         began = anyio.current_time()
-        last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
-        consumer = OrderedConsumer(
-            core.js, core.stream, subject, deliver_policy="last_per_subject", bucket=core.bucket
-        )
-        self._consumer = consumer
-        await consumer.start()
-        while last is not None:
-            delivered = await consumer.next_delivered()
-            if delivered is None:
-                raise NotOpenError("the index was closed while it loaded")
-            self._apply(*delivered)
-            if delivered[1].pending == 0:
-                break
-        self._table.build_orders()
+        self._consumer, self._table, self._applied = await self._load()
         self._synced_at = began  # the consumer began after every write acknowledged then
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._tg = tg
-        tg.start_soon(self._follow, consumer)
+        tg.start_soon(self._follow)
 
-    async def _follow(self, consumer: OrderedConsumer) -> None:
-        """Apply every meta write the consumer delivers, until closed."""
-        while True:
+    async def _load(self) -> tuple[OrderedConsumer, Table, int]:
+        """A new consumer, the table it loaded (every object's newest meta) and the
+        stream sequence of the newest meta in it."""
+        core = self._core
+        subject = meta_subject_filter(core.bucket)
+        last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
+        consumer = OrderedConsumer(
+            core.js, core.stream, subject, deliver_policy="last_per_subject", bucket=core.bucket
+        )
+        table, applied = Table(), 0
+        try:
+            await consumer.start()
+            while last is not None:
+                delivered = await consumer.next_delivered()
+                if delivered is None:
+                    raise NotOpenError("the index was closed while it loaded")
+                applied = max(applied, _apply(table, *delivered))
+                if delivered[1].pending == 0:
+                    break
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await consumer.stop()
+            raise
+        table.build_orders()
+        return consumer, table, applied
+
+    async def _follow(self) -> None:
+        """Apply every meta write the consumer delivers (the one a reload put in its
+        place, once it has), until closed."""
+        while (consumer := self._consumer) is not None:
             try:
                 delivered = await consumer.next_delivered()
             except ServerUnavailableError:
                 await anyio.sleep(0.1)  # the next call waits for the server, then resumes
                 continue
             except ObjectStoreError as exc:
-                self._failure = exc
-                self._wake()
-                return
+                if consumer is self._consumer:
+                    self._failure = exc
+                    self._wake()
+                    return
+                continue
+            if consumer is not self._consumer:
+                continue  # replaced by a reload: its messages are the old table's
             if delivered is None:
                 return
-            self._apply(*delivered)
+            self._applied = max(self._applied, _apply(self._table, *delivered))
             if self._waiting:
                 self._wake()
 
     def _wake(self) -> None:
         event, self._advanced = self._advanced, anyio.Event()
         event.set()
-
-    def _apply(self, msg: Msg, found: Delivery) -> None:
-        """Apply a message the consumer delivered."""
-        self._applied = max(self._applied, found.stream_seq)
-        row = read_row(msg.subject, msg.data, found.stream_seq, found.stamp_ns)
-        if isinstance(row, Row):
-            self._table.put(row)
-        elif row is not None:
-            self._table.drop(row)
 
     async def aclose(self) -> None:
         """Stop following the bucket; queries raise NotOpenError from now on."""
@@ -255,15 +273,23 @@ class ListingIndex(Resource):
 
     async def _sync(self) -> None:
         core = self._core
-        began = anyio.current_time()
+        began, before = anyio.current_time(), self._applied
         subject = meta_subject_filter(core.bucket)
         last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
-        if last is None and self._table.slot_of:
-            self._table.clear()  # no meta left: the bucket was emptied (a purge, no events)
         target = last.seq if last is not None else 0
+        if target < before or (last is None and self._table.slot_of):
+            # The newest meta applied is gone without an event: purged (``empty``, a
+            # stream purge, a meta's TTL without a marker) or the bucket was made anew.
+            await self._reload()
+        else:
+            await self._wait_for(target)
+        self._synced_at = began
+
+    async def _wait_for(self, target: int) -> None:
+        """Wait until the meta at stream sequence ``target`` has been applied."""
         self._waiting += 1
         try:
-            with anyio.move_on_after(core.js.timeout):
+            with anyio.move_on_after(self._core.js.timeout):
                 while self._applied < target and self._failure is None:
                     await self._advanced.wait()
         finally:
@@ -271,11 +297,18 @@ class ListingIndex(Resource):
         self._check_usable()
         if self._applied < target:
             raise ObjectStoreTimeoutError(
-                f"the index of bucket {core.bucket!r} did not receive meta {target}"
-                f" within {core.js.timeout} s",
-                bucket=core.bucket,
+                f"the index of bucket {self._core.bucket!r} did not receive meta {target}"
+                f" within {self._core.js.timeout} s",
+                bucket=self._core.bucket,
             )
-        self._synced_at = began
+
+    async def _reload(self) -> None:
+        """Load the index again, and follow the bucket from there."""
+        old = self._consumer
+        self._consumer, self._table, self._applied = await self._load()
+        if old is not None:
+            with anyio.CancelScope(shield=True):
+                await old.stop()
 
     # -- pages --------------------------------------------------------------------------
 

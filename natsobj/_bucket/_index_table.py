@@ -154,10 +154,6 @@ class Table:
         self.names[slot] = ""
         self._free.append(slot)
 
-    def clear(self) -> None:
-        for name in list(self.slot_of):
-            self.drop(name)
-
     def _new_slot(self, name: str) -> int:
         if self._free:
             slot = self._free.pop()
