@@ -314,8 +314,8 @@ class _Page:
         if raw is None or (raw.get("deleted") and not self.show_deleted):
             return
         name = _name_of(raw, msg.subject)
-        if name is None or not name.startswith(self.prefix):
-            return
+        if name is None or not name.startswith(self.prefix) or not _size_readable(raw):
+            return  # a size that is no number: a bad meta, in every sort and folder
         rest = name[len(self.prefix) :]
         if not rest.lower().startswith(self.needle):
             return
@@ -335,6 +335,14 @@ class _Page:
         if len(self.kept) >= 2 * self.wanted + META_RUN:
             self.kept = self.best()
             self.worst = self.kept[-1][0]
+
+
+def _size_readable(raw: dict[str, Any]) -> bool:
+    try:
+        int(raw.get("size") or 0)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _raw_meta(data: bytes) -> dict[str, Any] | None:
