@@ -10,6 +10,7 @@ has now and the table stays small.
 from __future__ import annotations
 
 import math
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -108,9 +109,10 @@ class ListingIndex(Resource):
     Staleness: a query sees every meta write acknowledged at least ``max_staleness``
     seconds (default 1) before it began, usually every one acknowledged before it (the
     server pushes each write at once). When the index last made sure of that longer ago
-    than ``max_staleness``, the query first asks the server for the bucket's newest meta
-    sequence and waits until the index has applied it (one round trip); with
-    ``max_staleness=0`` every query does, so a client reads its own writes.
+    than ``max_staleness``, the query first asks the server for the stream's last
+    sequence and the metas after the newest one applied, and waits until the index has
+    applied those (one or two round trips); with ``max_staleness=0`` every query does, so
+    a client reads its own writes.
 
     Memory: about 200 bytes per object with 30-character names (its name, a dict entry,
     five numbers and four sort positions; measured in BENCHMARKS.md); no ``ObjectInfo``
@@ -118,9 +120,10 @@ class ListingIndex(Resource):
 
     Metas removed without a new meta (a purge: ``update_meta``'s rename, ``empty``,
     a stream purge by any client) send no event: an object whose meta is gone is found
-    out, and dropped, when a page would show it. The staleness check finds out when the
-    newest meta it applied is gone (``empty``, a bucket deleted and made anew) and loads
-    the index again. A folder made only of purged objects shows until one of these.
+    out, and dropped, when a page would show it. The staleness check finds out when every
+    meta it applied is gone (``empty``) or the bucket was made anew (its stream's creation
+    time), and loads the index again. A folder made only of purged objects shows until
+    one of these.
 
     Raises:
         InvalidArgumentError: ``max_staleness`` is not a non-negative number of seconds.
@@ -143,6 +146,7 @@ class ListingIndex(Resource):
         self._applied = 0  # stream sequence of the newest meta message applied
         self._synced_at = -math.inf  # when the last staleness check began (anyio's clock)
         self._sync_lock = anyio.Lock()
+        self._created: object = None  # the stream's creation time, as its info gives it
         self._advanced = anyio.Event()
         self._waiting = 0
         self._consumer: OrderedConsumer | None = None
@@ -183,14 +187,16 @@ class ListingIndex(Resource):
         stream sequence of the newest meta in it."""
         core = self._core
         subject = meta_subject_filter(core.bucket)
-        last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
+        stream_info = await core.js.stream_info(core.stream, bucket=core.bucket)
+        self._created = stream_info.get("created")
+        first = await self._next_meta(0)
         consumer = OrderedConsumer(
             core.js, core.stream, subject, deliver_policy="last_per_subject", bucket=core.bucket
         )
         table, applied = Table(), 0
         try:
             await consumer.start()
-            while last is not None:
+            while first is not None:
                 delivered = await consumer.next_delivered()
                 if delivered is None:
                     raise NotOpenError("the index was closed while it loaded")
@@ -272,18 +278,45 @@ class ListingIndex(Resource):
             await self.sync()
 
     async def _sync(self) -> None:
+        """Make sure of every meta write acknowledged before now: the stream's last
+        sequence, then the metas after the newest one applied, up to it (both cheap,
+        whatever the bucket's size: no look-up over every subject)."""
         core = self._core
         began, before = anyio.current_time(), self._applied
-        subject = meta_subject_filter(core.bucket)
-        last = await core.js.last_msg(core.stream, subject, direct=False, bucket=core.bucket)
-        target = last.seq if last is not None else 0
-        if target < before or (last is None and self._table.slot_of):
-            # The newest meta applied is gone without an event: purged (``empty``, a
-            # stream purge, a meta's TTL without a marker) or the bucket was made anew.
+        stream_info = await core.js.stream_info(core.stream, bucket=core.bucket)
+        state = stream_info.get("state") or {}
+        last_seq, first_seq = int(state.get("last_seq") or 0), int(state.get("first_seq") or 0)
+        if stream_info.get("created") != self._created or (
+            self._table.slot_of and first_seq > before
+        ):
+            # Every meta applied is gone without an event (``empty``, a stream purge) or
+            # the bucket was made anew (another stream under its name).
             await self._reload()
         else:
-            await self._wait_for(target)
+            while self._applied < last_seq:
+                upcoming = await self._next_meta(self._applied)
+                if upcoming is None or upcoming > last_seq:
+                    break
+                await self._wait_for(upcoming)
         self._synced_at = began
+
+    async def _next_meta(self, after: int) -> int | None:
+        """The stream sequence of the first meta message after ``after``, if any (the
+        stream leader answers: no replica lags behind it)."""
+        core = self._core
+        found = core.js.next_msgs(
+            core.stream,
+            meta_subject_filter(core.bucket),
+            start_seq=after + 1,
+            batch=1,
+            max_bytes=1,
+            direct=False,
+            bucket=core.bucket,
+        )
+        async with aclosing(found) as messages:
+            async for msg in messages:
+                return msg.seq
+        return None
 
     async def _wait_for(self, target: int) -> None:
         """Wait until the meta at stream sequence ``target`` has been applied."""
