@@ -442,7 +442,7 @@ class ObjectStore:
         queries (same arguments, pages and cursors as ``ObjectStore.list_page``) from
         memory in milliseconds. A query sees every write acknowledged at least
         ``max_staleness`` seconds before it began (0: every write acknowledged before it,
-        at one round trip per query). About 200 bytes of memory per object. See
+        at one round trip per query). About 220 bytes of memory per object. See
         ``ListingIndex`` and docs/guide.md.
 
         Raises:

@@ -114,7 +114,7 @@ class ListingIndex(Resource):
     applied those (one or two round trips); with ``max_staleness=0`` every query does, so
     a client reads its own writes.
 
-    Memory: about 200 bytes per object with 30-character names (its name, a dict entry,
+    Memory: about 220 bytes per object with 29-character names (its name, a dict entry,
     five numbers and four sort positions; measured in BENCHMARKS.md); no ``ObjectInfo``
     is kept.
 
