@@ -22,7 +22,8 @@ from nats.aio.client import Client
 
 from ._client import JetStream
 from ._connect import close_connection, first_connect, wait_jetstream
-from ._consumer import Delivery, OrderedConsumer, delivery
+from ._consumer import OrderedConsumer
+from ._delivery import Delivery, read_delivery
 from ._mapping import api_error, map_nats_errors
 from ._messages import Msg, Payload, StoredMsg, header_size
 from ._mux import unsubscribe, wait_for
@@ -45,12 +46,12 @@ __all__ = [
     "StoredMsg",
     "api_error",
     "close_connection",
-    "delivery",
     "first_connect",
     "header_size",
     "map_nats_errors",
     "new_nuid",
     "parse_header_lines",
+    "read_delivery",
     "speed_up_header_parsing",
     "unsubscribe",
     "wait_for",

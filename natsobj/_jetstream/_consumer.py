@@ -7,13 +7,14 @@ import contextlib
 import re
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import nats.errors
 from nats.aio.subscription import Subscription
 
 from .._errors import ObjectStoreError, ServerUnavailableError
+from ._delivery import Delivery, read_delivery
 from ._mapping import map_nats_errors
 from ._messages import Msg, header, status
 from ._mux import POLL_SECONDS, unsubscribe
@@ -21,50 +22,22 @@ from ._mux import POLL_SECONDS, unsubscribe
 if TYPE_CHECKING:
     from ._client import JetStream
 
-__all__ = ["Delivery", "OrderedConsumer", "delivery"]
+__all__ = ["OrderedConsumer"]
 
 _SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
 _SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
 
 
-class Delivery(NamedTuple):
-    """What the reply subject of a message a consumer delivered says about it."""
-
-    stream: str
-    stream_seq: int
-    consumer_seq: int
-    stamp_ns: int  # the stream's timestamp, ns since the epoch
-    pending: int  # messages on the consumer's subject after this one
-
-
-def delivery(msg: Msg) -> Delivery | None:
-    """``msg``'s delivery (a JetStream acknowledgement subject, nats.go's v1 or v2 form),
-    read as nats-py's ``metadata`` reads it but without building it (listing indexes read
-    100,000 of them); None if the reply subject is not one."""
-    tokens = (msg.reply or "").split(".")
-    count = len(tokens)
-    if count < 9 or count == 10 or tokens[0] != "$JS" or tokens[1] != "ACK":
-        return None
-    at = 2 if count == 9 else 4  # the stream's token; the numbers follow its consumer's
+def _delivery(msg: Msg, stream: str) -> Msg.Metadata | None:
+    """The consumer and stream sequences of a message a consumer delivered, from its reply
+    subject; None if that is not a JetStream acknowledgement subject of ``stream``."""
     try:
-        return Delivery(
-            tokens[at],
-            int(tokens[at + 3]),
-            int(tokens[at + 4]),
-            int(tokens[at + 5]),
-            int(tokens[at + 6]),
-        )
-    except ValueError:
+        meta = msg.metadata
+    except (nats.errors.Error, ValueError, OverflowError, OSError):
         return None
-
-
-def _delivery(msg: Msg, stream: str) -> Delivery | None:
-    """The delivery of a message a consumer delivered; None if its reply subject is not a
-    JetStream acknowledgement subject of ``stream``."""
-    found = delivery(msg)
-    if found is None or found.stream != stream or found.consumer_seq < 1 or found.stream_seq < 1:
+    if meta.stream != stream or meta.sequence.consumer < 1 or meta.sequence.stream < 1:
         return None
-    return found
+    return meta
 
 
 class OrderedConsumer:
@@ -180,7 +153,7 @@ class OrderedConsumer:
         elif code is not None:  # the consumer is gone (409 Consumer Deleted, ...)
             self._broken = True
         else:
-            meta = _delivery(msg, self._stream)
+            meta = read_delivery(msg, self._stream)
             if meta is None:
                 return  # not from a consumer: nothing to deliver, nothing to repair
             if meta.consumer_seq != self._delivered + 1:
