@@ -7,7 +7,8 @@ helpers) imports the names below from here, never from nats or from the modules 
   soon as their answer cannot come);
 - ``_mux``: the one reply subscription a connection's transfers share;
 - ``_reads``: Direct Get read runs; ``_writes``: the byte budget, AckWindow, FastIngest;
-- ``_consumer``: the ordered consumer a watcher reads through;
+- ``_consumer``: the ordered consumer a watcher reads through; ``_delivery``: what a
+  delivered message's reply subject says (its sequences, timestamp, pending);
 - ``_connect``: the first connect, closing a connection, cluster readiness;
 - ``_mapping``: nats-py exceptions and API errors as natsobj errors;
 - ``_messages``: StoredMsg and the headers of answers; ``_tuning``: the nats-py patches;
