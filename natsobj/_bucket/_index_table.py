@@ -61,7 +61,7 @@ def ns_of_time_key(key: str) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + int(fraction)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Row:
     """What the index keeps of one object's newest meta."""
 

@@ -181,7 +181,8 @@ class OrderedConsumer:
             if self._messages:
                 delivered = self._messages.popleft()
                 self._handed += 1
-                await self._answer_flow()
+                if self._flow is not None:
+                    await self._answer_flow()
                 return delivered
             if self._broken:
                 await self._drop(delete=True)
