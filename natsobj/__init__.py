@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._bucket._feed import ChangeFeed, FeedEvent, FeedStats
 from ._bucket._feeds import FeedInfo
+from ._bucket._index import ListingIndex
 from ._bucket._listing import ObjectPage
 from ._bucket._objects import DeleteResult
 from ._bucket._sweep import OrphanChunks, SweepReport
@@ -136,6 +137,7 @@ __all__ = [
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "ListingIndex",
     "LocalFileError",
     "LocalFileNotFoundError",
     "Many",

@@ -75,8 +75,16 @@ _GO_ESCAPES = {
 _GO_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
 
 
+# Bucket names found valid (listings check the one in every meta they read); forgotten
+# all at once past _VALID_BUCKETS_MAX.
+_valid_buckets: set[str] = set()
+_VALID_BUCKETS_MAX = 1024
+
+
 def validate_bucket_name(bucket: object) -> str:
     """Return ``bucket`` if it is a valid bucket name, else raise InvalidBucketNameError."""
+    if isinstance(bucket, str) and bucket in _valid_buckets:
+        return bucket
     if not isinstance(bucket, str) or not _BUCKET_NAME.fullmatch(bucket):
         raise InvalidBucketNameError(
             f"invalid bucket name {bucket!r}: use only A-Z, a-z, 0-9, '_' and '-'",
@@ -86,6 +94,9 @@ def validate_bucket_name(bucket: object) -> str:
         raise InvalidBucketNameError(
             f"bucket name too long ({len(bucket)} characters, at most {MAX_BUCKET_NAME})"
         )
+    if len(_valid_buckets) >= _VALID_BUCKETS_MAX:
+        _valid_buckets.clear()
+    _valid_buckets.add(bucket)
     return bucket
 
 
@@ -331,6 +342,15 @@ def parse_timestamp(value: str) -> datetime | None:
     """Parse an RFC 3339 timestamp with up to nanosecond precision; None if malformed."""
     if not value:
         return None
+    if len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and value[19] in ".Z":
+        # The server's form (and nats.go's): the same text as below, without the regex.
+        fraction = value[20:-1]
+        if len(value) == 20 or (value[19] == "." and fraction.isascii() and fraction.isdigit()):
+            text = value[:19] + (f".{fraction[:6]}" if fraction else "") + "+00:00"
+            try:
+                return datetime.fromisoformat(text)
+            except ValueError:
+                return None
     text = value.strip().replace("z", "Z")
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"

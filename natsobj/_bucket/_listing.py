@@ -32,6 +32,7 @@ __all__ = [
     "ObjectPage",
     "SortBy",
     "SortOrder",
+    "check_query",
     "decode_cursor",
     "encode_cursor",
     "list_objects",
@@ -148,6 +149,38 @@ def _check_page(limit: int, offset: int, delimiter: str | None) -> None:
         raise InvalidArgumentError("delimiter must be a non-empty str or None")
 
 
+def check_query(
+    *,
+    prefix: str,
+    delimiter: str | None,
+    search: str | None,
+    sort_by: str,
+    order: str,
+    limit: int,
+    offset: int,
+    cursor: str | None,
+    show_deleted: bool,
+) -> Key | None:
+    """Check the arguments of ``list_page``; the cursor's key, if there is a cursor.
+
+    Raises:
+        InvalidArgumentError: one of them is not what ``list_page`` takes.
+    """
+    _check_page(limit, offset, delimiter)
+    if search is not None:
+        check_text(search, "search")
+    check_bool(show_deleted, "show_deleted")
+    if order not in ("asc", "desc"):
+        raise InvalidArgumentError(f"order must be 'asc' or 'desc', got {order!r}")
+    if sort_by not in ("name", "size", "created", "updated"):
+        raise InvalidArgumentError(
+            f"sort_by must be name, size, created or updated, got {sort_by!r}"
+        )
+    if not isinstance(prefix, str):
+        raise InvalidArgumentError("prefix must be a str")
+    return decode_cursor(cursor, sort_by, order) if cursor is not None else None
+
+
 async def list_objects(
     core: BucketCore, prefix: str | None, show_deleted: bool
 ) -> list[ObjectInfo]:
@@ -155,20 +188,29 @@ async def list_objects(
     if prefix is not None:
         check_text(prefix, "prefix")
     check_bool(show_deleted, "show_deleted")
-    infos: list[ObjectInfo] = []
-    for msg in (await core.scan_metas()).values():
-        if not msg.data:
-            continue  # delete markers and other empty messages
-        try:
-            info = core.parse(msg)
-        except BadObjectMetaError:
-            continue
-        if info.deleted and not show_deleted:
-            continue
-        if prefix and not info.name.startswith(prefix):
-            continue
-        infos.append(info)
-    return infos
+    # Each message is parsed as it comes and only its ObjectInfo kept (by subject: a newer
+    # meta on a subject replaces the older, in its own position).
+    latest: dict[str, ObjectInfo | None] = {}
+    async with aclosing(core.metas()) as metas:
+        async for msg in metas:
+            latest.pop(msg.subject, None)
+            latest[msg.subject] = _listed(core, msg, prefix, show_deleted)
+    return [info for info in latest.values() if info is not None]
+
+
+def _listed(
+    core: BucketCore, msg: StoredMsg, prefix: str | None, show_deleted: bool
+) -> ObjectInfo | None:
+    """The object ``msg`` describes, if ``list`` shows it."""
+    if not msg.data:
+        return None  # delete markers and other empty messages
+    try:
+        info = core.parse(msg)
+    except BadObjectMetaError:
+        return None
+    if (info.deleted and not show_deleted) or (prefix and not info.name.startswith(prefix)):
+        return None
+    return info
 
 
 async def list_page(
@@ -185,15 +227,17 @@ async def list_page(
     show_deleted: bool,
 ) -> ObjectPage:
     """One page of a listing (see ``ObjectStore.list_page``)."""
-    _check_page(limit, offset, delimiter)
-    if search is not None:
-        check_text(search, "search")
-    check_bool(show_deleted, "show_deleted")
-    if order not in ("asc", "desc"):
-        raise InvalidArgumentError(f"order must be 'asc' or 'desc', got {order!r}")
-    if not isinstance(prefix, str):
-        raise InvalidArgumentError("prefix must be a str")
-    after = decode_cursor(cursor, sort_by, order) if cursor is not None else None
+    after = check_query(
+        prefix=prefix,
+        delimiter=delimiter,
+        search=search,
+        sort_by=sort_by,
+        order=order,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        show_deleted=show_deleted,
+    )
     page = _Page(
         prefix=prefix,
         delimiter=delimiter,
@@ -266,12 +310,12 @@ class _Page:
                 self._consider(msg)
 
     def _consider(self, msg: StoredMsg) -> None:
-        raw = _raw_meta(msg)
+        raw = _raw_meta(msg.data)
         if raw is None or (raw.get("deleted") and not self.show_deleted):
             return
         name = _name_of(raw, msg.subject)
-        if name is None or not name.startswith(self.prefix):
-            return
+        if name is None or not name.startswith(self.prefix) or not _size_readable(raw):
+            return  # a size that is no number: a bad meta, in every sort and folder
         rest = name[len(self.prefix) :]
         if not rest.lower().startswith(self.needle):
             return
@@ -293,10 +337,18 @@ class _Page:
             self.worst = self.kept[-1][0]
 
 
-def _raw_meta(msg: StoredMsg) -> dict[str, Any] | None:
-    """The JSON object in ``msg``, if it holds one (read leniently: a peer's meta)."""
+def _size_readable(raw: dict[str, Any]) -> bool:
     try:
-        raw = json.loads(msg.data) if msg.data else None
+        int(raw.get("size") or 0)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _raw_meta(data: bytes) -> dict[str, Any] | None:
+    """The JSON object in ``data``, if it holds one (read leniently: a peer's meta)."""
+    try:
+        raw = json.loads(data) if data else None
     except ValueError:
         return None
     return raw if isinstance(raw, dict) else None
@@ -313,7 +365,7 @@ async def live_names(core: BucketCore, prefix: str) -> list[str]:
 
 def _live_name(msg: StoredMsg, prefix: str) -> str | None:
     """The name of the live object ``msg`` describes, if it starts with ``prefix``."""
-    raw = _raw_meta(msg)
+    raw = _raw_meta(msg.data)
     if raw is None or raw.get("deleted"):
         return None
     name = _name_of(raw, msg.subject)

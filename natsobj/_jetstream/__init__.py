@@ -7,7 +7,8 @@ helpers) imports the names below from here, never from nats or from the modules 
   soon as their answer cannot come);
 - ``_mux``: the one reply subscription a connection's transfers share;
 - ``_reads``: Direct Get read runs; ``_writes``: the byte budget, AckWindow, FastIngest;
-- ``_consumer``: the ordered consumer a watcher reads through;
+- ``_consumer``: the ordered consumer a watcher reads through; ``_delivery``: what a
+  delivered message's reply subject says (its sequences, timestamp, pending);
 - ``_pull``: durable pull consumers (a change feed's), shared by replicas, and their admin;
 - ``_connect``: the first connect, closing a connection, cluster readiness;
 - ``_mapping``: nats-py exceptions and API errors as natsobj errors;
@@ -24,6 +25,7 @@ from nats.aio.client import Client
 from ._client import JetStream
 from ._connect import close_connection, first_connect, wait_jetstream
 from ._consumer import OrderedConsumer
+from ._delivery import Delivered, read_delivery
 from ._mapping import api_error, map_nats_errors
 from ._messages import Msg, Payload, StoredMsg, header_size
 from ._mux import unsubscribe, wait_for
@@ -45,6 +47,7 @@ __all__ = [
     "MULTI_LAST_SUBJECTS",
     "AckWindow",
     "ByteBudget",
+    "Delivered",
     "Delivery",
     "FastIngest",
     "JetStream",
@@ -65,6 +68,7 @@ __all__ = [
     "map_nats_errors",
     "new_nuid",
     "parse_header_lines",
+    "read_delivery",
     "reset_consumer",
     "speed_up_header_parsing",
     "unsubscribe",

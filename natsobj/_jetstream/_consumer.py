@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import nats.errors
 from nats.aio.subscription import Subscription
 
 from .._errors import ObjectStoreError, ServerUnavailableError
+from ._delivery import Delivered, read_delivery
 from ._mapping import map_nats_errors, nats_call
 from ._messages import Msg, header, status
 from ._mux import POLL_SECONDS, unsubscribe
@@ -72,9 +74,9 @@ class OrderedConsumer:
         self._name = ""
         self._generation = 0  # messages to an earlier consumer's subscription are ignored
         self._link: int | None = None  # the connection the consumer delivers to
-        self._heard = 0.0  # when the consumer last sent anything (anyio's clock)
+        self._heard = 0.0  # when the consumer last sent anything (time.monotonic)
         self._delivered = 0  # consumer sequence of the last message received
-        self._messages: deque[Msg] = deque()
+        self._messages: deque[tuple[Msg, Delivered]] = deque()
         self._arrived = anyio.Event()
         self._received = 0
         self._handed = 0
@@ -89,7 +91,7 @@ class OrderedConsumer:
         generation = self._generation
         # Reset before the consumer exists: it may deliver before its creation is answered.
         self._delivered, self._flow, self._broken = 0, None, False
-        self._heard = anyio.current_time()
+        self._heard = time.monotonic()
 
         async def on_msg(msg: Msg) -> None:
             self._on_msg(generation, msg)
@@ -136,7 +138,7 @@ class OrderedConsumer:
     def _on_msg(self, generation: int, msg: Msg) -> None:
         if generation != self._generation:
             return
-        self._heard = anyio.current_time()
+        self._heard = time.monotonic()
         code = status(msg)
         if code == "100":
             # A flow control request asks for an answer on its reply subject; a heartbeat
@@ -151,20 +153,25 @@ class OrderedConsumer:
         elif code is not None:  # the consumer is gone (409 Consumer Deleted, ...)
             self._broken = True
         else:
-            meta = delivery(msg, self._stream)
+            meta = read_delivery(msg, self._stream)
             if meta is None:
                 return  # not from a consumer: nothing to deliver, nothing to repair
-            if meta.sequence.consumer != self._delivered + 1:
+            if meta.consumer_seq != self._delivered + 1:
                 self._broken = True
             else:
-                self._delivered = meta.sequence.consumer
-                self._last_seq = meta.sequence.stream
+                self._delivered = meta.consumer_seq
+                self._last_seq = meta.stream_seq
                 self._received += 1
-                self._messages.append(msg)
+                self._messages.append((msg, meta))
         self._arrived.set()
 
     async def next(self) -> Msg | None:
-        """The next message, or None once stopped.
+        """The next message, or None once stopped (see ``next_delivered``)."""
+        delivered = await self.next_delivered()
+        return delivered[0] if delivered is not None else None
+
+    async def next_delivered(self) -> tuple[Msg, Delivered] | None:
+        """The next message and its delivery, or None once stopped.
 
         Raises:
             ServerUnavailableError: the server was lost; the next call resumes after the
@@ -172,10 +179,11 @@ class OrderedConsumer:
         """
         while not self._closed:
             if self._messages:
-                msg = self._messages.popleft()
+                delivered = self._messages.popleft()
                 self._handed += 1
-                await self._answer_flow()
-                return msg
+                if self._flow is not None:
+                    await self._answer_flow()
+                return delivered
             if self._broken:
                 await self._drop(delete=True)
             if self._sub is None:
@@ -185,7 +193,7 @@ class OrderedConsumer:
             await self._answer_flow()
             with anyio.move_on_after(POLL_SECONDS):
                 await self._arrived.wait()
-            silent = anyio.current_time() - self._heard
+            silent = time.monotonic() - self._heard
             if self._arrived.is_set():
                 continue
             if self._js.lost(self._link) or silent > 2 * self._heartbeat:

@@ -55,12 +55,51 @@ def raise_heap_trim_threshold() -> None:
 _WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 
 
+# Header blocks that repeat (a consumer delivers each meta with the same one) are parsed
+# once: up to this many, forgotten all at once when full. Direct Get replies, unique by
+# their sequence header, are not kept.
+_REPEATED_MAX = 256
+_repeated: dict[bytes, tuple[tuple[str, str], ...]] = {}
+
+
 def parse_header_lines(raw: bytes) -> dict[str, str]:
     """The headers of a message's header block, exactly as nats-py 2.16's own parser reads
     them, without its per-character generator over every header name: that generator
     was 56% of the client's CPU when listing a bucket (every Direct Get reply carries six
     or more headers). The library's one header parser: a stored message's header block
-    (``NATS/1.0`` first, a line without a colon) is read with it too."""
+    (``NATS/1.0`` first, a line without a colon) is read with it too. A block seen before
+    (see ``_REPEATED_MAX``) costs a dict lookup: a fresh dict each time."""
+    known = _repeated.get(raw)
+    if known is not None:
+        return dict(known)
+    headers = _parse_header_lines(raw)
+    if b"Nats-Sequence:" not in raw:
+        if len(_repeated) >= _REPEATED_MAX:
+            _repeated.clear()
+        _repeated[raw] = tuple(headers.items())
+    return headers
+
+
+_BYTES_WHITESPACE = " \t\n\r\x0b\x0c"  # what bytes.strip() strips
+
+
+def _parse_header_lines(raw: bytes) -> dict[str, str]:
+    if not raw.isascii():
+        return _parse_any_header_lines(raw)
+    # ASCII (every block the server writes): decoded once, the same rules on str.
+    headers: dict[str, str] = {}
+    for line in raw.decode("ascii").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = name.strip(_BYTES_WHITESPACE)
+        if (not key.isprintable() or " " in key) and _WHITESPACE.search(key):
+            continue
+        headers[key] = value.strip(_BYTES_WHITESPACE)
+    return headers
+
+
+def _parse_any_header_lines(raw: bytes) -> dict[str, str]:
     headers: dict[str, str] = {}
     for line in raw.split(b"\r\n"):
         name, sep, value = line.partition(b":")

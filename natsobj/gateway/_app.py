@@ -17,6 +17,7 @@ import natsobj
 
 from ._auth import AuthConfig
 from ._failures import FailuresMiddleware
+from ._indexes import ListingIndexes
 from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
 from ._objectstore_keys import KeyDirectory, KeySpec, key_directory, watch_key_set
@@ -76,13 +77,17 @@ def _lifespan(
     key_set: str | None,
     gauges: GatewayMetrics | None,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: one NATS connection (``app.state.manager``), the shared key
+    """The app's lifespan: one NATS connection (``app.state.manager``), the listing
+    indexes opened on the buckets' first listings (``app.state.indexes``), the shared key
     set's watch (the app serves once the set is loaded) and the NATS gauges' updater."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with natsobj.connect(servers, **connect_options) as manager:
-            app.state.manager = manager
+        async with (
+            natsobj.connect(servers, **connect_options) as manager,
+            ListingIndexes(manager) as indexes,
+        ):
+            app.state.manager, app.state.indexes = manager, indexes
             try:
                 async with anyio.create_task_group() as tg:
                     if key_set is not None:
@@ -114,8 +119,9 @@ def create_app(
 ) -> Starlette:
     """The gateway as an ASGI app. Its lifespan opens one ``natsobj.connect(servers,
     **connect_options)`` per worker process (``app.state.manager``) and closes it on
-    shutdown; the app is stateless otherwise, so any number of instances can serve one
-    NATS cluster with the same ``jwt_secret``.
+    shutdown, and a live ``ListingIndex`` per bucket listed (``ListingIndexes``); the app
+    is stateless otherwise, so any number of instances can serve one NATS cluster with
+    the same ``jwt_secret``.
 
     ``jwt_secret`` verifies Supabase HS256 tokens and signs signed URLs; ``anon_key`` and
     ``service_key`` are fixed keys accepted as the anon and service_role callers;

@@ -205,9 +205,9 @@ async def list_objects(request: Request) -> Response:
         raise invalid("bad sortBy or limit")
     if offset < 0 or offset + limit > MAX_LIST_WINDOW:
         raise invalid(f"offset + limit must be 1 to {MAX_LIST_WINDOW}")
-    store = await manager_of(request).object_store(bucket)
-    # Supabase pages over folders and files together: read up to offset + limit files.
-    page = await store.list_page(
+    index = await request.app.state.indexes.index(bucket)
+    # Supabase pages over folders then files together: read up to offset + limit of them.
+    page = await index.list_page(
         prefix,
         delimiter="/",
         search=field(body, "search", str) or None,
@@ -267,8 +267,8 @@ async def list_objects_v2(request: Request) -> Response:
         column, order, cursor = _decode_cursor(raw_cursor)
     if column not in _SORT or order not in ("asc", "desc") or limit < 1:
         raise invalid("bad sortBy or limit")
-    store = await manager_of(request).object_store(bucket)
-    page = await store.list_page(
+    index = await request.app.state.indexes.index(bucket)
+    page = await index.list_page(
         field(body, "prefix", str, ""),
         delimiter="/" if field(body, "with_delimiter", bool, False) else None,
         sort_by=_SORT[column],

@@ -234,6 +234,7 @@ from ._sessions import (
     UsecaseBucket,
 )
 from ._store import (
+    ListingIndex,
     ObjectResult,
     ObjectStore,
     ObjectStoreManager,
@@ -276,6 +277,7 @@ __all__ = [
     "LinkError",
     "LinkIsBucketError",
     "LinkNotAllowedError",
+    "ListingIndex",
     "LocalFileError",
     "LocalFileNotFoundError",
     "Many",

@@ -116,6 +116,24 @@ class ObjectWatcher(Resource[AsyncObjectWatcher]):
     stop = blocking(AsyncObjectWatcher.stop)
 
 
+class ListingIndex(Resource[natsobj.ListingIndex]):
+    """``with store.index() as index: index.list_page(...)`` (see ``natsobj.ListingIndex``)."""
+
+    def __len__(self) -> int:
+        return len(self._async)
+
+    @property
+    def max_staleness(self) -> float:
+        return self._async.max_staleness
+
+    @property
+    def usable(self) -> bool:
+        return self._async.usable
+
+    list_page = blocking(natsobj.ListingIndex.list_page)
+    sync = blocking(natsobj.ListingIndex.sync)
+
+
 class ObjectStore(Wrapper[natsobj.ObjectStore]):
     """A bucket (see ``natsobj.ObjectStore``), every method blocking."""
 
@@ -188,6 +206,7 @@ class ObjectStore(Wrapper[natsobj.ObjectStore]):
     get_file = blocking(natsobj.ObjectStore.get_file)
     list = blocking(natsobj.ObjectStore.list)
     list_page = blocking(natsobj.ObjectStore.list_page)
+    index = opening(natsobj.ObjectStore.index, ListingIndex)
     watch = opening(natsobj.ObjectStore.watch, ObjectWatcher)
     status = blocking(natsobj.ObjectStore.status)
     delete_many = blocking(natsobj.ObjectStore.delete_many)

@@ -255,3 +255,18 @@ async def test_cli_watch_exits_with_the_error_when_the_server_dies(tmp_path: Pat
     assert code == 4, err
     assert "lost the NATS server" in err
     assert "Traceback" not in err
+
+
+async def test_a_listing_index_resumes_after_a_restart(tmp_path: Path) -> None:
+    async with _served(tmp_path) as (server, _manager, store):
+        await store.put("a", b"1")
+        async with store.index(max_staleness=0) as index:
+            await server.kill()
+            with pytest.raises(natsobj.ServerError):
+                await index.list_page()  # the staleness check cannot be made
+            await server.start()
+            await retry(lambda: store.put("b", b"2"))  # the connection is back
+            # What was written meanwhile arrives once the index's consumer resumes.
+            page = await retry(index.list_page)
+            assert [i.name for i in page.objects] == ["a", "b"]
+            assert index.usable

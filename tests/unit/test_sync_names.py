@@ -26,6 +26,7 @@ PAIRS: list[tuple[type, type]] = [
     (natsobj.OperationResults, natsobj.sync.OperationResults),
     (natsobj.GetResponse, natsobj.sync.GetResponse),
     (natsobj.SessionWatcher, natsobj.sync.SessionWatcher),
+    (natsobj.ListingIndex, natsobj.sync.ListingIndex),
     (natsobj.ChangeFeed, natsobj.sync.ChangeFeed),
     (natsobj.FeedEvent, natsobj.sync.FeedEvent),
     (natsobj.SessionFeed, natsobj.sync.SessionFeed),
