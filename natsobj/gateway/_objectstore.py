@@ -5,8 +5,9 @@ HEAD, DELETE, as ``getsentry/objectstore`` serves them and ``objectstore-client`
 them. ``{scopes}`` is matrix syntax (``org=42;project=1337``, ``_`` for none) and maps onto
 natsobj's ``Usecase``/``Scope``/``Session``, so objects written here read back through
 the library (and the other way round). Metadata travels as ``x-sn-*`` headers, custom
-metadata as ``x-snme-*``; bodies stream both ways. Everything from the request is
-validated before it names an object or a size. ``_objectstore_auth`` authorizes.
+metadata as ``x-snme-*``; bodies stream both ways (a download of up to 256 KiB goes
+out in one piece, ``_bodies``). Everything from the request is validated before it
+names an object or a size. ``_objectstore_auth`` authorizes.
 """
 
 from __future__ import annotations
