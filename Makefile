@@ -89,7 +89,8 @@ soak: $(INSTALLED)
 	NATSOBJ_CHAOS_SECONDS=$(SOAK_SECONDS) NATSOBJ_CHAOS_REPORT=soak-report.json \
 		$(BIN)/pytest tests/reliability/test_chaos.py -p no:cacheprovider --timeout=0 -s
 
-# The full benchmark suite (about 15 minutes on 2 cores); writes BENCHMARKS.md.
+# The full benchmark suite (about 15 minutes on 2 cores, plus 8-9 for the HTTP gateway
+# part, whose load generator needs Go); writes BENCHMARKS.md.
 bench: $(INSTALLED) $(NODE_INSTALLED) $(GO_BENCH)
 	$(BIN)/python -m benchmarks.run --require-node --require-go --output BENCHMARKS.md --json benchmarks/results.json
 

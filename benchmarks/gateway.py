@@ -2,7 +2,7 @@
 library, in one run, on one embedded nats-server.
 
     python -m benchmarks.gateway                  # every server; Markdown on stdout
-    python -m benchmarks.gateway --quick          # smoke run: 4 MiB, 200 requests, uvicorn
+    python -m benchmarks.gateway --quick          # smoke run: 4 MiB, 200 requests, uvicorn-std
     python -m benchmarks.run --only gateway       # the same, through the suite's entry point
 
 Measured per server (the app is ``create_app`` with its defaults, built in each worker as
@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> GatewayConfig:
     parser.add_argument("--json", dest="json_path", help="write the figures as JSON here")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
-    servers = args.servers.split(",") if args.servers else (["uvicorn"] if quick else None)
+    servers = args.servers.split(",") if args.servers else (["uvicorn-std"] if quick else None)
     if servers is None:
         servers = list(procs.SERVERS)
     unknown = set(servers) - set(procs.SERVERS)

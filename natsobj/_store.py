@@ -453,7 +453,8 @@ class ObjectStore:
         )
 
     def index(self, *, max_staleness: float = DEFAULT_MAX_STALENESS) -> ListingIndex:
-        """A live listing index of the bucket, for processes that list it often. Use as ``async with store.index() as index: page = await index.list_page(...)``.
+        """A live listing index of the bucket, for processes that list it often. Use as
+        ``async with store.index() as index: page = await index.list_page(...)``.
         Entering loads the newest meta of every object once; the index then follows every
         meta write (by any client) through an ordered consumer, and answers ``list_page``
         queries (same arguments, pages and cursors as ``ObjectStore.list_page``) from

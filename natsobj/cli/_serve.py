@@ -24,7 +24,7 @@ from ._serve_config import apply_connection, config_option, log_config
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["app_from_env", "serve"]
+__all__ = ["app_from_env", "serve", "server_choice"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,6 +135,17 @@ def _check_extras(tracing: bool) -> None:
             raise CliError(str(exc), ExitCode.BAD_INPUT) from exc
 
 
+def server_choice() -> tuple[str, str]:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools where installed (the
+    ``[gateway]`` extra installs them; they cost the least CPU per request and per GB,
+    see docs/gateway.md), else asyncio and h11."""
+
+    def have(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    return ("uvloop" if have("uvloop") else "asyncio", "httptools" if have("httptools") else "h11")
+
+
 @contextlib.contextmanager
 def _worker_environment(config: dict[str, Any], workers: int, metrics: bool) -> Iterator[None]:
     """The environment the workers start with; restored, and the metrics directory removed,
@@ -223,6 +234,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     _check_extras(options["tracing"])
     import uvicorn
 
+    loop, http = server_choice()
     settings = ctx.ensure_object(Settings)
     apply_connection(ctx, settings)
     settings = settings.resolved()  # the nats CLI context, as every command
@@ -246,5 +258,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
             access_log=False,  # natsobj's own access log replaces uvicorn's
             log_config=log_config(options["log_format"], quiet=settings.quiet),
             log_level="warning" if settings.quiet else "info",
+            loop=loop,
+            http=http,
             **tls,
         )

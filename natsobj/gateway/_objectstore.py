@@ -5,27 +5,27 @@ HEAD, DELETE, as ``getsentry/objectstore`` serves them and ``objectstore-client`
 them. ``{scopes}`` is matrix syntax (``org=42;project=1337``, ``_`` for none) and maps onto
 natsobj's ``Usecase``/``Scope``/``Session``, so objects written here read back through
 the library (and the other way round). Metadata travels as ``x-sn-*`` headers, custom
-metadata as ``x-snme-*``; bodies stream both ways. Everything from the request is
-validated before it names an object or a size. ``_objectstore_auth`` authorizes.
+metadata as ``x-snme-*``; bodies stream both ways (a download of up to 256 KiB goes
+out in one piece, ``_bodies``). Everything from the request is validated before it
+names an object or a size. ``_objectstore_auth`` authorizes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from typing import Any
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
 
 from .._errors import RangeNotSatisfiableError
 from .._sessions import ObjectMetadata
 from . import _objectstore_resumable as resumable
+from ._bodies import object_response
 from ._objectstore_auth import DELETE, READ, WRITE
 from ._objectstore_multipart import multipart_routes
 from ._objectstore_requests import (
@@ -184,23 +184,12 @@ def _accepts_stored(request: Request) -> bool:
     return not names - {"identity"} or bool(names & {"zstd", "*"})
 
 
-class _ObjectBody(StreamingResponse):
-    """A streamed object whose get is closed when the response ends, however it ends."""
-
-    def __init__(self, stack: AsyncExitStack, chunks: AsyncIterator[bytes], **kw: Any):
-        super().__init__(chunks, **kw)
-        self._stack = stack
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with self._stack:
-            await super().__call__(scope, receive, send)
-
-
 async def _get(request: Request) -> Response:
-    """Stream the object (200), a byte range of its stored bytes (206), or 404 with no
-    body. A read is an access: it moves a time-to-idle deadline. zstd objects go out as
-    stored unless the client's Accept-Encoding excludes zstd; then they are decoded as
-    they stream (and a ``Range`` is ignored: it counts stored bytes)."""
+    """The object (200), a byte range of its stored bytes (206), or 404 with no body.
+    Up to 256 KiB are read whole (verified) and sent in one piece, more stream. A read is
+    an access: it moves a time-to-idle deadline. zstd objects go out as stored unless
+    the client's Accept-Encoding excludes zstd; then they are decoded as they stream (and
+    a ``Range`` is ignored: it counts stored bytes)."""
     session, key = scoped_session(request, READ)
     stored = _accepts_stored(request)
     start, end = byte_range(request.headers.get("range"))
@@ -217,16 +206,16 @@ async def _get(request: Request) -> Response:
         meta = response.metadata
         headers = {**metadata_headers(meta, response.encoding), **_ACCEPT_RANGES}
         status = 200
+        length: int | None = None  # the body's bytes, when known
         if ranged:
             first, last = response.range
             headers["content-range"] = f"bytes {first}-{last - 1}/{meta.size}"
-            headers["content-length"] = str(last - first)
-            status = 206
+            status, length = 206, last - first
         elif response.encoding == meta.compression:  # the stored bytes, whose size we know
-            headers["content-length"] = str(meta.size)
-        # From here the response owns the open get and closes it when it ends.
-        body_stack = stack.pop_all()
-    return _ObjectBody(body_stack, aiter(response), status_code=status, headers=headers)
+            length = meta.size
+        if length is not None:
+            headers["content-length"] = str(length)
+        return await object_response(stack, response, length, status_code=status, headers=headers)
 
 
 async def _head(request: Request) -> Response:

@@ -2,9 +2,13 @@
 
 Opening a bucket is a stream info request to NATS; under load that was one more round
 trip per HTTP request than the library needs. A worker keeps each bucket's handle for at
-most ``STORE_MAX_AGE`` seconds: policy changes still reach every put within a second
-(``BucketCore.current_policy`` reads them again on its own), and a kept handle of a
-deleted bucket gets NATS's "stream not found", so BucketNotFoundError, as a new one would.
+most ``STORE_MAX_AGE`` seconds, counted from before the stream info it was opened with
+was read, and ``store.policy`` is never older than that read (``BucketCore.current_policy``
+reads it again on its own too). So a policy change made by any client (the public flag,
+the size limit, the mime types) holds on every worker within half a second, inside the
+gateway's bound of a second with room for the request that notices it. A kept handle of
+a deleted bucket gets NATS's "stream not found", so BucketNotFoundError at once, as a new
+one would.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from .._store import ObjectStore
 
 __all__ = ["STORE_MAX_AGE", "open_store"]
 
-STORE_MAX_AGE = 1.0
+STORE_MAX_AGE = 0.5
 # Only existing buckets are kept, but their count is not ours to bound: past this many,
 # start again rather than grow.
 MAX_STORES = 1024
@@ -44,7 +48,8 @@ class _Stores:
 
 
 async def open_store(request: Request, bucket: str) -> ObjectStore:
-    """The bucket's handle for this request (``app.state.manager``'s, at most a second old).
+    """The bucket's handle for this request (``app.state.manager``'s, at most
+    ``STORE_MAX_AGE`` old).
 
     Raises:
         BucketNotFoundError: there is no such bucket (never cached).

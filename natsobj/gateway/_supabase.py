@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 import natsobj
 
 from ._auth import AuthError, decode_token, sign_token
+from ._stores import open_store
 from ._supabase_download import download, download_public, object_info, serve
 from ._supabase_http import (
     ApiError,
@@ -449,7 +450,7 @@ async def sign_url(request: Request) -> Response:
     bucket, name = object_key(request)
     await check_readable(request, bucket, caller)
     seconds = _expires_in(await read_json(request))
-    await (await manager_of(request).object_store(bucket)).get_info(name)
+    await (await open_store(request, bucket)).get_info(name)
     token = _sign(request, bucket, name, seconds, "download")
     return JSONResponse({"signedURL": _signed_path("sign", bucket, name, token)})
 
@@ -463,7 +464,7 @@ async def sign_urls(request: Request) -> Response:
     paths = field(body, "paths", list, [])
     if not paths or len(paths) > MAX_PATHS or not all(isinstance(p, str) for p in paths):
         raise invalid(f"paths must be 1 to {MAX_PATHS} names")
-    store = await manager_of(request).object_store(bucket)
+    store = await open_store(request, bucket)
     items = []
     for path in paths:
         try:

@@ -1,21 +1,25 @@
 """Supabase downloads: object bytes (authenticated, public, signed) and object info, with
 ``Range``, ``If-None-Match``/``If-Modified-Since`` (304) and ``download=`` as
-``supabase/storage``'s renderers answer them. Bodies stream from NATS as they are read."""
+``supabase/storage``'s renderers answer them. Bodies up to 256 KiB are read whole and
+sent in one piece, bigger ones stream from NATS as they are read; bucket handles are
+reused for up to half a second (``_stores``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 import natsobj
 
-from ._supabase_http import ApiError, check_readable, iso, manager_of, object_key, require
+from ._bodies import object_response
+from ._stores import open_store
+from ._supabase_http import ApiError, check_readable, iso, object_key, require
 
 __all__ = ["download", "download_public", "object_info", "serve"]
 
@@ -100,34 +104,54 @@ def _disposition(download: str) -> str:
     return f"attachment; filename={name}; filename*=UTF-8''{name}"
 
 
-async def serve(request: Request, bucket: str, name: str) -> Response:
-    """The object's bytes (or its headers for HEAD): 200, 206 for a Range, 304 when the
-    client's copy is current."""
-    store = await manager_of(request).object_store(bucket)
-    info = await store.get_info(name)
-    headers = _object_headers(info)
-    if _not_modified(request, info, headers["ETag"]):
-        return Response(status_code=304, headers=headers)
+def _span_headers(
+    request: Request, info: natsobj.ObjectInfo, headers: dict[str, str]
+) -> tuple[int, tuple[int, int] | None]:
+    """Add what the request asks beyond the object's headers (``download=``, a Range) to
+    ``headers``; the status and the span of a Range (None: the whole object)."""
     if "download" in request.query_params:
         headers["Content-Disposition"] = _disposition(request.query_params["download"])
     span = _range(request.headers.get("range"), info.size)
     start, end = span or (0, info.size)
     headers["Content-Length"] = str(end - start)
-    status = 200
-    if span is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers)
+    if span is None:
+        return 200, None
+    headers["Content-Range"] = f"bytes {start}-{end - 1}/{info.size}"
+    return 206, span
 
-    async def body() -> AsyncIterator[bytes]:
-        async with store.get(
-            name, start=start if span else None, end=end if span else None
-        ) as result:
-            async for chunk in result:
-                yield chunk
 
-    return StreamingResponse(body(), status_code=status, headers=headers)
+async def serve(request: Request, bucket: str, name: str) -> Response:
+    """The object's bytes (or its headers for HEAD): 200, 206 for a Range, 304 when the
+    client's copy is current. Up to 256 KiB are read whole (verified) and sent in one
+    piece; more stream.
+
+    A whole-object GET takes its headers from the meta its get reads (one meta read), so
+    its body is always the object they describe. A Range reads the meta, then the bytes:
+    if the object is replaced in between, the body streams (the new version's bytes,
+    never a mix; cut short if the size changed) rather than going out whole under the
+    old version's length.
+    """
+    store = await open_store(request, bucket)
+    async with AsyncExitStack() as stack:
+        result = None
+        if request.method == "GET" and "range" not in request.headers:
+            result = await stack.enter_async_context(store.get(name))
+            info = result.info
+        else:
+            info = await store.get_info(name)
+        headers = _object_headers(info)
+        if _not_modified(request, info, headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        status, span = _span_headers(request, info, headers)
+        if request.method == "HEAD":
+            return Response(status_code=status, headers=headers)
+        if result is None:
+            start, end = span or (None, None)
+            result = await stack.enter_async_context(store.get(name, start=start, end=end))
+        # Replaced since its meta was read (a Range): stream, as the size may differ.
+        same = result.info.nuid == info.nuid
+        length = int(headers["Content-Length"]) if same else None
+        return await object_response(stack, result, length, status_code=status, headers=headers)
 
 
 async def download(request: Request) -> Response:
@@ -139,7 +163,7 @@ async def download(request: Request) -> Response:
 
 async def download_public(request: Request) -> Response:
     bucket, name = object_key(request)
-    if not (await manager_of(request).get_bucket(bucket)).public:  # as Supabase: not found
+    if not (await open_store(request, bucket)).policy.public:  # as Supabase: not found
         raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")
     return await serve(request, bucket, name)
 
@@ -148,7 +172,7 @@ async def object_info(request: Request) -> Response:
     caller = require(request)
     bucket, name = object_key(request)
     await check_readable(request, bucket, caller)
-    info = await (await manager_of(request).object_store(bucket)).get_info(name)
+    info = await (await open_store(request, bucket)).get_info(name)
     return JSONResponse(
         {
             "id": info.nuid,

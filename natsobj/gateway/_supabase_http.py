@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 import natsobj
 
 from ._auth import AuthConfig, AuthError, Caller, caller_of
+from ._stores import open_store
 
 __all__ = [
     "ApiError",
@@ -191,6 +192,7 @@ def iso(stamp: datetime | None) -> str | None:
 
 
 async def check_readable(request: Request, bucket: str, caller: Caller) -> None:
-    """anon may read only public buckets."""
-    if caller.role == "anon" and not (await manager_of(request).get_bucket(bucket)).public:
+    """anon may read only public buckets (the flag as read within the last half second,
+    see ``_stores``)."""
+    if caller.role == "anon" and not (await open_store(request, bucket)).policy.public:
         raise ApiError(404, "NoSuchBucket", "Bucket not found", error="Bucket not found")

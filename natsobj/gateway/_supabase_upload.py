@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 import natsobj
 
 from ._multipart import FormError, open_form
-from ._supabase_http import ApiError, invalid, manager_of, object_key, require
+from ._stores import open_store
+from ._supabase_http import ApiError, invalid, object_key, require
 
 __all__ = ["header_metadata", "store_upload", "upload_object", "user_metadata", "wants_upsert"]
 
@@ -58,8 +59,9 @@ async def store_upload(
     request: Request, bucket: str, name: str, *, upsert: bool
 ) -> natsobj.ObjectInfo:
     """Stream the request's body (raw, or the one file of a multipart form) into the
-    bucket; the bucket's policy applies as natsobj enforces it."""
-    store = await manager_of(request).object_store(bucket)
+    bucket; the bucket's policy applies as natsobj enforces it (a change made elsewhere
+    within a second: the handle is reused for up to half a second, see ``_stores``)."""
+    store = await open_store(request, bucket)
     content_type = request.headers.get("content-type", "application/octet-stream")
     if content_type.startswith("multipart/form-data"):
         try:

@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+from pathlib import Path
 
 import anyio
 import httpx
@@ -88,9 +89,30 @@ async def test_serve_answers_health_ready_and_storage(
                 buckets = await http.get("/storage/v1/bucket", headers=headers)
                 assert buckets.status_code == 200
                 assert isinstance(buckets.json(), list)
+        if workers == 1 and sys.platform == "linux":  # the server runs in this process
+            maps = Path(f"/proc/{process.pid}/maps").read_text()
+            assert "/uvloop/" in maps  # the measured choice
+            assert "/httptools/" in maps
     finally:
         await stop(process)
     assert process.returncode is not None
+
+
+def test_serve_picks_uvloop_and_httptools_where_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from natsobj.cli._serve import server_choice
+
+    assert server_choice() == ("uvloop", "httptools")  # the dev install
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        return None if name in ("uvloop", "httptools") else real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    assert server_choice() == ("asyncio", "h11")
 
 
 def test_serve_without_the_gateway_extra_says_how_to_install_it(

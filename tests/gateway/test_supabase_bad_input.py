@@ -254,14 +254,22 @@ async def test_body_shorter_than_content_length(
 async def test_body_longer_than_content_length(
     gateway: Gateway, store: natsobj.ObjectStore
 ) -> None:
-    """Bytes past Content-Length are not the object: it holds exactly what was announced,
-    and the rest, read as a next request, is refused as bad HTTP."""
+    """Bytes past Content-Length are not the object, and the rest, read as a next request,
+    is refused as bad HTTP. h11 answers the upload (200, the object holds exactly what
+    was announced) before it reads the rest; httptools (uvicorn's parser where installed,
+    as with ``natsobj serve``) parses the rest with it and answers 400 at once, closing
+    the connection: the upload, never acknowledged, is stored as announced or not at
+    all."""
     request = head(store, "long.txt", 5) + b"helloGARBAGE GARBAGE\r\n\r\n"
     answer = await raw(gateway, request, half_close=False)
     first, _, rest = answer.partition(b"\r\n\r\n")
-    assert first.startswith(b"HTTP/1.1 200 ")
-    assert b"HTTP/1.1 400 " in rest
-    assert await store.get_bytes("long.txt") == b"hello"
+    if first.startswith(b"HTTP/1.1 200 "):
+        assert b"HTTP/1.1 400 " in rest
+        assert await store.get_bytes("long.txt") == b"hello"
+    else:
+        assert first.startswith(b"HTTP/1.1 400 ")
+        with contextlib.suppress(natsobj.ObjectNotFoundError):
+            assert await store.get_bytes("long.txt") == b"hello"
 
 
 async def test_oversize_bodies(gateway: Gateway, store: natsobj.ObjectStore) -> None:
