@@ -364,10 +364,10 @@ async def watch_key_set(
 
     Reports started once the current key set is loaded (a failure before that is
     raised: the app does not start). While the watch is broken, ``directory.stale`` is
-    set (keyed requests get 503): a lost connection resumes the watch after its last
-    event once the connection is back; any other failure (the bucket deleted, say, or
-    anything unforeseen) opens a new watch and loads the key set afresh, so the watch
-    never ends while the app runs and the keys are never followed silently stale.
+    set (keyed requests get 503) until a new watch has loaded the key set afresh: after a
+    lost connection (once it is back), the bucket deleted, or anything unforeseen. So the
+    watch never ends while the app runs, and the keys are never followed silently stale
+    (a key revoked during an outage is refused once the connection is back).
     """
     started = False
     while True:
@@ -385,7 +385,7 @@ async def watch_key_set(
                         task_status.started()
                     break
                 await _follow(manager, directory, watcher)
-            directory.stale = True  # the watch ended by itself: open a new one
+            directory.stale = True  # the watch ended, or the connection is back: load afresh
             await anyio.sleep(_RETRY_SECONDS)
         except Exception as exc:  # whatever it is: fail closed (stale), and go on
             if not started:
@@ -398,17 +398,15 @@ async def watch_key_set(
 async def _follow(
     manager: natsobj.ObjectStoreManager, directory: KeyDirectory, watcher: natsobj.ObjectWatcher
 ) -> None:
-    """Apply the watch's live changes to ``directory.shared``, across lost connections,
-    until the watch ends."""
-    while True:
-        try:
-            async for info in watcher:
-                if info is not None:
-                    directory.shared = _apply(directory.shared, info)
-            return
-        except natsobj.ServerUnavailableError:
-            # A revocation may pass unseen: keyed requests wait (503) until the
-            # connection is back; the watch then resumes after its last event.
-            directory.stale = True
-            await _reconnected(manager)
-            directory.stale = False
+    """Apply the watch's live changes to ``directory.shared`` until the watch ends or the
+    connection is lost; then, once the connection is back, return with the directory
+    stale so that the caller loads the key set afresh."""
+    try:
+        async for info in watcher:
+            if info is not None:
+                directory.shared = _apply(directory.shared, info)
+    except natsobj.ServerUnavailableError:
+        # A revocation may have passed unseen, and a resumed watch could call itself
+        # caught up before replaying it: keyed requests wait (503) for a fresh load.
+        directory.stale = True
+        await _reconnected(manager)
