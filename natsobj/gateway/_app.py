@@ -39,11 +39,12 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def ready(request: Request) -> JSONResponse:
-    """Readiness: connected to NATS and a round trip within ``READY_TIMEOUT`` (503
-    otherwise). A lost server is noticed when the client notices it (at once when the
-    socket closes, else at its ping interval)."""
+    """Readiness: connected to NATS, a round trip within ``READY_TIMEOUT``, and the shared
+    Objectstore key set (if any) followed (503 otherwise). A lost server is noticed when
+    the client notices it (at once when the socket closes, else at its ping interval)."""
     manager: natsobj.ObjectStoreManager = request.app.state.manager
-    if not manager.nc.is_connected:
+    keys: KeyDirectory = request.app.state.objectstore_keys
+    if not manager.nc.is_connected or keys.stale:
         return JSONResponse({"status": "unavailable"}, status_code=503)
     try:
         with anyio.fail_after(READY_TIMEOUT):

@@ -95,8 +95,10 @@ async def test_rotation_and_max_permissions_from_flags(server: natsobj.EmbeddedS
         assert await status(http, "DELETE", path, os_token(reader, usecase)) == 403
         assert await status(http, "GET", path, os_token(signing_key("main"), usecase)) == 401
         # While the key set cannot be followed, keyed requests wait: 503, never a guess.
+        assert (await http.get("/ready")).status_code == 200
         app.state.objectstore_keys.stale = True
         assert await status(http, "GET", path, os_token(reader, usecase)) == 503
+        assert (await http.get("/ready")).status_code == 503  # and readiness says so
     with pytest.raises(natsobj.InvalidArgumentError):
         create_app(server.url, objectstore_keys={"k": b"not a pem"})
     with pytest.raises(natsobj.InvalidArgumentError):
