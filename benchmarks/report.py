@@ -835,8 +835,8 @@ def _render_rss(res: Results) -> list[str]:
         "data the worker resets its peak RSS (`echo 5 > /proc/self/clear_refs`, Linux) and "
         "notes its RSS; the figure is the peak (`VmHWM`) after the op's repetitions minus "
         "that baseline. The puts from bytes load the object into memory before the baseline, "
-        "so that copy is **not** counted. get_bytes holds the whole object (and, while "
-        "joining, its chunks too), so it grows by about twice the object. nats.js get "
+        "so that copy is **not** counted. natsobj's get_bytes reads into one buffer of the "
+        "object's size, so it grows by about the object. nats.js get "
         "buffers what the file writer has not taken yet: its push consumer does not wait "
         "for the reader.",
         "",
