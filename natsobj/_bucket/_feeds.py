@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from .._checks import check_server_seconds
 from .._errors import (
     FeedNotFoundError,
     InvalidArgumentError,
@@ -89,11 +88,8 @@ def consumer_config(
 ) -> dict[str, Any]:
     """The durable consumer behind feed ``name``: explicit acks, every meta subject, no
     server-side delivery limit (the feed counts deliveries: see ``ChangeFeed``).
-
-    Raises:
-        InvalidArgumentError: ``ack_wait`` is past what the server holds (int64 ns).
+    ``ack_wait`` as ``FeedOptions.checked`` returns it (within what the server holds).
     """
-    check_server_seconds(ack_wait, "ack_wait")
     config: dict[str, Any] = {
         "durable_name": name,
         "description": f"natsobj change feed of bucket {core.bucket}",
