@@ -54,19 +54,25 @@ class ListingIndexes:
         if index is not None and index.usable:
             return index
         lock = self._opening.setdefault(bucket, anyio.Lock())
-        async with lock:
-            index = self._open.get(bucket)
-            if index is not None and index.usable:
-                return index
-            if bucket in self._stops:
-                self._stops.pop(bucket).set()  # the failed one's task ends
-            if self._tg is None:
-                raise natsobj.NotOpenError("the gateway is shutting down")
-            store = await self._manager.object_store(bucket)
-            stop = anyio.Event()
-            opened: natsobj.ListingIndex = await self._tg.start(self._keep, store, stop)
-            self._open[bucket], self._stops[bucket] = opened, stop
-            return opened
+        try:
+            async with lock:
+                index = self._open.get(bucket)
+                if index is not None and index.usable:
+                    return index
+                if bucket in self._stops:
+                    self._stops.pop(bucket).set()  # the failed one's task ends
+                if self._tg is None:
+                    raise natsobj.NotOpenError("the gateway is shutting down")
+                store = await self._manager.object_store(bucket)
+                stop = anyio.Event()
+                opened: natsobj.ListingIndex = await self._tg.start(self._keep, store, stop)
+                self._open[bucket], self._stops[bucket] = opened, stop
+                return opened
+        finally:
+            # A name that opened nothing (no such bucket: any caller may ask for any name)
+            # keeps no lock once nobody waits on it.
+            if bucket not in self._open and not lock.statistics().tasks_waiting:
+                self._opening.pop(bucket, None)
 
     async def _keep(
         self,

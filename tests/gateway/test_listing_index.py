@@ -53,4 +53,9 @@ async def test_lists_from_a_live_index(
         gone = await http.post(f"/object/list/{bucket}", json={}, headers=headers)
         assert gone.status_code in (400, 404), gone.text
         assert "not found" in gone.text.lower()
+        # Listings of buckets that do not exist leave nothing behind in the worker.
+        for n in range(20):
+            missing = await http.post(f"/object/list/nobucket{n}", json={}, headers=headers)
+            assert missing.status_code in (400, 404), missing.text
+        assert not any(name.startswith("nobucket") for name in app.state.indexes._opening)
     assert not index.usable  # closed on shutdown
