@@ -33,6 +33,7 @@ from ._wire import (
     meta_payload,
     name_of_meta_subject,
     parse_timestamp,
+    read_json,
     stream_config,
     validate_bucket_name,
     validate_object_name,
@@ -234,7 +235,7 @@ class ObjectInfo(ObjectMeta):
                 (``name`` is the subject's name when it has one).
         """
         try:
-            raw = json.loads(data)
+            raw = read_json(data)
         except ValueError as exc:
             raise BadObjectMetaError(
                 f"object meta is not JSON: {exc}", name=_name_from_subject(subject)

@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field, field_validator
 from ._checks import TypedModel
 from ._errors import InvalidArgumentError, InvalidMimeTypeError, ObjectTooLargeError
 from ._sizes import parse_size
+from ._wire import read_json
 
 __all__ = [
     "CONTENT_TYPE_HEADER",
@@ -198,7 +199,7 @@ def policy_from_metadata(metadata: Mapping[str, str] | None) -> BucketPolicy:
         fields["file_size_limit"] = int(limit)
     if _MIME_TYPES in metadata:
         with contextlib.suppress(ValueError, TypeError):
-            fields["allowed_mime_types"] = parse_mime_patterns(json.loads(metadata[_MIME_TYPES]))
+            fields["allowed_mime_types"] = parse_mime_patterns(read_json(metadata[_MIME_TYPES]))
     return BucketPolicy.model_validate(fields)
 
 

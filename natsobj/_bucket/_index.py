@@ -196,13 +196,14 @@ class ListingIndex(Resource):
         table, applied = Table(), 0
         try:
             await consumer.start()
-            while first is not None:
-                delivered = await consumer.next_delivered()
-                if delivered is None:
+            loading = first is not None
+            while loading:
+                batch = await consumer.next_batch()
+                if not batch:
                     raise NotOpenError("the index was closed while it loaded")
-                applied = max(applied, _apply(table, *delivered))
-                if delivered[1].pending == 0:
-                    break
+                for delivered in batch:
+                    applied = max(applied, _apply(table, *delivered))
+                    loading = loading and delivered[1].pending != 0
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await consumer.stop()

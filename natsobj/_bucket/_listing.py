@@ -24,7 +24,7 @@ from .._checks import check_bool, check_text
 from .._errors import BadObjectMetaError, InvalidArgumentError
 from .._jetstream import StoredMsg
 from .._models import CREATED_HEADER, ObjectInfo
-from .._wire import name_of_meta_subject, parse_timestamp
+from .._wire import name_of_meta_subject, parse_timestamp, read_json
 from ._core import META_RUN, BucketCore
 
 __all__ = [
@@ -115,7 +115,7 @@ def encode_cursor(sort_by: str, order: str, key: Key) -> str:
 
 def decode_cursor(cursor: str, sort_by: str, order: str) -> Key:
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = read_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         cursor_sort, cursor_order, key = raw
         key = tuple(key)
     except (ValueError, TypeError) as exc:
@@ -192,9 +192,10 @@ async def list_objects(
     # meta on a subject replaces the older, in its own position).
     latest: dict[str, ObjectInfo | None] = {}
     async with aclosing(core.metas()) as metas:
-        async for msg in metas:
-            latest.pop(msg.subject, None)
-            latest[msg.subject] = _listed(core, msg, prefix, show_deleted)
+        async for batch in metas:
+            for msg in batch:
+                latest.pop(msg.subject, None)
+                latest[msg.subject] = _listed(core, msg, prefix, show_deleted)
     return [info for info in latest.values() if info is not None]
 
 
@@ -300,14 +301,16 @@ class _Page:
     async def scan(self, core: BucketCore, *, only: dict[str, int] | None = None) -> None:
         """One pass; with ``only`` (each subject's newest sequence), over those messages."""
         self.kept, self.folders, self.worst = [], set(), None
+        latest, consider = self.latest, self._consider
         async with aclosing(core.metas()) as metas:
-            async for msg in metas:
-                if only is None:
-                    self.superseded = self.superseded or msg.subject in self.latest
-                    self.latest[msg.subject] = msg.seq
-                elif only.get(msg.subject) != msg.seq:
-                    continue
-                self._consider(msg)
+            async for batch in metas:
+                for msg in batch:
+                    if only is None:
+                        self.superseded = self.superseded or msg.subject in latest
+                        latest[msg.subject] = msg.seq
+                    elif only.get(msg.subject) != msg.seq:
+                        continue
+                    consider(msg)
 
     def _consider(self, msg: StoredMsg) -> None:
         raw = _raw_meta(msg.data)
@@ -348,7 +351,7 @@ def _size_readable(raw: dict[str, Any]) -> bool:
 def _raw_meta(data: bytes) -> dict[str, Any] | None:
     """The JSON object in ``data``, if it holds one (read leniently: a peer's meta)."""
     try:
-        raw = json.loads(data) if data else None
+        raw = read_json(data) if data else None
     except ValueError:
         return None
     return raw if isinstance(raw, dict) else None
@@ -358,8 +361,9 @@ async def live_names(core: BucketCore, prefix: str) -> list[str]:
     """Names of the live objects whose names start with ``prefix``, in name order."""
     latest: dict[str, str | None] = {}
     async with aclosing(core.metas()) as metas:
-        async for msg in metas:
-            latest[msg.subject] = _live_name(msg, prefix)
+        async for batch in metas:
+            for msg in batch:
+                latest[msg.subject] = _live_name(msg, prefix)
     return sorted(name for name in latest.values() if name is not None)
 
 

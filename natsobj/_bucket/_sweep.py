@@ -19,7 +19,6 @@ up with its origin.
 
 from __future__ import annotations
 
-import json
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .._errors import InvalidArgumentError, ReadOnlyStoreError
 from .._jetstream import StoredMsg
-from .._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp
+from .._wire import chunk_subject_filter, nuid_of_chunk_subject, parse_timestamp, read_json
 from ._core import BucketCore
 
 __all__ = ["DEFAULT_SWEEP_GRACE", "OrphanChunks", "SweepReport", "sweep_orphans"]
@@ -202,7 +201,7 @@ async def _referenced_nuids(core: BucketCore) -> tuple[set[str], int]:
     objects = 0
     for msg in (await core.scan_metas()).values():
         try:
-            raw = json.loads(msg.data)
+            raw = read_json(msg.data)
         except ValueError:
             continue
         if not isinstance(raw, dict) or raw.get("deleted") is True:

@@ -23,6 +23,7 @@ from .._errors import (
     ServerUnavailableError,
 )
 from .._wire import STREAM_PREFIX
+from ._consumer import newest_per_subject
 from ._mapping import api_error, map_nats_errors, nats_call
 from ._messages import (
     Msg,
@@ -450,3 +451,10 @@ class JetStream:
         return next_msgs(
             self, read, start_seq=start_seq, max_bytes=max_bytes, direct=direct, last_seq=last_seq
         )
+
+    def newest_per_subject(
+        self, stream: str, subject: str, *, bucket: str | None = None
+    ) -> AsyncGenerator[list[StoredMsg], None]:
+        """The newest message of every subject on ``subject``, in lists, through an ordered
+        consumer (see ``_consumer.newest_per_subject``); close it when done."""
+        return newest_per_subject(self, stream, subject, bucket=bucket)

@@ -7,6 +7,7 @@ import contextlib
 import re
 import time
 from collections import deque
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -14,15 +15,17 @@ import nats.errors
 from nats.aio.subscription import Subscription
 
 from .._errors import ObjectStoreError, ServerUnavailableError
+from .._wire import timestamp_of_ns
 from ._delivery import Delivered, read_delivery
+from ._inline import forget_inline, subscribe_inline
 from ._mapping import map_nats_errors, nats_call
-from ._messages import Msg, header, status
+from ._messages import Msg, StoredMsg, header, status
 from ._mux import POLL_SECONDS, unsubscribe
 
 if TYPE_CHECKING:
     from ._client import JetStream
 
-__all__ = ["SUBJECT", "OrderedConsumer", "delivery"]
+__all__ = ["SUBJECT", "OrderedConsumer", "delivery", "newest_per_subject"]
 
 _SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
 SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
@@ -83,6 +86,8 @@ class OrderedConsumer:
         self._flow: tuple[str, int] | None = None  # (reply, messages to hand out first)
         self._broken = False
         self._closed = False
+        # Messages the consumer had to deliver when created (its answer), None before.
+        self.pending_at_start: int | None = None
 
     async def start(self) -> None:
         """Subscribe to a new deliver subject and create a consumer that delivers to it:
@@ -93,12 +98,12 @@ class OrderedConsumer:
         self._delivered, self._flow, self._broken = 0, None, False
         self._heard = time.monotonic()
 
-        async def on_msg(msg: Msg) -> None:
+        def on_msg(msg: Msg) -> None:
             self._on_msg(generation, msg)
 
         deliver = self._js.nc.new_inbox()
         with map_nats_errors(bucket=self._bucket):
-            sub = await nats_call(self._js.nc.subscribe(deliver, cb=on_msg))
+            sub = await subscribe_inline(self._js.nc, deliver, on_msg)
         if self._last_seq is None:
             start: dict[str, Any] = {"deliver_policy": self._policy}
         else:
@@ -121,8 +126,11 @@ class OrderedConsumer:
                 bucket=self._bucket,
             )
         except BaseException:
+            forget_inline(self._js.nc, sub)
             await unsubscribe(sub)
             raise
+        pending = answer.get("num_pending")
+        self.pending_at_start = pending if isinstance(pending, int) and pending >= 0 else None
         name = answer.get("name")
         # The name goes into a subject (the delete): only a plain token will do.
         self._name = name if isinstance(name, str) and _SUBJECT_TOKEN.fullmatch(name) else ""
@@ -206,6 +214,20 @@ class OrderedConsumer:
                 )
         return None
 
+    async def next_batch(self) -> list[tuple[Msg, Delivered]]:
+        """Every message waiting, at least one (see ``next_delivered``), or an empty
+        list once stopped: one wake-up for all that came in one read."""
+        first = await self.next_delivered()
+        if first is None:
+            return []
+        batch = [first]
+        batch.extend(self._messages)
+        self._handed += len(self._messages)
+        self._messages.clear()
+        if self._flow is not None:
+            await self._answer_flow()
+        return batch
+
     async def _answer_flow(self) -> None:
         if self._flow is not None and self._handed >= self._flow[1]:
             reply, self._flow = self._flow[0], None
@@ -219,6 +241,7 @@ class OrderedConsumer:
         self._generation += 1
         if sub is None:
             return
+        forget_inline(self._js.nc, sub)
         await unsubscribe(sub)
         if delete and self._name and self._js.nc.is_connected:
             with (
@@ -234,3 +257,38 @@ class OrderedConsumer:
         self._closed = True
         self._arrived.set()
         await self._drop(delete=True)
+
+
+async def newest_per_subject(
+    js: JetStream, stream: str, subject: str, *, bucket: str | None = None
+) -> AsyncGenerator[list[StoredMsg], None]:
+    """The newest message of every subject that matches ``subject``, in stream order, and
+    any written while they come, in lists of those that came together; it ends with the
+    last message pending when it caught up.
+
+    One ordered consumer that delivers the last message per subject: the server picks
+    them from its subject index, where a scan by Direct Get steps through every message
+    of the stream (measured: a quarter of the server's CPU for 20,000 metas beside as
+    many chunks). A repaired gap delivers every message after the last one received, so
+    a subject's message may come twice: the later one is the newer. The consumer is
+    deleted when the generator is closed.
+    """
+    consumer = OrderedConsumer(
+        js, stream, subject, deliver_policy="last_per_subject", bucket=bucket
+    )
+    try:
+        await consumer.start()
+        if consumer.pending_at_start == 0:
+            return
+        while batch := await consumer.next_batch():
+            stored = []
+            for msg, found in batch:
+                stamp = timestamp_of_ns(found.stamp_ns)
+                stored.append(StoredMsg(msg.subject, found.stream_seq, stamp, msg.data))
+                if found.pending == 0:
+                    yield stored
+                    return
+            yield stored
+    finally:
+        with anyio.CancelScope(shield=True):
+            await consumer.stop()

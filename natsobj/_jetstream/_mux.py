@@ -14,7 +14,7 @@ import nats.errors
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 
-from ._mapping import nats_call
+from ._inline import subscribe_inline
 from ._messages import Msg, status
 
 __all__ = ["POLL_SECONDS", "Inbox", "Mux", "Watchdog", "unsubscribe", "wait_for"]
@@ -62,13 +62,8 @@ class Mux:
         if self._sub is None:
             async with self._lock:
                 if self._sub is None:
-                    self._sub = await nats_call(
-                        self._nc.subscribe(
-                            f"{self._prefix}.>",
-                            cb=self._dispatch,
-                            pending_msgs_limit=0,
-                            pending_bytes_limit=0,
-                        )
+                    self._sub = await subscribe_inline(
+                        self._nc, f"{self._prefix}.>", self._dispatch
                     )
         key = str(next(self._keys))
         self._routes[key] = handler
@@ -77,7 +72,7 @@ class Mux:
     def drop(self, reply_prefix: str) -> None:
         self._routes.pop(reply_prefix.rsplit(".", 1)[-1], None)
 
-    async def _dispatch(self, msg: Msg) -> None:
+    def _dispatch(self, msg: Msg) -> None:
         key = msg.subject[len(self._prefix) + 1 :].split(".", 1)[0]
         handler = self._routes.get(key)
         if handler is not None:

@@ -762,3 +762,50 @@ def test_stream_config_normalises_zero_values_like_go() -> None:
         metadata={},
     )
     assert config == default_stream_config("b")
+
+
+@pytest.mark.parametrize(
+    ("ns", "text"),
+    [
+        (1_733_356_800_123_456_789, "2024-12-05T00:00:00.123456789Z"),
+        (1_733_356_800_000_000_000, "2024-12-05T00:00:00.000000000Z"),
+        (1_733_356_801_000_000_007, "2024-12-05T00:00:01.000000007Z"),
+        (0, "1970-01-01T00:00:00.000000000Z"),
+    ],
+)
+def test_timestamp_of_ns_reads_back(ns: int, text: str) -> None:
+    assert wire.timestamp_of_ns(ns) == text
+    parsed = wire.parse_timestamp(text)
+    assert parsed is not None
+    assert parsed == datetime.fromtimestamp(ns // 10**9, UTC).replace(
+        microsecond=ns % 10**9 // 1000
+    )
+
+
+@pytest.mark.parametrize("ns", [-1, 253_402_300_800 * 10**9, 2**80])
+def test_timestamp_of_ns_out_of_range_is_empty(ns: int) -> None:
+    assert wire.timestamp_of_ns(ns) == ""
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"name":"a","size":1,"x":[1.5,-0,1e400,12345678901234567890123]}',
+        b'{"a":NaN,"b":Infinity,"a":2}',
+        b'{"s":"\\ud800 lone","t":"\\ud83d\\ude00"}',
+        b'\xef\xbb\xbf{"bom":1}',
+        '{"utf16":1}'.encode("utf-16"),
+        '{"text":"caf\u00e9"}',
+    ],
+)
+def test_read_json_reads_what_json_loads_reads(data: bytes | str) -> None:
+    assert repr(wire.read_json(data)) == repr(json.loads(data))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"{not json", b'{"a":1} x', b'{"a":"\x01"}', b"[" * 100_000 + b"]" * 100_000, b"\xff"],
+)
+def test_read_json_refuses_with_value_error(data: bytes) -> None:
+    with pytest.raises(ValueError, match=r"\w"):  # never RecursionError, which nothing expects
+        wire.read_json(data)
