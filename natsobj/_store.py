@@ -407,9 +407,11 @@ class ObjectStore:
     ) -> list[ObjectInfo]:
         """Every object in the bucket, in the order they were last written.
 
-        Reads the meta messages with batched Direct Get (no consumer). Entries that are not
-        usable object meta (``BadObjectMetaError`` on read) are skipped. An empty bucket
-        gives [].
+        Reads each object's newest meta once: a bucket of up to 1,000 objects with one
+        batched Direct Get, a bigger one through an ordered consumer that delivers the
+        newest meta of every name (deleted when done; nats.go and nats.js list through one
+        too). Entries that are not usable object meta (``BadObjectMetaError`` on read) are
+        skipped. An empty bucket gives [].
         """
         return await list_objects(self._core, prefix, show_deleted)
 
@@ -436,8 +438,8 @@ class ObjectStore:
         ``name``, ``size``, ``created`` or ``updated``, ties by name; ``limit`` (1 to
         10,000) and ``offset`` cut the page; ``next_cursor`` continues after it.
 
-        One pass over the metas with batched Direct Get; memory grows with the page, not
-        the bucket (see BENCHMARKS.md for 100,000 objects).
+        One pass over the metas, read as ``list`` reads them; memory grows with the page,
+        not the bucket (see BENCHMARKS.md for 100,000 objects).
         """
         return await list_page(
             self._core,

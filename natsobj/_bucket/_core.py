@@ -71,7 +71,8 @@ CAS_MAX_BACKOFF = 0.05
 POLICY_MAX_AGE = 1.0
 # Links are one level deep by rule; this only guards against loops written by others.
 MAX_LINK_DEPTH = 8
-# Meta messages per Direct Get run when scanning every meta.
+# Meta messages per Direct Get run when scanning every meta; a bucket with more is read
+# through an ordered consumer (``metas``).
 META_RUN = 1000
 
 T = TypeVar("T")
@@ -402,7 +403,7 @@ class BucketCore:
 
     async def scan_metas(self) -> dict[str, StoredMsg]:
         """The newest meta message of every subject, in the order they were last written
-        (one scan, no consumer)."""
+        (one pass of ``metas``)."""
         latest: dict[str, StoredMsg] = {}
         async with aclosing(self.metas()) as metas:
             async for batch in metas:

@@ -1,6 +1,7 @@
 """Rich listing: prefix, folders, search, sort, limit/offset and cursor pages.
 
-One pass over the bucket's meta messages with batched Direct Get (no consumer). Only the
+One pass over the bucket's meta messages (``BucketCore.metas``: batched Direct Get for up to
+one run of them, else an ordered consumer of each object's newest meta). Only the
 entries that can still make the page are kept as messages; every other meta is parsed,
 keyed and dropped, so memory grows with ``offset + limit`` (plus one small index entry per
 object to spot metas superseded by a later message on the same subject), not with the
