@@ -8,8 +8,9 @@ helpers) imports the names below from here, never from nats or from the modules 
 - ``_mux``: the one reply subscription a connection's transfers share; ``_inline``:
   subscriptions whose messages go straight to a function (the mux's, ordered consumers');
 - ``_reads``: Direct Get read runs; ``_writes``: the byte budget, AckWindow, FastIngest;
-- ``_consumer``: the ordered consumer (watchers, the index, scans of big buckets); ``_delivery``: what a
-  delivered message's reply subject says (its sequences, timestamp, pending);
+- ``_consumer``: the ordered consumer (watchers, the index, scans of big buckets);
+  ``_delivery``: what a delivered message's reply subject says (its sequences, timestamp,
+  pending);
 - ``_pull``: durable pull consumers (a change feed's), shared by replicas, and their admin;
 - ``_connect``: the first connect, closing a connection, cluster readiness;
 - ``_mapping``: nats-py exceptions and API errors as natsobj errors;
