@@ -26,6 +26,7 @@ from .._errors import (
     LinkIsBucketError,
     ObjectNotFoundError,
     ObjectStoreError,
+    PermissionDeniedError,
     PreconditionFailedError,
     ReadOnlyStoreError,
     UnsupportedFeatureError,
@@ -376,17 +377,9 @@ class BucketCore:
         consumer that delivers each subject's newest meta (``newest_per_subject``: a
         fraction of the server's work, and every header block the same). So is a bucket
         without batched Direct Get (servers before 2.11, streams without direct access).
+        A caller that may not create consumers reads it all with Direct Get.
         """
-        direct = self.js.next_msgs(
-            self.stream,
-            meta_subject_filter(self.bucket),
-            start_seq=0,
-            batch=META_RUN,
-            max_bytes=DEFAULT_READ_RUN_BYTES,
-            direct=self.direct,
-            bucket=self.bucket,
-        )
-        async with aclosing(direct) as messages:
+        async with aclosing(self._direct_metas()) as messages:
             async for msg in messages:
                 if not _within_one_run(msg):
                     break
@@ -398,8 +391,31 @@ class BucketCore:
             self.stream, meta_subject_filter(self.bucket), bucket=self.bucket
         )
         async with aclosing(newest) as batches:
-            async for batch in batches:
-                yield batch
+            try:
+                first = await anext(batches)
+            except StopAsyncIteration:
+                return
+            except PermissionDeniedError:
+                first = None  # may read but not create consumers: Direct Get it is
+            if first is not None:
+                yield first
+                async for batch in batches:
+                    yield batch
+                return
+        async with aclosing(self._direct_metas()) as messages:
+            async for msg in messages:
+                yield [msg]
+
+    def _direct_metas(self) -> AsyncGenerator[StoredMsg, None]:
+        return self.js.next_msgs(
+            self.stream,
+            meta_subject_filter(self.bucket),
+            start_seq=0,
+            batch=META_RUN,
+            max_bytes=DEFAULT_READ_RUN_BYTES,
+            direct=self.direct,
+            bucket=self.bucket,
+        )
 
     async def scan_metas(self) -> dict[str, StoredMsg]:
         """The newest meta message of every subject, in the order they were last written

@@ -89,3 +89,32 @@ async def test_a_scan_stopped_midway_deletes_its_consumer(
     assert info.state.consumer_count == 0
     raw = json.loads(first[0].data)
     assert raw["name"].startswith("dir-")
+
+
+async def test_a_user_who_may_not_create_consumers_lists_with_direct_get() -> None:
+    stream = "OBJ_scan"
+    lister = {
+        "user": "lister",
+        "password": "pw",
+        "permissions": {
+            "publish": [
+                "$JS.API.INFO",
+                f"$JS.API.STREAM.INFO.{stream}",
+                f"$JS.API.DIRECT.GET.{stream}",
+                f"$JS.API.DIRECT.GET.{stream}.>",
+            ],
+            "subscribe": ["_INBOX_lister.>"],
+        },
+    }
+    users = {"users": [{"user": "root", "password": "pw"}, lister]}
+    async with natsobj.EmbeddedServer(config="authorization " + json.dumps(users)) as server:
+        async with natsobj.connect(server.url, user="root", password="pw") as root:
+            await _fill(await root.create_object_store("scan"), COUNT)
+        async with natsobj.connect(
+            server.url, user="lister", password="pw", inbox_prefix="_INBOX_lister"
+        ) as manager:
+            store = await manager.object_store("scan")
+            with anyio.fail_after(20):
+                assert len(await store.list()) == COUNT
+                page = await store.list_page(sort_by="size", limit=3)
+            assert [i.size for i in page.objects] == [0, 0, 0]
