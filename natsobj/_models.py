@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ._assembly import assemble, fields_set, load_json
 from ._checks import TypedModel, check_headers, check_metadata, check_text
 from ._errors import BadObjectMetaError, InvalidArgumentError
 from ._policy import (
@@ -234,7 +235,7 @@ class ObjectInfo(ObjectMeta):
                 (``name`` is the subject's name when it has one).
         """
         try:
-            raw = json.loads(data)
+            raw, unicode_ok = load_json(data)
         except ValueError as exc:
             raise BadObjectMetaError(
                 f"object meta is not JSON: {exc}", name=_name_from_subject(subject)
@@ -262,12 +263,16 @@ class ObjectInfo(ObjectMeta):
             raw["mtime"] = stamped
         if sequence is not None:
             raw["revision"] = sequence
-        try:
-            info = cls.model_validate(raw)
-        except ValueError as exc:
-            raise BadObjectMetaError(
-                f"invalid object meta: {exc}", name=name or _text(raw.get("name"))
-            ) from exc
+        # The shapes peers write are checked and built here (_common_info); anything else
+        # (and any subclass) goes through pydantic, which decides as it always did.
+        info = _common_info(raw) if unicode_ok and cls is ObjectInfo else None
+        if info is None:
+            try:
+                info = cls.model_validate(raw)
+            except ValueError as exc:
+                raise BadObjectMetaError(
+                    f"invalid object meta: {exc}", name=name or _text(raw.get("name"))
+                ) from exc
         problem = _untrusted_problem(info)
         if problem is not None:
             raise BadObjectMetaError(f"the meta of {info.name!r} {problem}", name=info.name)
@@ -278,30 +283,160 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_INFO_FIELDS = tuple(ObjectInfo.model_fields)
+_INFO_KEYS = frozenset(_INFO_FIELDS)
+_OPTIONS_KEYS = frozenset(ObjectMetaOptions.model_fields)
+_LINK_KEYS = frozenset(ObjectLink.model_fields)
+_OPTIONS_FIELDS = tuple(ObjectMetaOptions.model_fields)
+_LINK_FIELDS = tuple(ObjectLink.model_fields)
+# Shared options without a link, by their keys and chunk size (frozen: never changed in
+# place); forgotten all at once past _OPTIONS_MAX.
+_options: dict[tuple[tuple[str, ...], int | None], ObjectMetaOptions] = {}
+_OPTIONS_MAX = 256
+# A value _plain refuses: the meta goes through pydantic.
+_NO: Any = object()
+
+
+def _plain(value: Any, kind: type, default: Any) -> Any:
+    """``value`` if it is exactly a ``kind`` (a bool is no int), ``default`` for null."""
+    if type(value) is kind:
+        return value
+    return default if value is None else _NO
+
+
+def _common_info(raw: dict[str, Any]) -> ObjectInfo | None:
+    """``ObjectInfo.model_validate(raw)`` for the shapes peers write, built without pydantic;
+    None when ``raw`` is not one of them (then pydantic decides, as before).
+
+    Accepted: the known keys only, each null (read as its default) or of its exact JSON
+    type: headers as lists of strings, metadata as strings, options with only a link and a
+    chunk size; a string or datetime mtime. Each value is then what pydantic's validators
+    give for it, and ``tests/unit/test_meta_assembly.py`` holds both to the same result.
+    The caller has checked the text is valid Unicode (``_encodable`` has nothing to find).
+    """
+    if not _INFO_KEYS.issuperset(raw):
+        return None
+    get = raw.get
+    name, size, chunks = get("name"), get("size", 0), get("chunks", 0)
+    description, bucket, nuid, digest = (
+        get("description", ""),
+        get("bucket", ""),
+        get("nuid", ""),
+        get("digest", ""),
+    )
+    deleted, revision = get("deleted", False), get("revision", 0)
+    # nats-py writes nulls; none of the others does.
+    if None in (description, bucket, nuid, digest, size, chunks):
+        description, bucket, nuid, digest = (
+            "" if v is None else v for v in (description, bucket, nuid, digest)
+        )
+        size, chunks = (0 if v is None else v for v in (size, chunks))
+    if not (
+        str is type(name) is type(description) is type(bucket) is type(nuid) is type(digest)
+        and int is type(size) is type(chunks) is type(revision)
+        and type(deleted) is bool
+    ):
+        return None  # a bool is no int here: pydantic decides about it
+    headers = get("headers")
+    if headers is None:
+        headers = {}
+    elif type(headers) is not dict or (headers and not all(map(_strings, headers.values()))):
+        return None
+    metadata = get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif type(metadata) is not dict or (metadata and not _strings(list(metadata.values()))):
+        return None
+    options = get("options")
+    if options is not None and (options := _common_options(options)) is None:
+        return None
+    mtime = get("mtime")
+    if type(mtime) is str:
+        mtime = parse_timestamp(mtime)
+    elif mtime is not None and type(mtime) is not datetime:
+        return None
+    if mtime is not None and mtime.year <= 1:
+        mtime = None
+    return assemble(
+        ObjectInfo,
+        _INFO_FIELDS,
+        (
+            name,
+            description,
+            headers,
+            metadata,
+            options,
+            bucket,
+            nuid,
+            size,
+            mtime,
+            chunks,
+            digest,
+            deleted,
+            revision,
+        ),
+        fields_set(raw),
+    )
+
+
+def _strings(values: Any) -> bool:
+    return type(values) is list and all(type(v) is str for v in values)
+
+
+def _common_options(raw: Any) -> ObjectMetaOptions | None:
+    """The options ``raw`` holds if it has only a link (bucket and name) and a chunk size."""
+    if type(raw) is not dict or not _OPTIONS_KEYS.issuperset(raw):
+        return None
+    chunk_size = _plain(raw.get("max_chunk_size"), int, None)
+    link = raw.get("link")
+    if chunk_size is _NO:
+        return None
+    if link is None:
+        key = (tuple(raw), chunk_size)
+        shared = _options.get(key)
+        if shared is None:
+            if len(_options) >= _OPTIONS_MAX:
+                _options.clear()
+            shared = _options[key] = assemble(
+                ObjectMetaOptions, _OPTIONS_FIELDS, (None, chunk_size), fields_set(raw)
+            )
+        return shared
+    if type(link) is not dict or not _LINK_KEYS.issuperset(link):
+        return None
+    target = (_plain(link.get("bucket"), str, _NO), _plain(link.get("name"), str, None))
+    if _NO in target:
+        return None
+    built = assemble(ObjectLink, _LINK_FIELDS, target, fields_set(link))
+    return assemble(ObjectMetaOptions, _OPTIONS_FIELDS, (built, chunk_size), fields_set(raw))
+
+
 def _untrusted_problem(info: ObjectInfo) -> str | None:
     """What makes a parsed meta unusable, or None: the fields that become subjects, sizes
     and the digest check, as no honest peer writes them."""
+    options = info.options
+    link = options.link if options is not None else None
+    chunk_size = options.max_chunk_size if options is not None else None
     try:
         validate_object_name(info.name)
         if info.bucket:
             validate_bucket_name(info.bucket)
-        link = info.link
         if link is not None:
             validate_bucket_name(link.bucket)
             if link.name:
                 validate_object_name(link.name)
     except ValueError as exc:
         return f"has an unusable name: {exc}"
-    if info.nuid and not is_nuid(info.nuid):
-        return f"has a NUID that is not one: {info.nuid!r}"
-    if info.size < 0 or info.chunks < 0:
-        return f"has a negative size or chunk count ({info.size}, {info.chunks})"
-    if info.chunk_size is not None and info.chunk_size <= 0:
-        return f"has a chunk size that is not positive ({info.chunk_size})"
-    if info.digest and not is_sha256_digest(info.digest):
-        return f"has a digest that is not a SHA-256 digest: {info.digest[:100]!r}"
+    nuid, size, chunks, digest = info.nuid, info.size, info.chunks, info.digest
+    if nuid and not is_nuid(nuid):
+        return f"has a NUID that is not one: {nuid!r}"
+    if size < 0 or chunks < 0:
+        return f"has a negative size or chunk count ({size}, {chunks})"
+    if chunk_size is not None and chunk_size <= 0:
+        return f"has a chunk size that is not positive ({chunk_size})"
+    if digest and not is_sha256_digest(digest):
+        return f"has a digest that is not a SHA-256 digest: {digest[:100]!r}"
     # Links and tombstones carry neither; data always has both (nats.go refuses it too).
-    if info.size and not info.deleted and not info.is_link and not (info.nuid and info.digest):
+    if size and not info.deleted and link is None and not (nuid and digest):
         return "has data without the NUID to find it by or the digest to verify it with"
     return None
 

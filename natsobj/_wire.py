@@ -59,6 +59,9 @@ _BUCKET_NAME = re.compile(r"^[a-zA-Z0-9_-]+$")
 # read from the wire may become a chunk subject: a wildcard token (``*``, ``>``), a dot or
 # whitespace there would reach other objects' chunks.
 _NUID = re.compile(r"[0-9A-Za-z]{22}|[0-9a-f]{32}")
+_NUID_LENGTH = 22
+# Standard base64 to base64url (what ``base64.urlsafe_b64encode`` does, without its steps).
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 # The server's limit on stream names is 255 characters, "OBJ_" included.
 MAX_BUCKET_NAME = 255 - len(STREAM_PREFIX)
 # Encoded into subjects (4/3 longer) next to the bucket name twice, they must fit the
@@ -166,6 +169,8 @@ def meta_subject_filter(bucket: str) -> str:
 
 def is_nuid(value: object) -> bool:
     """Whether ``value`` is a NUID a peer may have written (see ``_NUID``)."""
+    if type(value) is str and len(value) == _NUID_LENGTH and value.isascii():
+        return value.isalnum()  # the ASCII letters and digits: [0-9A-Za-z]
     return isinstance(value, str) and _NUID.fullmatch(value) is not None
 
 
@@ -192,7 +197,8 @@ def nuid_of_chunk_subject(bucket: str, subject: str) -> str | None:
 
 def encode_name(name: str) -> str:
     """Padded base64url of the UTF-8 name, as nats.go (``base64.URLEncoding``) encodes it."""
-    return base64.urlsafe_b64encode(name.encode("utf-8")).decode("ascii")
+    encoded = binascii.b2a_base64(name.encode("utf-8"), newline=False)
+    return encoded.translate(_URLSAFE).decode("ascii")
 
 
 def decode_name(token: str) -> str:
@@ -344,11 +350,11 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
     if len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and value[19] in ".Z":
         # The server's form (and nats.go's): the same text as below, without the regex.
+        # Python (3.11+) reads it as it is: "Z" as UTC, the fraction cut to microseconds.
         fraction = value[20:-1]
         if len(value) == 20 or (value[19] == "." and fraction.isascii() and fraction.isdigit()):
-            text = value[:19] + (f".{fraction[:6]}" if fraction else "") + "+00:00"
             try:
-                return datetime.fromisoformat(text)
+                return datetime.fromisoformat(value)
             except ValueError:
                 return None
     text = value.strip().replace("z", "Z")
