@@ -295,6 +295,10 @@ _options: dict[tuple[tuple[str, ...], int | None], ObjectMetaOptions] = {}
 _OPTIONS_MAX = 256
 # A value _plain refuses: the meta goes through pydantic.
 _NO: Any = object()
+# The types of name, description, bucket, nuid, digest, size, chunks, deleted, revision,
+# and what a null reads as (_NO: a null that pydantic refuses).
+_PLAIN_TYPES = (str, str, str, str, str, int, int, bool, int)
+_PLAIN_NULLS = (_NO, "", "", "", "", 0, 0, _NO, _NO)
 
 
 def _plain(value: Any, kind: type, default: Any) -> Any:
@@ -317,26 +321,23 @@ def _common_info(raw: dict[str, Any]) -> ObjectInfo | None:
     if not _INFO_KEYS.issuperset(raw):
         return None
     get = raw.get
-    name, size, chunks = get("name"), get("size", 0), get("chunks", 0)
-    description, bucket, nuid, digest = (
+    plain = (
+        get("name"),
         get("description", ""),
         get("bucket", ""),
         get("nuid", ""),
         get("digest", ""),
+        get("size", 0),
+        get("chunks", 0),
+        get("deleted", False),
+        get("revision", 0),
     )
-    deleted, revision = get("deleted", False), get("revision", 0)
-    # nats-py writes nulls; none of the others does.
-    if None in (description, bucket, nuid, digest, size, chunks):
-        description, bucket, nuid, digest = (
-            "" if v is None else v for v in (description, bucket, nuid, digest)
-        )
-        size, chunks = (0 if v is None else v for v in (size, chunks))
-    if not (
-        str is type(name) is type(description) is type(bucket) is type(nuid) is type(digest)
-        and int is type(size) is type(chunks) is type(revision)
-        and type(deleted) is bool
-    ):
-        return None  # a bool is no int here: pydantic decides about it
+    if tuple(map(type, plain)) != _PLAIN_TYPES:
+        # nats-py writes nulls; a bool is no int here (pydantic decides about it).
+        plain = tuple(map(_null_as, plain, _PLAIN_NULLS))
+        if tuple(map(type, plain)) != _PLAIN_TYPES:
+            return None
+    name, description, bucket, nuid, digest, size, chunks, deleted, revision = plain
     headers = get("headers")
     if headers is None:
         headers = {}
@@ -377,6 +378,10 @@ def _common_info(raw: dict[str, Any]) -> ObjectInfo | None:
         ),
         fields_set(raw),
     )
+
+
+def _null_as(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _strings(values: Any) -> bool:

@@ -179,6 +179,9 @@ def test_the_common_shapes_are_built_without_pydantic_and_share_what_they_can() 
     assert first == ObjectInfo.model_validate(json.loads(payload) | {"revision": 1})
     with pytest.raises(ValueError, match="frozen"):
         first.size = 2
+    with pytest.raises(ValueError, match="frozen"):
+        first.x_new = 1  # type: ignore[attr-defined]
+    assert ObjectInfo.from_message(payload).model_extra == {}
 
 
 json_values = st.recursive(
