@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import pickle
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from pydantic_core import from_json
 import natsobj
 from natsobj import ObjectInfo
 from natsobj._assembly import load_json
+from natsobj._models import _common_info
 from natsobj._wire import encode_digest, encode_name, parse_timestamp
 
 
@@ -155,6 +157,17 @@ def test_any_meta_reads_as_pydantic_reads_it(
 def test_edge_payloads_read_alike(data: bytes) -> None:
     assert_read_alike(data)
     assert_read_alike(data, "$O.b.M." + encode_name("a"), timestamp="x", sequence=1)
+
+
+CAPTURES = sorted((Path(__file__).resolve().parent.parent / "fixtures").glob("*_js_*.json"))
+CAPTURES += sorted((Path(__file__).resolve().parent.parent / "fixtures").glob("*_py_*.json"))
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+def test_what_each_peer_writes_takes_the_short_path(path: Path) -> None:
+    data = path.read_bytes().rstrip(b"\n")
+    assert _common_info(load_json(data)[0]) is not None
+    assert_read_alike(data, None, timestamp="2026-11-23T19:49:37.167474026Z", sequence=3)
 
 
 def test_the_common_shapes_are_built_without_pydantic_and_share_what_they_can() -> None:
