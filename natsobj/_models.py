@@ -293,6 +293,8 @@ _LINK_FIELDS = tuple(ObjectLink.model_fields)
 # place); forgotten all at once past _OPTIONS_MAX.
 _options: dict[tuple[tuple[str, ...], int | None], ObjectMetaOptions] = {}
 _OPTIONS_MAX = 256
+# isinstance(value, str), without a Python call per value; JSON gives no str subclass.
+_is_str = str.__instancecheck__
 # A value _plain refuses: the meta goes through pydantic.
 _NO: Any = object()
 # The types of name, description, bucket, nuid, digest, size, chunks, deleted, revision,
@@ -341,12 +343,15 @@ def _common_info(raw: dict[str, Any]) -> ObjectInfo | None:
     headers = get("headers")
     if headers is None:
         headers = {}
-    elif type(headers) is not dict or (headers and not all(map(_strings, headers.values()))):
+    elif type(headers) is not dict:
         return None
+    for values in headers.values():
+        if type(values) is not list or not all(map(_is_str, values)):
+            return None
     metadata = get("metadata")
     if metadata is None:
         metadata = {}
-    elif type(metadata) is not dict or (metadata and not _strings(list(metadata.values()))):
+    elif type(metadata) is not dict or not all(map(_is_str, metadata.values())):
         return None
     options = get("options")
     if options is not None and (options := _common_options(options)) is None:
@@ -382,10 +387,6 @@ def _common_info(raw: dict[str, Any]) -> ObjectInfo | None:
 
 def _null_as(value: Any, default: Any) -> Any:
     return default if value is None else value
-
-
-def _strings(values: Any) -> bool:
-    return type(values) is list and all(type(v) is str for v in values)
 
 
 def _common_options(raw: Any) -> ObjectMetaOptions | None:
