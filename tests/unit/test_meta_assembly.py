@@ -103,6 +103,7 @@ ODD = {
     **dict.fromkeys(["name", *COMMON, "x_extra"], anything),
     "options": options.map(lambda o: o | {"x_opt": 1}),
     "metadata": st.dictionaries(texts, anything, min_size=1, max_size=2),
+    "headers": st.dictionaries(texts, st.lists(anything, max_size=2), min_size=1, max_size=2),
 }
 
 
@@ -144,6 +145,7 @@ def test_any_meta_reads_as_pydantic_reads_it(
         b'{"name":"a","bucket":"b","size":1.0,"nuid":"qfDVHV9yrvvRMPdOcIYhel"}',
         b'{"name":"a","bucket":"b","mtime":1700000000}',
         b'{"name":"a","bucket":"b","headers":{"K":"v","L":[1]}}',
+        b'{"name":"a","bucket":"b","headers":{"L":[1,null,true]}}',  # made strings
         b'{"name":"a","bucket":"b","metadata":{"k":1}}',
         b'{"name":"a","description":"\\ud800"}',  # lone surrogate: json.loads reads it
         b'{"name":"a","headers":{"\\udc00":["v"]}}',
