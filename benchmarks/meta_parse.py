@@ -10,7 +10,7 @@ Content-Type header and the other keys they write), plus a few links and tombsto
 
 - time: the best of ``--repeats`` passes over all N (microseconds per meta, wall and CPU
   time, the garbage collector on as in a listing: its full collections over the growing
-  list are part of the cost);
+  list are part of the cost; ``--no-gc`` pauses it);
 - memory: the Python allocations (tracemalloc) held by the N ObjectInfo kept in a list,
   per object (the list's own 8 bytes a slot included), and the peak during that pass.
 
@@ -148,13 +148,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metas", type=int, default=100_000, help="metas to parse")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes (best kept)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--no-gc", action="store_true", help="time with the garbage collector paused"
+    )
     args = parser.parse_args(argv)
     msgs = messages(args.metas)
     parse_all(msgs[:1000])  # warm up
+    if args.no_gc:
+        gc.disable()
     us, cpu_us = time_per_meta(msgs, args.repeats)
+    gc.enable()
     held, peak = memory_per_info(msgs)
     result = {
         "metas": args.metas,
+        "gc": not args.no_gc,
         "us_per_meta": round(us, 2),
         "cpu_us_per_meta": round(cpu_us, 2),
         "bytes_per_info": round(held),
