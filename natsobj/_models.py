@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from ._assembly import assemble, fields_set
 from ._checks import TypedModel, check_headers, check_metadata, check_text
 from ._errors import BadObjectMetaError, InvalidArgumentError
 from ._policy import (
@@ -32,8 +33,8 @@ from ._wire import (
     is_sha256_digest,
     meta_payload,
     name_of_meta_subject,
+    parse_json,
     parse_timestamp,
-    read_json,
     stream_config,
     validate_bucket_name,
     validate_object_name,
@@ -235,7 +236,7 @@ class ObjectInfo(ObjectMeta):
                 (``name`` is the subject's name when it has one).
         """
         try:
-            raw = read_json(data)
+            raw, unicode_ok = parse_json(data)
         except ValueError as exc:
             raise BadObjectMetaError(
                 f"object meta is not JSON: {exc}", name=_name_from_subject(subject)
@@ -263,12 +264,16 @@ class ObjectInfo(ObjectMeta):
             raw["mtime"] = stamped
         if sequence is not None:
             raw["revision"] = sequence
-        try:
-            info = cls.model_validate(raw)
-        except ValueError as exc:
-            raise BadObjectMetaError(
-                f"invalid object meta: {exc}", name=name or _text(raw.get("name"))
-            ) from exc
+        # The shapes peers write are checked and built here (_common_info); anything else
+        # (and any subclass) goes through pydantic, which decides as it always did.
+        info = _common_info(raw) if unicode_ok and cls is ObjectInfo else None
+        if info is None:
+            try:
+                info = cls.model_validate(raw)
+            except ValueError as exc:
+                raise BadObjectMetaError(
+                    f"invalid object meta: {exc}", name=name or _text(raw.get("name"))
+                ) from exc
         problem = _untrusted_problem(info)
         if problem is not None:
             raise BadObjectMetaError(f"the meta of {info.name!r} {problem}", name=info.name)
@@ -279,30 +284,166 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_INFO_FIELDS = tuple(ObjectInfo.model_fields)
+_INFO_KEYS = frozenset(_INFO_FIELDS)
+_OPTIONS_KEYS = frozenset(ObjectMetaOptions.model_fields)
+_LINK_KEYS = frozenset(ObjectLink.model_fields)
+_OPTIONS_FIELDS = tuple(ObjectMetaOptions.model_fields)
+_LINK_FIELDS = tuple(ObjectLink.model_fields)
+# Shared options without a link, by their keys and chunk size (frozen: never changed in
+# place); forgotten all at once past _OPTIONS_MAX.
+_options: dict[tuple[tuple[str, ...], int | None], ObjectMetaOptions] = {}
+_OPTIONS_MAX = 256
+# isinstance(value, str), without a Python call per value; JSON gives no str subclass.
+_is_str = str.__instancecheck__
+# A value _plain refuses: the meta goes through pydantic.
+_NO: Any = object()
+# The types of name, description, bucket, nuid, digest, size, chunks, deleted, revision,
+# and what a null reads as (_NO: a null that pydantic refuses).
+_PLAIN_TYPES = (str, str, str, str, str, int, int, bool, int)
+_PLAIN_NULLS = (_NO, "", "", "", "", 0, 0, _NO, _NO)
+
+
+def _plain(value: Any, kind: type, default: Any) -> Any:
+    """``value`` if it is exactly a ``kind`` (a bool is no int), ``default`` for null."""
+    if type(value) is kind:
+        return value
+    return default if value is None else _NO
+
+
+def _common_info(raw: dict[str, Any]) -> ObjectInfo | None:
+    """``ObjectInfo.model_validate(raw)`` for the shapes peers write, built without pydantic;
+    None when ``raw`` is not one of them (then pydantic decides, as before).
+
+    Accepted: the known keys only, each null (read as its default) or of its exact JSON
+    type: headers as lists of strings, metadata as strings, options with only a link and a
+    chunk size; a string or datetime mtime. Each value is then what pydantic's validators
+    give for it, and ``tests/unit/test_meta_assembly.py`` holds both to the same result.
+    The caller has checked the text is valid Unicode (``_encodable`` has nothing to find).
+    """
+    if not _INFO_KEYS.issuperset(raw):
+        return None
+    get = raw.get
+    plain = (
+        get("name"),
+        get("description", ""),
+        get("bucket", ""),
+        get("nuid", ""),
+        get("digest", ""),
+        get("size", 0),
+        get("chunks", 0),
+        get("deleted", False),
+        get("revision", 0),
+    )
+    if tuple(map(type, plain)) != _PLAIN_TYPES:
+        # nats-py writes nulls; a bool is no int here (pydantic decides about it).
+        plain = tuple(map(_null_as, plain, _PLAIN_NULLS))
+        if tuple(map(type, plain)) != _PLAIN_TYPES:
+            return None
+    name, description, bucket, nuid, digest, size, chunks, deleted, revision = plain
+    headers = get("headers")
+    if headers is None:
+        headers = {}
+    elif type(headers) is not dict:
+        return None
+    for values in headers.values():
+        if type(values) is not list or not all(map(_is_str, values)):
+            return None
+    metadata = get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif type(metadata) is not dict or not all(map(_is_str, metadata.values())):
+        return None
+    options = get("options")
+    if options is not None and (options := _common_options(options)) is None:
+        return None
+    mtime = get("mtime")
+    if type(mtime) is str:
+        mtime = parse_timestamp(mtime)
+    elif mtime is not None and type(mtime) is not datetime:
+        return None
+    if mtime is not None and mtime.year <= 1:
+        mtime = None
+    return assemble(
+        ObjectInfo,
+        _INFO_FIELDS,
+        (
+            name,
+            description,
+            headers,
+            metadata,
+            options,
+            bucket,
+            nuid,
+            size,
+            mtime,
+            chunks,
+            digest,
+            deleted,
+            revision,
+        ),
+        fields_set(raw),
+    )
+
+
+def _null_as(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _common_options(raw: Any) -> ObjectMetaOptions | None:
+    """The options ``raw`` holds if it has only a link (bucket and name) and a chunk size."""
+    if type(raw) is not dict or not _OPTIONS_KEYS.issuperset(raw):
+        return None
+    chunk_size = _plain(raw.get("max_chunk_size"), int, None)
+    link = raw.get("link")
+    if chunk_size is _NO:
+        return None
+    if link is None:
+        key = (tuple(raw), chunk_size)
+        shared = _options.get(key)
+        if shared is None:
+            if len(_options) >= _OPTIONS_MAX:
+                _options.clear()
+            shared = _options[key] = assemble(
+                ObjectMetaOptions, _OPTIONS_FIELDS, (None, chunk_size), fields_set(raw)
+            )
+        return shared
+    if type(link) is not dict or not _LINK_KEYS.issuperset(link):
+        return None
+    target = (_plain(link.get("bucket"), str, _NO), _plain(link.get("name"), str, None))
+    if _NO in target:
+        return None
+    built = assemble(ObjectLink, _LINK_FIELDS, target, fields_set(link))
+    return assemble(ObjectMetaOptions, _OPTIONS_FIELDS, (built, chunk_size), fields_set(raw))
+
+
 def _untrusted_problem(info: ObjectInfo) -> str | None:
     """What makes a parsed meta unusable, or None: the fields that become subjects, sizes
     and the digest check, as no honest peer writes them."""
+    options = info.options
+    link = options.link if options is not None else None
+    chunk_size = options.max_chunk_size if options is not None else None
     try:
         validate_object_name(info.name)
         if info.bucket:
             validate_bucket_name(info.bucket)
-        link = info.link
         if link is not None:
             validate_bucket_name(link.bucket)
             if link.name:
                 validate_object_name(link.name)
     except ValueError as exc:
         return f"has an unusable name: {exc}"
-    if info.nuid and not is_nuid(info.nuid):
-        return f"has a NUID that is not one: {info.nuid!r}"
-    if info.size < 0 or info.chunks < 0:
-        return f"has a negative size or chunk count ({info.size}, {info.chunks})"
-    if info.chunk_size is not None and info.chunk_size <= 0:
-        return f"has a chunk size that is not positive ({info.chunk_size})"
-    if info.digest and not is_sha256_digest(info.digest):
-        return f"has a digest that is not a SHA-256 digest: {info.digest[:100]!r}"
+    nuid, size, chunks, digest = info.nuid, info.size, info.chunks, info.digest
+    if nuid and not is_nuid(nuid):
+        return f"has a NUID that is not one: {nuid!r}"
+    if size < 0 or chunks < 0:
+        return f"has a negative size or chunk count ({size}, {chunks})"
+    if chunk_size is not None and chunk_size <= 0:
+        return f"has a chunk size that is not positive ({chunk_size})"
+    if digest and not is_sha256_digest(digest):
+        return f"has a digest that is not a SHA-256 digest: {digest[:100]!r}"
     # Links and tombstones carry neither; data always has both (nats.go refuses it too).
-    if info.size and not info.deleted and not info.is_link and not (info.nuid and info.digest):
+    if size and not info.deleted and link is None and not (nuid and digest):
         return "has data without the NUID to find it by or the digest to verify it with"
     return None
 
