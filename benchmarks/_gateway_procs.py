@@ -24,9 +24,9 @@ HTTPLOAD_DIR = HERE / "httpload"
 FACTORY = "benchmarks._gateway_app:app"
 
 #: The servers the benchmark can run, and how each is started with ``{workers}``
-#: processes on ``{port}``. ``uvicorn-std`` is uvicorn with uvloop and httptools, as
-#: ``natsobj serve`` runs with the ``[gateway]`` extra; ``uvicorn`` is uvicorn with the
-#: asyncio loop and h11, as it runs where those two are not installed.
+#: processes on ``{port}``. ``granian`` (uvloop) is the server ``natsobj serve`` runs;
+#: ``uvicorn-std`` is uvicorn with uvloop and httptools (what it ran before);
+#: ``uvicorn`` is uvicorn with the asyncio loop and h11.
 SERVERS: dict[str, list[str]] = {
     "uvicorn": [
         *("-m", "uvicorn", "--factory", FACTORY, "--loop", "asyncio", "--http", "h11"),

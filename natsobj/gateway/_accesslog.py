@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["ACCESS_LOGGER", "JsonFormatter", "log_access"]
+__all__ = ["ACCESS_LOGGER", "JsonFormatter", "access_enabled", "log_access"]
 
 ACCESS_LOGGER = "natsobj.gateway.access"
 _log = logging.getLogger(ACCESS_LOGGER)
@@ -26,6 +26,11 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
 def _escaped(text: str) -> str:
     """``text`` fit for one quoted field of a log line."""
     return _UNSAFE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
+
+
+def access_enabled() -> bool:
+    """Whether an access record would be written now (the logger takes INFO)."""
+    return _log.isEnabledFor(logging.INFO)
 
 
 def log_access(fields: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ import natsobj
 
 from ._auth import AuthConfig
 from ._failures import FailuresMiddleware
+from ._hot import HotRoutes, hot_table
 from ._indexes import ListingIndexes
 from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
@@ -138,7 +139,8 @@ def create_app(
     ``natsobj.gateway.access`` logger; ``tracing``: an OpenTelemetry span from
     ``tracer_provider``, the global one when ``None``, needs the ``[tracing]`` extra) and
     then ``FailuresMiddleware``: an unhandled exception is logged and answered with a 500
-    shaped like the API called, never a stack trace.
+    shaped like the API called, never a stack trace. ``HotRoutes`` then sends the object
+    routes most requests take straight to their endpoints, the rest to the router.
 
     Raises:
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
@@ -167,6 +169,7 @@ def create_app(
                 tracer=_tracer(tracer_provider) if tracing else None,
             ),
             Middleware(FailuresMiddleware),
+            Middleware(HotRoutes, table=hot_table(routes)),
         ],
         lifespan=lifespan,
     )

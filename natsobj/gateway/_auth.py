@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import jwt
 from starlette.requests import Request
 
-__all__ = ["AuthError", "Caller", "caller_of", "decode_token", "sign_token"]
+__all__ = ["AuthError", "Caller", "caller_of", "decode_token", "sign_token", "still_valid"]
 
 Role = Literal["anon", "authenticated", "service_role"]
 _ROLES: tuple[Role, ...] = ("anon", "authenticated", "service_role")
@@ -50,10 +51,20 @@ MAX_VERIFIED = 4096
 MAX_CACHED_TOKEN = 4096
 
 
-def _still_valid(claims: dict[str, Any]) -> bool:
+def still_valid(claims: Mapping[str, Any]) -> bool:
+    """Whether verified ``claims`` still hold now: ``exp`` not reached, ``nbf`` and ``iat``
+    not in the future (read as integers, as PyJWT reads them; one that is not reads as
+    invalid, so the token is verified again and refused there)."""
     now = time.time()
-    exp, nbf = claims.get("exp"), claims.get("nbf")
-    return (exp is None or now < exp) and (nbf is None or now >= nbf)
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    try:
+        return (
+            (exp is None or now < int(exp))
+            and (nbf is None or now >= int(nbf))
+            and (iat is None or now >= int(iat))
+        )
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def decode_token(token: str, secret: str | None) -> dict[str, Any]:
@@ -67,7 +78,7 @@ def decode_token(token: str, secret: str | None) -> dict[str, Any]:
     if not secret:
         raise AuthError("the gateway has no JWT secret configured")
     verified = _VERIFIED.get((secret, token))
-    if verified is not None and _still_valid(verified):
+    if verified is not None and still_valid(verified):
         return dict(verified)
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_aud": False})

@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
 
+from ._auth import still_valid
 from ._objectstore_keys import KeyDirectory, ObjectstoreKey
 
 __all__ = ["AuthError", "authorize"]
@@ -35,6 +36,12 @@ MAX_PRESIGN = timedelta(days=7)
 CLOCK_SKEW = timedelta(seconds=60)
 # A token or signature longer than this is not one we issued a key for; refuse unparsed.
 MAX_CREDENTIAL_CHARS = 8192
+# Verified tokens (an Ed25519 verification is most of a small request's auth cost):
+# token -> (kid, the key version that verified it, claims), at most MAX_VERIFIED (then
+# started again). Claims are never changed after verification; scope and permissions
+# are checked against them on every request.
+_VERIFIED: dict[str, tuple[str, Ed25519PublicKey, dict[str, Any]]] = {}
+MAX_VERIFIED = 4096
 
 
 class AuthError(Exception):
@@ -93,6 +100,9 @@ def _token(request: Request) -> str | None:
 def _verify_jwt(token: str, keys: KeyDirectory) -> tuple[dict[str, Any], ObjectstoreKey]:
     if len(token) > MAX_CREDENTIAL_CHARS:
         raise AuthError(401, "token too long")
+    cached = _verified(token, keys)
+    if cached is not None:
+        return cached
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -104,16 +114,34 @@ def _verify_jwt(token: str, keys: KeyDirectory) -> tuple[dict[str, Any], Objects
     config = keys.get(kid) if isinstance(kid, str) else None
     if config is None:
         raise AuthError(401, f"unknown key id {kid!r}")
-    claims = _decode(token, config)
+    claims, key = _decode(token, config)
     if "aud" in claims and claims["aud"] != "objectstore":
         raise AuthError(401, "token audience is not 'objectstore'")
     if "iss" in claims and claims["iss"] not in ("sentry", "relay"):
         raise AuthError(401, "token issuer is not 'sentry' or 'relay'")
+    if len(_VERIFIED) >= MAX_VERIFIED:
+        _VERIFIED.clear()
+    _VERIFIED[token] = (str(kid), key, claims)
     return claims, config
 
 
-def _decode(token: str, config: ObjectstoreKey) -> dict[str, Any]:
-    """The claims of ``token`` as verified by one of the kid's key versions (rotation)."""
+def _verified(token: str, keys: KeyDirectory) -> tuple[dict[str, Any], ObjectstoreKey] | None:
+    """A token verified before, if it would verify now: its kid still has the very key
+    version that verified it (a revoked or rotated-out key counts at once) and its
+    times still hold. None: verify it again."""
+    hit = _VERIFIED.get(token)
+    if hit is None:
+        return None
+    kid, key, claims = hit
+    config = keys.get(kid)
+    if config is None or not any(version is key for version in config.versions):
+        return None
+    return (claims, config) if still_valid(claims) else None
+
+
+def _decode(token: str, config: ObjectstoreKey) -> tuple[dict[str, Any], Ed25519PublicKey]:
+    """The claims of ``token`` as verified by one of the kid's key versions (rotation),
+    and that version."""
     for key in config.versions:
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -126,7 +154,7 @@ def _decode(token: str, config: ObjectstoreKey) -> dict[str, Any]:
             continue  # perhaps another version's
         except jwt.PyJWTError as exc:
             raise AuthError(401, f"token rejected: {exc}") from None
-        return claims
+        return claims, key
     raise AuthError(401, "token rejected: signature verification failed")
 
 

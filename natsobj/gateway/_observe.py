@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._accesslog import log_access
+from ._accesslog import access_enabled, log_access
 from ._failures import ERROR_KEY, REQUEST_ID_KEY
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class ObserveMiddleware:
         async def counting_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), echoed]}
+                message["headers"] = [*message.get("headers", ()), echoed]
             elif message["type"] == "http.response.body":
                 exchange.bytes_out += len(message.get("body", b""))
             await send(message)
@@ -141,7 +141,7 @@ class ObserveMiddleware:
             )
         if span is not None:
             span.finish(route, status, failure)
-        if self.access_log:
+        if self.access_log and access_enabled():  # the record's fields only when logged
             client = scope.get("client")
             log_access(
                 {

@@ -28,6 +28,7 @@ from natsobj.gateway import create_app
 
 from ..conftest import chunk_counts
 from .conftest import SECRET, Gateway, serving, token
+from .test_serve_cli import free_port, open_serve, stop, wait_ready
 
 pytestmark = pytest.mark.anyio
 
@@ -38,13 +39,33 @@ OBJECTSTORE_PEM = OBJECTSTORE_KEY.public_key().public_bytes(
 )
 
 
-@pytest.fixture(scope="module")
-async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
+@pytest.fixture(scope="module", params=["uvicorn", "natsobj-serve"])
+async def gateway(
+    request: pytest.FixtureRequest,
+    server: natsobj.EmbeddedServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Gateway]:
     """The gateway with a JWT secret and an Objectstore Ed25519 key (for confusion tests),
-    one for the module: it keeps no state between requests."""
-    app = create_app(server.url, jwt_secret=SECRET, objectstore_keys={"k1": OBJECTSTORE_PEM})
-    async with serving(app) as running:
-        yield running
+    one for the module (it keeps no state between requests): on uvicorn in this process,
+    and as ``natsobj serve`` runs it (granian, its own processes)."""
+    if request.param == "uvicorn":
+        app = create_app(server.url, jwt_secret=SECRET, objectstore_keys={"k1": OBJECTSTORE_PEM})
+        async with serving(app) as running:
+            yield running
+        return
+    pem = tmp_path_factory.mktemp("keys") / "k1.pem"
+    pem.write_bytes(OBJECTSTORE_PEM)
+    port = free_port()
+    args = ["serve", "--server", server.url, "--port", str(port), "--jwt-secret", SECRET]
+    args += ["--objectstore-key", f"k1={pem}", "--no-access-log"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "NATSOBJ_"))}
+    process = await open_serve(args, env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        await wait_ready(url)
+        yield Gateway(url)
+    finally:
+        await stop(process)
 
 
 @pytest.fixture
