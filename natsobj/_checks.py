@@ -18,6 +18,7 @@ from collections.abc import AsyncIterable, Generator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from urllib.parse import urlsplit
 
 from anyio import CancelScope
 from anyio.abc import AsyncResource
@@ -35,6 +36,7 @@ __all__ = [
     "check_int",
     "check_local_path",
     "check_metadata",
+    "check_origins",
     "check_put_data",
     "check_seconds",
     "check_server_seconds",
@@ -146,6 +148,38 @@ def check_headers(value: object) -> dict[str, list[str]]:
             )
         out[key] = [check_text(item, f"header {key!r}") for item in values]
     return out
+
+
+def check_origins(origins: object) -> list[str]:
+    """Web origins for CORS, each ``*`` or ``scheme://host[:port]`` (http or https, no
+    path), as a browser sends them (lower case, no trailing slash).
+
+    Raises:
+        InvalidArgumentError: ``origins`` is not a list of those.
+    """
+    if isinstance(origins, str | bytes) or not isinstance(origins, list | tuple):
+        raise InvalidArgumentError(f"CORS origins are a list of origins, got {_short(origins)}")
+    checked = []
+    for origin in origins:
+        if origin == "*":
+            checked.append(origin)
+            continue
+        parts = urlsplit(origin) if isinstance(origin, str) else None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or origin != origin.strip()
+        ):
+            raise InvalidArgumentError(
+                f"a CORS origin is '*' or scheme://host[:port] (no path), got {_short(origin)}"
+            )
+        checked.append(origin.rstrip("/").lower())
+    return checked
 
 
 def check_callable(value: object, what: str) -> None:

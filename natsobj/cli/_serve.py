@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+import natsobj
+
+from .._checks import check_origins
 from ._connect import Settings
 from ._errors import CliError, ExitCode
 from ._options import global_options
@@ -37,6 +40,7 @@ _GATEWAY_KEYS = (
     "service_key",
     "objectstore_keys",
     "objectstore_key_set",
+    "cors_origins",
 )
 _OBSERVE_KEYS = ("metrics", "access_log", "tracing")
 
@@ -53,6 +57,15 @@ def _objectstore_keys(specs: list[str] | tuple[str, ...]) -> dict[str, list[byte
         except OSError as exc:
             raise CliError(f"--objectstore-key {kid}: {exc}", ExitCode.BAD_INPUT) from exc
     return keys
+
+
+def _cors_origins(origins: tuple[str, ...]) -> None:
+    # Checked without importing the gateway: prometheus_client must first be imported
+    # in the workers, once PROMETHEUS_MULTIPROC_DIR is set.
+    try:
+        check_origins(origins)
+    except natsobj.InvalidArgumentError as exc:
+        raise CliError(f"--cors-origin: {exc}", ExitCode.BAD_INPUT) from exc
 
 
 def app_from_env() -> Starlette:
@@ -82,6 +95,7 @@ def app_from_env() -> Starlette:
         access_log=gateway["access_log"],
         tracing=gateway["tracing"],
         tracer_provider=provider,
+        cors_origins=gateway.get("cors_origins", ()),
         timeout=settings.timeout,
         **settings.connect_options(),
     )
@@ -211,6 +225,14 @@ def _switch(flag: str, default: bool, help: str) -> Callable[[F], F]:
 )
 @_option("--anon-key", metavar="KEY", help="A fixed key accepted as the anon role.")
 @_option("--service-key", metavar="KEY", help="A fixed key accepted as the service_role.")
+@_option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Answer CORS for pages on this origin (scheme://host[:port], or * for any; "
+    "repeatable): for browsers that call the gateway directly.",
+)
 @_file("--https-cert", "Serve HTTPS with this certificate chain (PEM); needs --https-key.")
 @_file("--https-key", "The private key (PEM) of --https-cert.")
 @_file("--https-client-ca", "Require client certificates signed by these CAs (mutual TLS).")
@@ -243,6 +265,7 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     apply_connection(ctx, settings)
     settings = settings.resolved()  # the nats CLI context, as every command
     _objectstore_keys(options["objectstore_keys"])  # bad specs fail here, not in a worker
+    _cors_origins(options["cors_origins"])  # so do bad origins
     settings.connect_options()  # so do unusable credential files
     tls = _https(options["https_cert"], options["https_key"], options["https_client_ca"])
     gateway = {key: options[key] for key in (*_GATEWAY_KEYS, *_OBSERVE_KEYS)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 import natsobj
 
 from ._auth import AuthConfig
+from ._cors import cors_middleware
 from ._failures import FailuresMiddleware
 from ._hot import HotRoutes, hot_table
 from ._indexes import ListingIndexes
@@ -117,6 +118,7 @@ def create_app(
     access_log: bool = True,
     tracing: bool = False,
     tracer_provider: TracerProvider | None = None,
+    cors_origins: Sequence[str] = (),
     **connect_options: Any,
 ) -> Starlette:
     """The gateway as an ASGI app. Its lifespan opens one ``natsobj.connect(servers,
@@ -138,15 +140,19 @@ def create_app(
     Prometheus metrics served at ``/metrics``; ``access_log``: one record on the
     ``natsobj.gateway.access`` logger; ``tracing``: an OpenTelemetry span from
     ``tracer_provider``, the global one when ``None``, needs the ``[tracing]`` extra) and
-    then ``FailuresMiddleware``: an unhandled exception is logged and answered with a 500
+    then, with ``cors_origins`` (``"*"`` or ``"https://app.example.com"``-style origins),
+    CORS: preflights answered and responses marked for those origins (every method,
+    request header and response header of the two APIs; no credentials); then
+    ``FailuresMiddleware``: an unhandled exception is logged and answered with a 500
     shaped like the API called, never a stack trace. ``HotRoutes`` then sends the object
     routes most requests take straight to their endpoints, the rest to the router.
 
     Raises:
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
-            ``tracing`` without the OpenTelemetry packages.
+            ``tracing`` without the OpenTelemetry packages; an origin that is not one.
     """
     keys = key_directory(objectstore_keys, objectstore_key_set)
+    cors = cors_middleware(cors_origins)
     gauges = GatewayMetrics() if metrics else None
 
     lifespan = _lifespan(servers, connect_options, keys, objectstore_key_set, gauges)
@@ -159,15 +165,17 @@ def create_app(
     ]
     if gauges is not None:
         routes.insert(2, Route("/metrics", gauges.endpoint, methods=["GET"]))
+    observe = Middleware(
+        ObserveMiddleware,
+        metrics=gauges,
+        access_log=access_log,
+        tracer=_tracer(tracer_provider) if tracing else None,
+    )
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(
-                ObserveMiddleware,
-                metrics=gauges,
-                access_log=access_log,
-                tracer=_tracer(tracer_provider) if tracing else None,
-            ),
+            observe,
+            *([cors] if cors is not None else []),
             Middleware(FailuresMiddleware),
             Middleware(HotRoutes, table=hot_table(routes)),
         ],

@@ -149,6 +149,8 @@ def test_missing_config_https_and_tracing_mistakes(
         (["--https-cert", cert], "--https-cert and --https-key go together"),
         (["--https-cert", cert, "--https-key", cert], "cannot load the HTTPS files"),
         (["--https-client-ca", cert], "--https-client-ca needs --https-cert"),
+        (["--cors-origin", "app.example.com"], "--cors-origin: a CORS origin is"),
+        (["--cors-origin", "https://app.example.com/path"], "(no path)"),
     ]
     for args, message in cases:
         assert invoke(["serve", *args]) == 2
@@ -251,3 +253,22 @@ async def test_serve_from_a_config_file_two_workers_mutual_tls_json_log(
     bucket_lines = [line for line in lines if line["route"] == "/storage/v1/bucket"]
     assert len(bucket_lines) == 6
     assert {line["status"] for line in bucket_lines} == {200}
+
+
+def test_cors_origins_from_flags_env_and_file_reach_the_workers(
+    runs: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "cors.toml", 'cors-origin = ["https://a.example", "http://b:8080"]')
+    assert invoke(["serve", "--config", config]) == 0
+    monkeypatch.setenv("NATSOBJ_CORS_ORIGIN", "https://env.example *")
+    assert invoke(["serve", "--config", config]) == 0
+    assert invoke(["serve", "--cors-origin", "https://flag.example"]) == 0
+    monkeypatch.delenv("NATSOBJ_CORS_ORIGIN")
+    assert invoke(["serve"]) == 0
+    origins = [run["gateway"]["cors_origins"] for run in runs]
+    assert origins == [
+        ["https://a.example", "http://b:8080"],
+        ["https://env.example", "*"],
+        ["https://flag.example"],
+        [],
+    ]
