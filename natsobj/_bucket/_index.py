@@ -50,7 +50,6 @@ from ._listing import (
 )
 
 if TYPE_CHECKING:
-    from .._jetstream import Msg
     from ._core import BucketCore
 
 __all__ = ["DEFAULT_MAX_STALENESS", "ListingIndex"]
@@ -87,9 +86,9 @@ def read_row(subject: str, data: bytes, seq: int, stamp_ns: int) -> Row | str | 
     return Row(name, size, created, stamp_ns, seq, bool(raw.get("deleted")))
 
 
-def _apply(table: Table, msg: Msg, found: Delivered) -> int:
+def _apply(table: Table, subject: str, data: bytes, found: Delivered) -> int:
     """Apply a message a consumer delivered to ``table``; its stream sequence."""
-    row = read_row(msg.subject, msg.data, found.stream_seq, found.stamp_ns)
+    row = read_row(subject, data, found.stream_seq, found.stamp_ns)
     if isinstance(row, Row):
         table.put(row)
     elif row is not None:
@@ -201,9 +200,9 @@ class ListingIndex(Resource):
                 batch = await consumer.next_batch()
                 if not batch:
                     raise NotOpenError("the index was closed while it loaded")
-                for delivered in batch:
-                    applied = max(applied, _apply(table, *delivered))
-                    loading = loading and delivered[1].pending != 0
+                for subject, data, found in batch:
+                    applied = max(applied, _apply(table, subject, data, found))
+                    loading = loading and found.pending != 0
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await consumer.stop()
@@ -216,7 +215,7 @@ class ListingIndex(Resource):
         place, once it has), until closed."""
         while (consumer := self._consumer) is not None:
             try:
-                delivered = await consumer.next_delivered()
+                batch = await consumer.next_batch()
             except ServerUnavailableError:
                 await anyio.sleep(0.1)  # the next call waits for the server, then resumes
                 continue
@@ -228,9 +227,10 @@ class ListingIndex(Resource):
                 continue
             if consumer is not self._consumer:
                 continue  # replaced by a reload: its messages are the old table's
-            if delivered is None:
+            if not batch:
                 return
-            self._applied = max(self._applied, _apply(self._table, *delivered))
+            for subject, data, found in batch:
+                self._applied = max(self._applied, _apply(self._table, subject, data, found))
             if self._waiting:
                 self._wake()
 

@@ -27,7 +27,7 @@ from nats.aio.client import Client
 from ._client import JetStream
 from ._connect import close_connection, first_connect, wait_jetstream
 from ._consumer import OrderedConsumer
-from ._delivery import Delivered, read_delivery
+from ._delivery import Delivered
 from ._mapping import api_error, map_nats_errors
 from ._messages import Msg, Payload, StoredMsg, header_size
 from ._mux import unsubscribe, wait_for
@@ -70,7 +70,6 @@ __all__ = [
     "map_nats_errors",
     "new_nuid",
     "parse_header_lines",
-    "read_delivery",
     "reset_consumer",
     "speed_up_header_parsing",
     "unsubscribe",

@@ -8,7 +8,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 import nats.errors
@@ -16,8 +16,8 @@ from nats.aio.subscription import Subscription
 
 from .._errors import ObjectStoreError, ServerUnavailableError
 from .._wire import timestamp_of_ns
-from ._delivery import Delivered, read_delivery
-from ._inline import forget_inline, subscribe_inline
+from ._delivery import Delivered, read_reply
+from ._inline import Plain, forget_inline, message_of, subscribe_inline
 from ._mapping import map_nats_errors, nats_call
 from ._messages import Msg, StoredMsg, header, status
 from ._mux import POLL_SECONDS, unsubscribe
@@ -25,7 +25,10 @@ from ._mux import POLL_SECONDS, unsubscribe
 if TYPE_CHECKING:
     from ._client import JetStream
 
-__all__ = ["SUBJECT", "OrderedConsumer", "delivery", "newest_per_subject"]
+__all__ = ["SUBJECT", "Arrival", "OrderedConsumer", "delivery", "newest_per_subject"]
+
+# A delivered message as a scan reads it: its subject, data and place in the stream.
+Arrival: TypeAlias = tuple[str, bytes, Delivered]
 
 _SUBJECT_TOKEN = re.compile(r"[^\s.*>]+")
 SUBJECT = re.compile(r"[^\s*>]+")  # a subject to publish to: no wildcards, no spaces
@@ -79,7 +82,8 @@ class OrderedConsumer:
         self._link: int | None = None  # the connection the consumer delivers to
         self._heard = 0.0  # when the consumer last sent anything (time.monotonic)
         self._delivered = 0  # consumer sequence of the last message received
-        self._messages: deque[tuple[Msg, Delivered]] = deque()
+        # Each delivery: its subject, data, place, and what its message is made from.
+        self._messages: deque[tuple[str, bytes, Delivered, Msg | Plain]] = deque()
         self._arrived = anyio.Event()
         self._received = 0
         self._handed = 0
@@ -101,9 +105,16 @@ class OrderedConsumer:
         def on_msg(msg: Msg) -> None:
             self._on_msg(generation, msg)
 
+        def on_plain(
+            sid: int, subject: bytes, reply: bytes, data: bytes, block: bytes | None
+        ) -> None:
+            if generation == self._generation:
+                plain = (sid, subject, reply, data, block)
+                self._on_delivery(subject.decode(), reply.decode(), data, plain)
+
         deliver = self._js.nc.new_inbox()
         with map_nats_errors(bucket=self._bucket):
-            sub = await subscribe_inline(self._js.nc, deliver, on_msg)
+            sub = await subscribe_inline(self._js.nc, deliver, on_msg, plain=on_plain)
         if self._last_seq is None:
             start: dict[str, Any] = {"deliver_policy": self._policy}
         else:
@@ -161,16 +172,23 @@ class OrderedConsumer:
         elif code is not None:  # the consumer is gone (409 Consumer Deleted, ...)
             self._broken = True
         else:
-            meta = read_delivery(msg, self._stream)
-            if meta is None:
-                return  # not from a consumer: nothing to deliver, nothing to repair
-            if meta.consumer_seq != self._delivered + 1:
-                self._broken = True
-            else:
-                self._delivered = meta.consumer_seq
-                self._last_seq = meta.stream_seq
-                self._received += 1
-                self._messages.append((msg, meta))
+            self._on_delivery(msg.subject, msg.reply, msg.data, msg)
+            return
+        self._arrived.set()
+
+    def _on_delivery(self, subject: str, reply: str, data: bytes, source: Msg | Plain) -> None:
+        """A message the consumer delivered (its reply subject says where it stands)."""
+        self._heard = time.monotonic()
+        meta = read_reply(reply, self._stream)
+        if meta is None:
+            return  # not from a consumer: nothing to deliver, nothing to repair
+        if meta.consumer_seq != self._delivered + 1:
+            self._broken = True
+        else:
+            self._delivered = meta.consumer_seq
+            self._last_seq = meta.stream_seq
+            self._received += 1
+            self._messages.append((subject, data, meta, source))
         self._arrived.set()
 
     async def next(self) -> Msg | None:
@@ -185,13 +203,20 @@ class OrderedConsumer:
             ServerUnavailableError: the server was lost; the next call resumes after the
                 last message (waiting up to ``timeout`` for a connection).
         """
+        if not await self._wait():
+            return None
+        _, _, meta, source = self._messages.popleft()
+        self._handed += 1
+        if self._flow is not None:
+            await self._answer_flow()
+        msg = source if isinstance(source, Msg) else message_of(self._js.nc, source)
+        return msg, meta
+
+    async def _wait(self) -> bool:
+        """Return True once a message waits, False once stopped (see ``next_delivered``)."""
         while not self._closed:
             if self._messages:
-                delivered = self._messages.popleft()
-                self._handed += 1
-                if self._flow is not None:
-                    await self._answer_flow()
-                return delivered
+                return True
             if self._broken:
                 await self._drop(delete=True)
             if self._sub is None:
@@ -212,16 +237,15 @@ class OrderedConsumer:
                     " iterate again to resume after the last message",
                     bucket=self._bucket,
                 )
-        return None
+        return False
 
-    async def next_batch(self) -> list[tuple[Msg, Delivered]]:
-        """Every message waiting, at least one (see ``next_delivered``), or an empty
-        list once stopped: one wake-up for all that came in one read."""
-        first = await self.next_delivered()
-        if first is None:
+    async def next_batch(self) -> list[Arrival]:
+        """Every message waiting, at least one, as (subject, data, delivery): for readers
+        that need no headers (a scan, the index). An empty list once stopped; otherwise
+        as ``next_delivered``. One wake-up for all that came in one read."""
+        if not await self._wait():
             return []
-        batch = [first]
-        batch.extend(self._messages)
+        batch = [(subject, data, meta) for subject, data, meta, _ in self._messages]
         self._handed += len(self._messages)
         self._messages.clear()
         if self._flow is not None:
@@ -282,9 +306,9 @@ async def newest_per_subject(
             return
         while batch := await consumer.next_batch():
             stored = []
-            for msg, found in batch:
+            for subject, data, found in batch:
                 stamp = timestamp_of_ns(found.stamp_ns)
-                stored.append(StoredMsg(msg.subject, found.stream_seq, stamp, msg.data))
+                stored.append(StoredMsg(subject, found.stream_seq, stamp, data))
                 if found.pending == 0:
                     yield stored
                     return

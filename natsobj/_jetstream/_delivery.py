@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ._messages import Msg
-
-__all__ = ["Delivered", "read_delivery"]
+__all__ = ["Delivered", "read_reply"]
 
 
 class Delivered(NamedTuple):
@@ -21,11 +19,11 @@ class Delivered(NamedTuple):
     pending: int  # messages on the consumer's subject after this one
 
 
-def read_delivery(msg: Msg, stream: str | None = None) -> Delivered | None:
-    """``msg``'s delivery, read from its reply subject (nats.go's v1 or v2 form of a
-    JetStream acknowledgement subject, as nats-py reads them); None if it is not one, or
-    (with ``stream``) not one of a consumer of ``stream`` with sequences from 1."""
-    tokens = (msg.reply or "").split(".")
+def read_reply(reply: str, stream: str | None = None) -> Delivered | None:
+    """The delivery a reply subject names (nats.go's v1 or v2 form of a JetStream
+    acknowledgement subject, as nats-py reads them); None if it is not one, or (with
+    ``stream``) not one of a consumer of ``stream`` with sequences from 1."""
+    tokens = reply.split(".")
     count = len(tokens)
     if count < 9 or count == 10 or tokens[0] != "$JS" or tokens[1] != "ACK":
         return None

@@ -18,17 +18,24 @@ there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
+import nats.aio.client
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 
 from ._mapping import nats_call
-from ._messages import Msg
+from ._messages import STATUS, Msg
 
-__all__ = ["Handler", "forget_inline", "subscribe_inline"]
+__all__ = ["Handler", "Plain", "PlainHandler", "forget_inline", "message_of", "subscribe_inline"]
 
 Handler = Callable[[Msg], None]
+
+
+# A message as nats-py's parser hands it over, no header parsing, no message built:
+# (subscription id, subject, reply, data, the raw header block "NATS/1.0\r\n..." or None).
+Plain: TypeAlias = tuple[int, bytes, bytes, bytes, bytes | None]
+PlainHandler = Callable[[int, bytes, bytes, bytes, bytes | None], None]
 
 _STATUS_AT = len(b"NATS/1.0")  # a space here starts a status line (``NATS/1.0 100``)
 _KNOWN_BLOCKS = 64  # header blocks remembered per connection, forgotten all at once
@@ -38,7 +45,7 @@ class _InlineRoutes:
     """The handlers of one connection's inline subscriptions, by subscription id."""
 
     def __init__(self, nc: Client):
-        self.handlers: dict[int, Handler] = {}
+        self.handlers: dict[int, tuple[Handler, PlainHandler | None]] = {}
         native = nc._process_msg
         handlers = self.handlers
         known: dict[bytes, dict[str, str] | None] = {}
@@ -52,25 +59,32 @@ class _InlineRoutes:
                 found = known[block]
                 return dict(found) if found is not None else None
             parsed = await nc._process_headers(block)
-            if block[_STATUS_AT : _STATUS_AT + 1] != b" " and b"Nats-Sequence:" not in block:
-                if len(known) >= _KNOWN_BLOCKS:
-                    known.clear()
-                known[block] = dict(parsed) if parsed is not None else None
+            if block[_STATUS_AT : _STATUS_AT + 1] != b" ":
+                parsed = _without_forged_status(parsed)
+                if b"Nats-Sequence:" not in block:
+                    if len(known) >= _KNOWN_BLOCKS:
+                        known.clear()
+                    known[block] = dict(parsed) if parsed is not None else None
             return parsed
 
         async def process_msg(
             sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
         ) -> None:
-            handler = handlers.get(sid)
-            if handler is None:
+            route = handlers.get(sid)
+            if route is None:
                 await native(sid, subject, reply, data, headers)  # type: ignore[arg-type]
                 return
             nc.stats["in_msgs"] += 1
             nc.stats["in_bytes"] += len(data)
-            parsed = await headers_of(headers) if headers else None
-            msg = nc._build_message(sid, subject, reply, data, parsed)
+            handler, plain = route
             try:
-                handler(msg)
+                if plain is not None and (
+                    headers is None or headers[_STATUS_AT : _STATUS_AT + 1] != b" "
+                ):
+                    plain(sid, subject, reply, data, headers)
+                    return
+                parsed = await headers_of(headers) if headers else None
+                handler(nc._build_message(sid, subject, reply, data, parsed))
             except Exception as exc:  # a bug in a handler must not stop the read loop
                 await nc._error_cb(exc)
 
@@ -88,8 +102,17 @@ def _routes(nc: Client) -> _InlineRoutes:
     return routes  # type: ignore[no-any-return]
 
 
-async def subscribe_inline(nc: Client, subject: str, handler: Handler) -> Subscription:
+async def subscribe_inline(
+    nc: Client, subject: str, handler: Handler, *, plain: PlainHandler | None = None
+) -> Subscription:
     """Subscribe to ``subject``; each message is given to ``handler`` as it is read.
+
+    With ``plain``, a message without a status line (anything but the server's
+    heartbeats, flow control and error answers) goes to ``plain`` instead, as it came
+    off the wire (the parts of a ``Plain``; ``message_of`` makes nats-py's message of
+    them when needed):
+    a consumer's deliveries cost no header parsing or message building that the reader
+    does not ask for.
 
     The subscription is nats-py's (unsubscribe it as any other; it is renewed on a
     reconnect as any other), without a callback: a message that came before the handler
@@ -100,8 +123,36 @@ async def subscribe_inline(nc: Client, subject: str, handler: Handler) -> Subscr
     queued = sub._pending_queue
     while not queued.empty():
         handler(queued.get_nowait())
-    routes.handlers[sub._id] = handler
+    # nats-py's optional fast_mail_parser reads header blocks its own way: message_of
+    # would not match it, so then every message takes the full route.
+    usable = plain if getattr(nats.aio.client, "parse_email", None) is None else None
+    routes.handlers[sub._id] = (handler, usable)
     return sub
+
+
+def message_of(nc: Client, plain: Plain) -> Msg:
+    """nats-py's message for ``plain``, as its own route would have built it."""
+    sid, subject, reply, data, block = plain
+    msg: Msg = nc._build_message(sid, subject, reply, data, _plain_headers(nc, block))
+    return msg
+
+
+def _plain_headers(nc: Client, block: bytes | None) -> dict[str, str] | None:
+    # nats-py's reading of a header block without a status line (Client._process_headers):
+    # the lines after "NATS/1.0\r\n", None when there are none.
+    if not block or len(block) <= _STATUS_AT + 2:
+        return None
+    return _without_forged_status(nc._parse_header_lines(block[_STATUS_AT + 2 :]) or None)
+
+
+def _without_forged_status(headers: dict[str, str] | None) -> dict[str, str] | None:
+    """``headers`` of a message without a status line, less a ``Status`` header of its
+    own. nats-py files the server's status line under that name too, so a stored message
+    that carries one (any client can publish one) would pass for a server error in every
+    read of it: a whole page of metas refused for one. natsobj stores no such header."""
+    if headers is not None and STATUS in headers:
+        headers = {key: value for key, value in headers.items() if key != STATUS} or None
+    return headers
 
 
 def forget_inline(nc: Client, sub: Subscription) -> None:

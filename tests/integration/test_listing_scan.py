@@ -118,3 +118,25 @@ async def test_a_user_who_may_not_create_consumers_lists_with_direct_get() -> No
                 assert len(await store.list()) == COUNT
                 page = await store.list_page(sort_by="size", limit=3)
             assert [i.size for i in page.objects] == [0, 0, 0]
+
+
+async def test_a_meta_stored_with_a_status_header_is_an_ordinary_meta(
+    store: natsobj.ObjectStore, peer: JetStreamContext
+) -> None:
+    """Only the server's status line makes a status message: a peer's meta that carries
+    a ``Status`` header neither stops a consumer's reader nor sends it round in circles."""
+    info = await store.put("victim", b"data")
+    subject = meta_subject(store.bucket, "victim")
+    payload = info.model_copy(update={"description": "odd headers"}).to_payload()
+    await peer.publish(subject, payload, headers={"Status": "409", "Nats-Rollup": "sub"})
+    with anyio.fail_after(10):
+        async with store.watch() as watcher:
+            first = await anext(watcher)
+            assert first is not None
+            assert first.description == "odd headers"
+        async with store.index(max_staleness=0) as index:
+            page = await index.list_page()
+        assert [i.name for i in page.objects] == ["victim"]
+        assert [i.name for i in (await store.list_page()).objects] == ["victim"]
+        assert [i.description for i in await store.list()] == ["odd headers"]
+    assert await store.get_bytes("victim") == b"data"
