@@ -1,4 +1,4 @@
-"""``natsobj serve``: the HTTP gateway (Supabase Storage, Sentry Objectstore) on granian."""
+"""``natsobj serve``: the HTTP gateway (Supabase Storage, Sentry Objectstore) on uvicorn."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ __all__ = ["app_from_env", "serve", "server_choice"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 # What the parent resolved (flags, env, file), handed to every worker process as JSON:
-# granian starts its workers by import string, each builds its app from this.
+# uvicorn starts its workers by import string, each builds its app from this.
 WORKER_CONFIG_ENV = "NATSOBJ_SERVE_CONFIG"
 _GATEWAY_KEYS = (
     "jwt_secret",
@@ -69,8 +69,8 @@ def _cors_origins(origins: tuple[str, ...]) -> None:
 
 
 def app_from_env() -> Starlette:
-    """The ASGI server's factory: ``create_app`` configured as ``serve`` resolved it (the
-    JSON in ``NATSOBJ_SERVE_CONFIG``); the same in every worker."""
+    """The uvicorn factory: ``create_app`` configured as ``serve`` resolved it (the JSON in
+    ``NATSOBJ_SERVE_CONFIG``); the same in every worker."""
     from natsobj.gateway import create_app
 
     raw = os.environ.get(WORKER_CONFIG_ENV)
@@ -102,8 +102,7 @@ def app_from_env() -> Starlette:
 
 
 def _https(cert: str | None, key: str | None, client_ca: str | None) -> dict[str, Any]:
-    """granian's TLS arguments (TLS 1.2 and up; client certificates required and checked
-    against ``client_ca`` when given), the files checked here so that a bad one fails now."""
+    """uvicorn's TLS arguments, the files checked here so that a bad one fails now."""
     if cert is None and key is None:
         if client_ca is not None:
             raise CliError(
@@ -112,8 +111,6 @@ def _https(cert: str | None, key: str | None, client_ca: str | None) -> dict[str
         return {}
     if cert is None or key is None:
         raise CliError("--https-cert and --https-key go together", ExitCode.BAD_INPUT)
-    from granian.constants import SSLProtocols
-
     try:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
@@ -121,18 +118,14 @@ def _https(cert: str | None, key: str | None, client_ca: str | None) -> dict[str
             context.load_verify_locations(client_ca)
     except (ssl.SSLError, OSError) as exc:
         raise CliError(f"cannot load the HTTPS files: {exc}", ExitCode.BAD_INPUT) from exc
-    options: dict[str, Any] = {
-        "ssl_cert": Path(cert),
-        "ssl_key": Path(key),
-        "ssl_protocol_min": SSLProtocols.tls12,  # granian's default is 1.3, uvicorn's 1.2
-    }
+    options: dict[str, Any] = {"ssl_certfile": cert, "ssl_keyfile": key}
     if client_ca is not None:
-        options.update(ssl_ca=Path(client_ca), ssl_client_verify=True)
+        options.update(ssl_ca_certs=client_ca, ssl_cert_reqs=ssl.CERT_REQUIRED)
     return options
 
 
 def _check_extras(tracing: bool) -> None:
-    needed = ("starlette", "granian", "jwt", "prometheus_client")
+    needed = ("starlette", "uvicorn", "jwt", "prometheus_client")
     if any(importlib.util.find_spec(m) is None for m in needed):
         raise CliError(
             "natsobj serve needs the gateway extra: pip install 'natsobj[gateway]'",
@@ -156,10 +149,15 @@ def _check_extras(tracing: bool) -> None:
             raise CliError(str(exc), ExitCode.BAD_INPUT) from exc
 
 
-def server_choice() -> str:
-    """granian's event loop in each worker: uvloop where installed (the ``[gateway]``
-    extra installs it where it has a build; see docs/gateway.md), else asyncio."""
-    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+def server_choice() -> tuple[str, str]:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools where installed (the
+    ``[gateway]`` extra installs them; they cost the least CPU per request and per GB,
+    see docs/gateway.md), else asyncio and h11."""
+
+    def have(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    return ("uvloop" if have("uvloop") else "asyncio", "httptools" if have("httptools") else "h11")
 
 
 @contextlib.contextmanager
@@ -256,11 +254,9 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     then NATSOBJ_* variables, then --config FILE (TOML), then the defaults.
     """
     _check_extras(options["tracing"])
-    from granian.constants import Interfaces, Loops
-    from granian.log import LogLevels
-    from granian.server import Server
+    import uvicorn
 
-    loop = server_choice()
+    loop, http = server_choice()
     settings = ctx.ensure_object(Settings)
     apply_connection(ctx, settings)
     settings = settings.resolved()  # the nats CLI context, as every command
@@ -276,17 +272,16 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     with _worker_environment(
         {"settings": fields, "gateway": gateway}, options["workers"], options["metrics"]
     ):
-        server = Server(
+        uvicorn.run(
             "natsobj.cli._serve:app_from_env",
             factory=True,
-            interface=Interfaces.ASGI,
-            address=options["host"],
+            host=options["host"],
             port=options["port"],
             workers=options["workers"],
-            log_access=False,  # natsobj's own access log replaces granian's
-            log_dictconfig=log_config(options["log_format"], quiet=settings.quiet),
-            log_level=LogLevels.warning if settings.quiet else LogLevels.info,
-            loop=Loops(loop),
+            access_log=False,  # natsobj's own access log replaces uvicorn's
+            log_config=log_config(options["log_format"], quiet=settings.quiet),
+            log_level="warning" if settings.quiet else "info",
+            loop=loop,
+            http=http,
             **tls,
         )
-        server.serve()

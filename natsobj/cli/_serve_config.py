@@ -156,12 +156,9 @@ def apply_connection(ctx: click.Context, settings: Settings) -> None:
 
 
 def log_config(log_format: str, *, quiet: bool) -> dict[str, Any]:
-    """granian's logging config plus natsobj's: the access log (stdout), the gateway's
-    errors (stderr), as text lines or JSON objects, and granian's own lines on stderr
-    (not between the access records)."""
-    from granian.log import LOGGING_CONFIG
-
-    base: dict[str, Any] = LOGGING_CONFIG
+    """uvicorn's logging config plus natsobj's: the access log (stdout) and the gateway's
+    errors (stderr), as text lines or JSON objects."""
+    from uvicorn.config import LOGGING_CONFIG
 
     json_lines = {"()": "natsobj.gateway._accesslog.JsonFormatter"}
     formatters = {
@@ -171,11 +168,10 @@ def log_config(log_format: str, *, quiet: bool) -> dict[str, Any]:
         else {"format": "%(levelname)s:     %(name)s: %(message)s"},
     }
     config: dict[str, Any] = {
-        **base,
-        "formatters": {**base["formatters"], **formatters},
+        **LOGGING_CONFIG,
+        "formatters": {**LOGGING_CONFIG["formatters"], **formatters},
         "handlers": {
-            **base["handlers"],
-            "console": {**base["handlers"]["console"], "stream": "ext://sys.stderr"},
+            **LOGGING_CONFIG["handlers"],
             "natsobj_access": {
                 "class": "logging.StreamHandler",
                 "formatter": "natsobj_access",
@@ -189,7 +185,7 @@ def log_config(log_format: str, *, quiet: bool) -> dict[str, Any]:
         },
     }
     config["loggers"] = {
-        **base["loggers"],
+        **LOGGING_CONFIG["loggers"],
         "natsobj.gateway": {"handlers": ["natsobj_errors"], "level": "INFO", "propagate": False},
         "natsobj.gateway.access": {
             "handlers": ["natsobj_access"],

@@ -4,7 +4,7 @@ Labels are bounded: ``route`` is the route TEMPLATE (``/storage/v1/object/{bucke
 ``unmatched`` for a path no route knows), never the raw path; ``method`` is one of the HTTP
 methods the gateway serves or ``other``; ``status`` is the three-digit status.
 
-With ``--workers N`` each granian worker is a process. ``natsobj serve`` then gives every
+With ``--workers N`` each uvicorn worker is a process. ``natsobj serve`` then gives every
 worker the same fresh directory in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's
 multiprocess mode): each worker writes its values there, and whichever worker answers
 ``/metrics`` adds up all of them, so a scrape sees the whole server. Without that variable

@@ -47,7 +47,7 @@ async def gateway(
 ) -> AsyncIterator[Gateway]:
     """The gateway with a JWT secret and an Objectstore Ed25519 key (for confusion tests),
     one for the module (it keeps no state between requests): on uvicorn in this process,
-    and as ``natsobj serve`` runs it (granian, its own processes)."""
+    and as ``natsobj serve`` runs it (its own process)."""
     if request.param == "uvicorn":
         app = create_app(server.url, jwt_secret=SECRET, objectstore_keys={"k1": OBJECTSTORE_PEM})
         async with serving(app) as running:
