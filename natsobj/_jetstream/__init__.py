@@ -7,7 +7,6 @@ helpers) imports the names below from here, never from nats or from the modules 
   soon as their answer cannot come);
 - ``_mux``: the one reply subscription a connection's transfers share; ``_inline``:
   subscriptions whose messages go straight to a function (the mux's, ordered consumers');
-  ``_parser``: nats-py's protocol parser, reading message lines without regexes;
 - ``_reads``: Direct Get read runs; ``_writes``: the byte budget, AckWindow, FastIngest;
 - ``_consumer``: the ordered consumer (watchers, the index, scans of big buckets);
   ``_delivery``: what a delivered message's reply subject says (its sequences, timestamp,

@@ -9,11 +9,10 @@ nats-py builds them (its header processing and message class) and given to the h
 inside nats-py's read loop, in order. The handler must be quick and must not raise.
 
 This replaces nats-py's ``Client._process_msg`` on each connection it is used on (the
-instance attribute, as ``_tuning`` does for the header parser), and makes its parser a
-``_parser.FastParser``, which hands plain messages over without an awaited call; any
-other subscription goes through nats-py's own code.
-``tests/integration/test_inline_delivery.py`` checks that both deliver the same
-messages, so a nats-py upgrade that changes what this relies on shows there.
+instance attribute, as ``_tuning`` does for the header parser); any other subscription
+goes through nats-py's own code. ``tests/integration/test_inline_delivery.py`` checks that both
+deliver the same messages, so a nats-py upgrade that changes what this relies on shows
+there.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from nats.aio.subscription import Subscription
 
 from ._mapping import nats_call
 from ._messages import STATUS, Msg
-from ._parser import install
 
 __all__ = ["Handler", "Plain", "PlainHandler", "forget_inline", "message_of", "subscribe_inline"]
 
@@ -69,21 +67,6 @@ class _InlineRoutes:
                     known[block] = dict(parsed) if parsed is not None else None
             return parsed
 
-        def deliver_plain(
-            sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
-        ) -> bool:
-            """Hand the message to its subscription's plain handler, if it has one and
-            the message has no status line; whether it did."""
-            route = handlers.get(sid)
-            if route is None or route[1] is None:
-                return False
-            if headers is not None and headers[_STATUS_AT : _STATUS_AT + 1] == b" ":
-                return False
-            nc.stats["in_msgs"] += 1
-            nc.stats["in_bytes"] += len(data)
-            route[1](sid, subject, reply, data, headers)
-            return True
-
         async def process_msg(
             sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None
         ) -> None:
@@ -91,18 +74,21 @@ class _InlineRoutes:
             if route is None:
                 await native(sid, subject, reply, data, headers)  # type: ignore[arg-type]
                 return
+            nc.stats["in_msgs"] += 1
+            nc.stats["in_bytes"] += len(data)
+            handler, plain = route
             try:
-                if deliver_plain(sid, subject, reply, data, headers):
+                if plain is not None and (
+                    headers is None or headers[_STATUS_AT : _STATUS_AT + 1] != b" "
+                ):
+                    plain(sid, subject, reply, data, headers)
                     return
-                nc.stats["in_msgs"] += 1
-                nc.stats["in_bytes"] += len(data)
                 parsed = await headers_of(headers) if headers else None
-                route[0](nc._build_message(sid, subject, reply, data, parsed))
+                handler(nc._build_message(sid, subject, reply, data, parsed))
             except Exception as exc:  # a bug in a handler must not stop the read loop
                 await nc._error_cb(exc)
 
         nc._process_msg = process_msg  # type: ignore[method-assign]
-        install(nc._ps, deliver_plain)
 
 
 _ROUTES_ATTRIBUTE = "_natsobj_inline_routes"
