@@ -407,11 +407,9 @@ class ObjectStore:
     ) -> list[ObjectInfo]:
         """Every object in the bucket, in the order they were last written.
 
-        Reads each object's newest meta once: a bucket of up to 1,000 objects with one
-        batched Direct Get, a bigger one through an ordered consumer that delivers the
-        newest meta of every name (deleted when done; nats.go and nats.js list through one
-        too). Entries that are not usable object meta (``BadObjectMetaError`` on read) are
-        skipped. An empty bucket gives [].
+        Reads each object's newest meta once (one batched Direct Get up to 1,000 objects,
+        else a consumer of the newest metas, deleted when done). Entries that are not usable
+        object meta (``BadObjectMetaError`` on read) are skipped. An empty bucket gives [].
         """
         return await list_objects(self._core, prefix, show_deleted)
 
