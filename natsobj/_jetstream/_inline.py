@@ -51,20 +51,20 @@ class _InlineRoutes:
         known: dict[bytes, dict[str, str] | None] = {}
 
         async def headers_of(block: bytes) -> dict[str, str] | None:
+            if _has_status_line(block):  # heartbeats, flow control, errors: nats-py reads it
+                parsed: dict[str, str] | None = await nc._process_headers(block)
+                return parsed
             # A consumer delivers the same header block with every message it stored
             # alike (``Nats-Rollup: sub`` on each meta): read once, a copy each time.
-            # Status lines (heartbeats, flow control) and Direct Get answers (their
-            # sequence) differ each time and are not kept.
+            # Direct Get answers differ each time (their sequence) and are not kept.
             if block in known:
                 found = known[block]
                 return dict(found) if found is not None else None
-            parsed = await nc._process_headers(block)
-            if block[_STATUS_AT : _STATUS_AT + 1] != b" ":
-                parsed = _without_forged_status(parsed)
-                if b"Nats-Sequence:" not in block:
-                    if len(known) >= _KNOWN_BLOCKS:
-                        known.clear()
-                    known[block] = dict(parsed) if parsed is not None else None
+            parsed = _plain_headers(nc, block)
+            if b"Nats-Sequence:" not in block:
+                if len(known) >= _KNOWN_BLOCKS:
+                    known.clear()
+                known[block] = dict(parsed) if parsed is not None else None
             return parsed
 
         async def process_msg(
@@ -78,9 +78,7 @@ class _InlineRoutes:
             nc.stats["in_bytes"] += len(data)
             handler, plain = route
             try:
-                if plain is not None and (
-                    headers is None or headers[_STATUS_AT : _STATUS_AT + 1] != b" "
-                ):
+                if plain is not None and (headers is None or not _has_status_line(headers)):
                     plain(sid, subject, reply, data, headers)
                     return
                 parsed = await headers_of(headers) if headers else None
@@ -135,6 +133,11 @@ def message_of(nc: Client, plain: Plain) -> Msg:
     sid, subject, reply, data, block = plain
     msg: Msg = nc._build_message(sid, subject, reply, data, _plain_headers(nc, block))
     return msg
+
+
+def _has_status_line(block: bytes) -> bool:
+    """Whether a header block starts with the server's status line (``NATS/1.0 100 ...``)."""
+    return block[_STATUS_AT : _STATUS_AT + 1] == b" "
 
 
 def _plain_headers(nc: Client, block: bytes | None) -> dict[str, str] | None:
