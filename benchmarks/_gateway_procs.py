@@ -24,9 +24,9 @@ HTTPLOAD_DIR = HERE / "httpload"
 FACTORY = "benchmarks._gateway_app:app"
 
 #: The servers the benchmark can run, and how each is started with ``{workers}``
-#: processes on ``{port}``. ``granian`` (uvloop) is the server ``natsobj serve`` runs;
-#: ``uvicorn-std`` is uvicorn with uvloop and httptools (what it ran before);
-#: ``uvicorn`` is uvicorn with the asyncio loop and h11.
+#: processes on ``{port}``. ``uvicorn-std`` is uvicorn with uvloop and httptools (what
+#: ``natsobj serve`` runs); ``uvicorn`` is uvicorn with the asyncio loop and h11;
+#: ``granian`` and ``hypercorn`` run on uvloop.
 SERVERS: dict[str, list[str]] = {
     "uvicorn": [
         *("-m", "uvicorn", "--factory", FACTORY, "--loop", "asyncio", "--http", "h11"),

@@ -144,6 +144,9 @@ async def run(args: argparse.Namespace) -> None:
                     if args.profile:
                         found = sorted(profiles.glob("*.prof"))
                         parts, total = shares(found)
+                        if args.top:
+                            stats = pstats.Stats(*map(str, found))
+                            stats.sort_stats("tottime").print_stats(args.top)
                         for path in found:
                             path.unlink()
                         for label, share in sorted(parts.items(), key=lambda kv: -kv[1]):
@@ -158,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="granian", choices=sorted(procs.SERVERS))
     parser.add_argument("--count", type=int, default=3000, help="requests per phase")
     parser.add_argument("--profile", action="store_true", help="cProfile each phase")
+    parser.add_argument(
+        "--top", type=int, default=0, help="with --profile: the N functions with most own time"
+    )
     args = parser.parse_args(argv)
     anyio.run(run, args)
     return 0

@@ -437,6 +437,7 @@ class ReadResult(Resource, ByteReceiveStream):
         # one buffer of that size), and bytes taken from the chunks so far.
         self._size: int | None = None
         self._pulled = 0
+        self._started = False  # whether a chunk was asked for
 
     async def _open(self) -> AsyncIterator[bytes]:
         """Start the read: the bytes (generators the read holds go into ``_sources``)."""
@@ -450,9 +451,10 @@ class ReadResult(Resource, ByteReceiveStream):
         self._chunks = None
         self._rest = memoryview(b"")
         sources, self._sources = self._sources, []
-        with anyio.CancelScope(shield=True):
-            for source in reversed(sources):
-                await source.aclose()
+        if sources:
+            with anyio.CancelScope(shield=True):
+                for source in reversed(sources):
+                    await source.aclose()
 
     def __aiter__(self) -> ReadResult:
         return self
@@ -465,6 +467,7 @@ class ReadResult(Resource, ByteReceiveStream):
             return rest
         if self._chunks is None:
             raise self._not_open()
+        self._started = True
         chunk = await anext(self._chunks)
         self._pulled += len(chunk)
         return chunk
@@ -528,6 +531,8 @@ class ObjectResult(ReadResult):
         self._end = end
         self._show_deleted = show_deleted
         self._info: ObjectInfo | None = None
+        # The reader of an open whole-object read, until its chunks are pulled.
+        self._unread: ChunkReader | None = None
 
     @property
     def info(self) -> ObjectInfo:
@@ -550,18 +555,31 @@ class ObjectResult(ReadResult):
         self._size = 0 if info.deleted else max(end - self._start, 0)
         if info.deleted:
             return _empty()
-        chunks = target.reader(info, start=self._start, end=self._end).chunks()
+        reader = target.reader(info, start=self._start, end=self._end)
+        if reader.whole:
+            self._unread = reader
+        chunks = reader.chunks()
         self._sources.append(chunks)
         return chunks
 
     async def read(self) -> bytes:
         """All remaining bytes, verified; outside ``async with``, all of them (a whole
-        object of one chunk in one request: most reads are of small objects)."""
+        object of one chunk in one request, opened or not: most reads are of small
+        objects)."""
         if not self._entered and not (self._start or self._end is not None or self._show_deleted):
             target, info = await self._core.resolve(self._name)
             single = await target.reader(info).single_chunk()
             if single is not None:
                 self._entered, self._info = True, info
+                return single
+        reader, self._unread = self._unread, None
+        if reader is not None and not self._started and self._chunks is not None:
+            single = await reader.single_chunk()
+            if single is not None:
+                # Its chunk generator never started: nothing to close, nothing left.
+                self._sources.clear()
+                self._chunks = _empty()
+                self._pulled = len(single)
                 return single
         return await super().read()
 

@@ -70,6 +70,28 @@ async def test_read_after_part_was_received(store: ObjectStore) -> None:
         assert first + await result.read() == data[1500:4321]
 
 
+async def test_an_opened_one_chunk_read_is_verified_and_then_spent(
+    store: ObjectStore, peer: JetStreamContext
+) -> None:
+    data = os.urandom(700)
+    info = await store.put("one", data)
+    async with store.get("one") as result:
+        assert await result.read() == data
+        assert [chunk async for chunk in result] == []
+        assert await result.read() == b""
+    async with store.get("one") as result:  # a chunk asked for first: the general path
+        assert await anext(result) == data
+        assert await result.read() == b""
+    await replace_chunks(peer, store, info.nuid, [os.urandom(700)])
+    async with store.get("one") as result:
+        with pytest.raises(natsobj.DigestMismatchError):
+            await result.read()
+    await replace_chunks(peer, store, info.nuid, [data[:699]])
+    async with store.get("one") as result:  # the general path says what is wrong
+        with pytest.raises(natsobj.IncompleteObjectError):
+            await result.read()
+
+
 async def test_the_first_connection_reads_the_socket_in_big_pieces(
     server: natsobj.EmbeddedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
