@@ -2,6 +2,7 @@
 
     python -m benchmarks.gateway_profile                       # granian, CPU per request
     python -m benchmarks.gateway_profile --server uvicorn-std --profile
+    python -m benchmarks.gateway_profile --server uvicorn-std --bare    # the floor
 
 Four phases, each ``--count`` requests of new names: Supabase ``PUT`` and ``GET``
 (``/storage/v1/object/{bucket}/{path}``, a service_role HS256 JWT) and Objectstore ``PUT``
@@ -9,7 +10,9 @@ and ``GET`` (``/v1/objects/{usecase}/{scope}/{key}``, an EdDSA token). For each:
 p50/p99 and the gateway's CPU milliseconds per request (all its processes and threads).
 With ``--profile`` each phase also runs under cProfile in the worker (its Python thread:
 slower, so only the shares mean something) and prints where the profiled time went, by
-layer. The load generator is ``benchmarks/httpload``, as in ``benchmarks.gateway``.
+layer. The load generator is ``benchmarks/httpload``, as in ``benchmarks.gateway``. With
+``--bare`` the server runs ``_gateway_app.BareApp`` (``get_bytes``/``put_bytes`` behind
+no framework) through the Supabase phases: what any ASGI app on that server starts from.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 import natsobj
 
 from . import _gateway_procs as procs
-from ._gateway_app import OS_KEY_ENV, PROFILE_ENV, SECRET_ENV, SERVER_ENV
+from ._gateway_app import BARE_ENV, OS_KEY_ENV, PROFILE_ENV, SECRET_ENV, SERVER_ENV
 from ._gateway_signing import SECRET
 from .suite import ROOT, SERVER_CONFIG
 
@@ -107,6 +110,8 @@ async def run(args: argparse.Namespace) -> None:
             env[OS_KEY_ENV] = str(work / "k1.pem")
             if args.profile:
                 env[PROFILE_ENV] = str(profiles)
+            if args.bare:
+                env[BARE_ENV] = "1"
             async with procs.serving(args.server, 1, env) as running:
                 base = running.url
                 urls = {
@@ -121,7 +126,7 @@ async def run(args: argparse.Namespace) -> None:
                         "x-os-auth: ",
                     ),
                 }
-                for phase in PHASES:
+                for phase in PHASES[:2] if args.bare else PHASES:
                     api, method = phase.split()
                     url, token, header = urls[api]
                     body = ["-method", "PUT", "-body-size", "1024"] if method == "PUT" else []
@@ -161,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="granian", choices=sorted(procs.SERVERS))
     parser.add_argument("--count", type=int, default=3000, help="requests per phase")
     parser.add_argument("--profile", action="store_true", help="cProfile each phase")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="serve a bare ASGI app over get_bytes/put_bytes instead (Supabase phases only)",
+    )
     parser.add_argument(
         "--top", type=int, default=0, help="with --profile: the N functions with most own time"
     )
