@@ -437,7 +437,7 @@ class ReadResult(Resource, ByteReceiveStream):
         # one buffer of that size), and bytes taken from the chunks so far.
         self._size: int | None = None
         self._pulled = 0
-        self._started = False  # whether a chunk was asked for
+        self._started = False  # whether the chunks were asked for (or read in one request)
 
     async def _open(self) -> AsyncIterator[bytes]:
         """Start the read: the bytes (generators the read holds go into ``_sources``)."""
@@ -531,8 +531,7 @@ class ObjectResult(ReadResult):
         self._end = end
         self._show_deleted = show_deleted
         self._info: ObjectInfo | None = None
-        # The reader of an open whole-object read, until its chunks are pulled.
-        self._unread: ChunkReader | None = None
+        self._reader: ChunkReader | None = None  # the open read's
 
     @property
     def info(self) -> ObjectInfo:
@@ -555,9 +554,7 @@ class ObjectResult(ReadResult):
         self._size = 0 if info.deleted else max(end - self._start, 0)
         if info.deleted:
             return _empty()
-        reader = target.reader(info, start=self._start, end=self._end)
-        if reader.whole:
-            self._unread = reader
+        reader = self._reader = target.reader(info, start=self._start, end=self._end)
         chunks = reader.chunks()
         self._sources.append(chunks)
         return chunks
@@ -572,8 +569,9 @@ class ObjectResult(ReadResult):
             if single is not None:
                 self._entered, self._info = True, info
                 return single
-        reader, self._unread = self._unread, None
-        if reader is not None and not self._started and self._chunks is not None:
+        reader = self._reader
+        if reader is not None and reader.whole and not self._started and self._chunks is not None:
+            self._started = True
             single = await reader.single_chunk()
             if single is not None:
                 # Its chunk generator never started: nothing to close, nothing left.

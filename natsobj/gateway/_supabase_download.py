@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -33,20 +33,8 @@ def _header_value(value: str, default: str) -> str:
     return value if _HEADER_VALUE.fullmatch(value) else default
 
 
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def _http_date(stamp: datetime | None) -> str:
-    """RFC 9110's IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``) of ``stamp``, an aware
-    time; written out here as it is on every download (email.utils' costs twice as much)."""
-    if stamp is None:
-        return ""
-    t = stamp.astimezone(UTC)
-    return (
-        f"{_WEEKDAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d}"
-        f" {t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
-    )
+    return format_datetime(stamp, usegmt=True) if stamp is not None else ""
 
 
 def _range(header: str | None, size: int) -> tuple[int, int] | None:

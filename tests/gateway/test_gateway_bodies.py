@@ -5,6 +5,7 @@ Supabase and the Objectstore routes."""
 from __future__ import annotations
 
 import os
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -35,6 +36,11 @@ async def test_supabase_downloads_either_side_of_the_whole_body_limit(
             got = await http.get(path)
             assert (got.status_code, got.content) == (200, data)
             assert got.headers["content-length"] == str(size)
+            info = await (await manager.object_store(bucket)).get_info(f"o{size}")
+            assert info.mtime is not None
+            assert parsedate_to_datetime(got.headers["last-modified"]) == info.mtime.replace(
+                microsecond=0
+            )
             etag = got.headers["etag"]
             assert (await http.get(path, headers={"If-None-Match": etag})).status_code == 304
             head = await http.head(path)
