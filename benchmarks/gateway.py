@@ -16,6 +16,9 @@ JWT on every request):
 - 1 KiB ``PUT``s (upserts of new names) and ``GET``s, 64 clients at a time over keep-alive
   connections, with 1 and 2 workers: requests/s, p50/p99 latency, against the library's
   64-at-a-time ``put``/``get_bytes`` in a worker process right before;
+- the floor: the same 1 KiB load, one worker, against ``_gateway_app.BareApp``
+  (``get_bytes``/``put_bytes`` behind no framework, no auth, no headers) on the same
+  server: what any ASGI app over the library reaches there;
 - the CPU seconds of the gateway, nats-server and the load generator during each
   measurement, so a run shows whether the load generator could have been the bottleneck;
 - signed-URL generation and verification rates (in this process).
@@ -45,7 +48,7 @@ import natsobj
 
 from . import _gateway_procs as procs
 from ._common import KiB, MiB, WorkerSpec, format_size, make_data_file, median, parse_sizes
-from ._gateway_app import SECRET_ENV, SERVER_ENV
+from ._gateway_app import BARE_ENV, SECRET_ENV, SERVER_ENV
 from ._gateway_signing import SECRET, signing_rates
 from .gateway_report import render_gateway
 from .suite import ROOT, SERVER_CONFIG, run_worker
@@ -314,6 +317,9 @@ async def measure_server(bench: Bench, name: str) -> dict[str, Any]:
                 for size in bench.cfg.sizes:
                     result["large"][str(size)] = await http_large(bench, running, size)
             result["small"][str(workers)] = await http_small(bench, running)
+        if workers == 1:  # the floor: the same load on the same server, no gateway
+            async with procs.serving(name, 1, {**bench.env(), BARE_ENV: "1"}) as bare:
+                result["floor"] = await http_small(bench, bare)
     return result
 
 

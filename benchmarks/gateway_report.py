@@ -89,17 +89,26 @@ def _large_table(results: dict[str, Any]) -> list[str]:
     )
 
 
+def _small_runs(server: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    """(label suffix, figures, workers) of each 1 KiB measurement: the gateway's, then
+    the bare app's floor on the same server when measured."""
+    runs = [("", server, workers) for workers in server["small"]]
+    if "floor" in server:
+        runs.append((", bare app", {"small": {"1": server["floor"]}}, "1"))
+    return runs
+
+
 def _small_table(results: dict[str, Any]) -> list[str]:
     rows = []
     for name, server in results["servers"].items():
         lib = library_rates(server)
-        for workers in server["small"]:
+        for suffix, figures, workers in _small_runs(server):
             for op, lib_op in (("put", "put_conc"), ("get", "get_conc")):
-                f = _small(server, workers, op)
+                f = _small(figures, workers, op)
                 lib_ms = lib.get(f"cpu:{lib_op}", 0.0)
                 rows.append(
                     [
-                        *(name, workers, op, f"{f['rps']:,.0f}"),
+                        *(name + suffix, workers, op, f"{f['rps']:,.0f}"),
                         _ratio(f["rps"] / int(workers), lib[lib_op]),
                         *(f"{f['p50']:.1f}", f"{f['p99']:.1f}", f"{f['cores']:.2f}"),
                         f"{f['gateway_ms']:.2f} / {f['nats_ms']:.2f} / {f['load_ms']:.2f}",
@@ -157,6 +166,10 @@ def render_gateway(results: dict[str, Any]) -> str:
         *_large_table(results),
         "",
         f"### 1 KiB objects, {64} clients at a time",
+        "",
+        "A *bare app* row is the floor: the same load on the same server against "
+        "`benchmarks/_gateway_app.py`'s `BareApp` (`get_bytes`/`put_bytes` behind no "
+        "framework: no auth, checks, headers or metrics).",
         "",
         *_small_table(results),
         "",

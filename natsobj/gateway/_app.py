@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -12,18 +13,20 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
 
 import natsobj
 
 from ._auth import AuthConfig
 from ._cors import cors_middleware
 from ._failures import FailuresMiddleware
+from ._front import FrontDoor
 from ._hot import HotRoutes, hot_table
 from ._indexes import ListingIndexes
 from ._metrics import GatewayMetrics
 from ._objectstore import objectstore_routes
 from ._objectstore_keys import KeyDirectory, KeySpec, key_directory, watch_key_set
-from ._observe import ObserveMiddleware
+from ._observe import ObserveMiddleware, Observer
 from ._supabase import supabase_routes
 
 if TYPE_CHECKING:
@@ -106,6 +109,18 @@ def _lifespan(
     return lifespan
 
 
+class _Gateway(Starlette):
+    """Starlette with a layer in front of its whole stack (``FrontDoor``), so the hot
+    routes' direct lane skips Starlette's error middleware as well."""
+
+    def __init__(self, *, front: Callable[[ASGIApp], ASGIApp], **options: Any) -> None:
+        super().__init__(**options)
+        self._front = front
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self._front(super().build_middleware_stack())
+
+
 def create_app(
     servers: str | list[str] = "nats://127.0.0.1:4222",
     *,
@@ -165,19 +180,16 @@ def create_app(
     ]
     if gauges is not None:
         routes.insert(2, Route("/metrics", gauges.endpoint, methods=["GET"]))
-    observe = Middleware(
-        ObserveMiddleware,
-        metrics=gauges,
-        access_log=access_log,
-        tracer=_tracer(tracer_provider) if tracing else None,
-    )
-    app = Starlette(
+    observer = Observer(gauges, access_log, _tracer(tracer_provider) if tracing else None)
+    table = hot_table(routes)
+    app = _Gateway(
+        front=partial(FrontDoor, observer=observer, table=table, cors=cors is not None),
         routes=routes,
         middleware=[
-            observe,
+            Middleware(ObserveMiddleware, observer=observer),
             *([cors] if cors is not None else []),
             Middleware(FailuresMiddleware),
-            Middleware(HotRoutes, table=hot_table(routes)),
+            Middleware(HotRoutes, table=table),
         ],
         lifespan=lifespan,
     )

@@ -16,7 +16,13 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ERROR_KEY", "REQUEST_ID_KEY", "FailuresMiddleware", "internal_error_body"]
+__all__ = [
+    "ERROR_KEY",
+    "REQUEST_ID_KEY",
+    "FailuresMiddleware",
+    "answer_failure",
+    "internal_error_body",
+]
 
 ERROR_KEY = "natsobj.error"
 """Scope key: the exception a request failed with (for the access log and the span)."""
@@ -27,8 +33,10 @@ _log = logging.getLogger("natsobj.gateway")
 
 
 def _route_path(scope: Scope) -> str:
+    """The path below the app's own root path. Routing into a mount extends the scope's
+    ``root_path`` and keeps the app's in ``app_root_path``: that one is stripped."""
     path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
+    root: str = scope.get("app_root_path", scope.get("root_path", ""))
     return path[len(root) :] if root and path.startswith(root) else path
 
 
@@ -74,14 +82,24 @@ class FailuresMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            request_id = scope.get(REQUEST_ID_KEY, "-")
-            where = f"{scope.get('method')} {scope.get('path')}"
-            if client_gone:
-                _log.info("request %s (%s): the client went away", request_id, where)
-                return
-            scope[ERROR_KEY] = exc
-            _log.error("request %s (%s) failed", request_id, where, exc_info=exc)
-            if not started:
-                body = internal_error_body(_route_path(scope))
-                with contextlib.suppress(OSError):  # the client went away meanwhile
-                    await JSONResponse(body, status_code=500)(scope, receive, send)
+            await answer_failure(scope, receive, send, exc, started=started, gone=client_gone)
+
+
+async def answer_failure(
+    scope: Scope, receive: Receive, send: Send, exc: Exception, *, started: bool, gone: bool
+) -> None:
+    """What to do once ``exc`` escaped a request's handling: a client that went away
+    (``gone``: sending to it failed) is logged at INFO; else the traceback is logged, the
+    failure noted in the scope (``ERROR_KEY``) and, if no response has ``started``, a 500
+    shaped like the API answered."""
+    request_id = scope.get(REQUEST_ID_KEY, "-")
+    where = f"{scope.get('method')} {scope.get('path')}"
+    if gone:
+        _log.info("request %s (%s): the client went away", request_id, where)
+        return
+    scope[ERROR_KEY] = exc
+    _log.error("request %s (%s) failed", request_id, where, exc_info=exc)
+    if not started:
+        body = internal_error_body(_route_path(scope))
+        with contextlib.suppress(OSError):  # the client went away meanwhile
+            await JSONResponse(body, status_code=500)(scope, receive, send)

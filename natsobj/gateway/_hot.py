@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["HotRoutes", "hot_table"]
+__all__ = ["HotRoutes", "HotTable", "Target", "enter_route", "hot_match", "hot_table"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -44,7 +44,7 @@ OBJECTSTORE_OBJECT = "/objects/{usecase}/{scopes}/{key:path}"
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
     """Where a hot request goes: the route the router would pick, its endpoint, the
     mount it is under (prefix and inner router)."""
 
@@ -54,17 +54,17 @@ class _Target:
     router: Router
 
 
-def _targets(mount: Mount, path: str) -> dict[str, _Target]:
+def _targets(mount: Mount, path: str) -> dict[str, Target]:
     """Method -> target for the routes of ``mount`` with template ``path``, first route
     first (as the router picks)."""
-    found: dict[str, _Target] = {}
+    found: dict[str, Target] = {}
     router = mount.app
     if not isinstance(router, Router):
         return found
     for route in mount.routes:
         if isinstance(route, Route) and route.path == path:
             for method in route.methods or ():
-                found.setdefault(method, _Target(route, route.endpoint, mount.path, router))
+                found.setdefault(method, Target(route, route.endpoint, mount.path, router))
     return found
 
 
@@ -72,14 +72,14 @@ def _targets(mount: Mount, path: str) -> dict[str, _Target]:
 class HotTable:
     """The hot routes' targets by method, per API (empty where a mount is missing)."""
 
-    supabase: Mapping[str, _Target]
-    objectstore: Mapping[str, _Target]
+    supabase: Mapping[str, Target]
+    objectstore: Mapping[str, Target]
 
 
 def hot_table(routes: Iterable[BaseRoute]) -> HotTable:
     """The targets of the hot routes among the app's top-level ``routes``."""
-    supabase: dict[str, _Target] = {}
-    objectstore: dict[str, _Target] = {}
+    supabase: dict[str, Target] = {}
+    objectstore: dict[str, Target] = {}
     for route in routes:
         if isinstance(route, Mount) and route.path == SUPABASE_MOUNT:
             targets = _targets(route, SUPABASE_OBJECT)
@@ -107,6 +107,33 @@ def _objectstore_match(path: str) -> dict[str, str] | None:
     return {"usecase": usecase, "scopes": scopes, "key": key}
 
 
+def hot_match(table: HotTable, scope: Scope) -> tuple[Target, dict[str, str]] | None:
+    """The hot route an HTTP ``scope`` takes, with its path parameters, or None."""
+    if scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    method: str = scope["method"]
+    if path.startswith("/storage/v1/object/"):
+        target = table.supabase.get(method)
+        params = _supabase_match(path) if target is not None else None
+    elif path.startswith("/v1/objects/"):
+        target = table.objectstore.get(method)
+        params = _objectstore_match(path) if target is not None else None
+    else:
+        return None
+    return None if target is None or params is None else (target, params)
+
+
+def enter_route(scope: Scope, target: Target, params: dict[str, str]) -> None:
+    """Leave in ``scope`` what the router would have for ``target``."""
+    scope["app_root_path"] = scope.get("app_root_path", "")
+    scope["root_path"] = target.prefix
+    scope["router"] = target.router
+    scope["route"] = target.route
+    scope["endpoint"] = target.endpoint
+    scope["path_params"] = params
+
+
 class HotRoutes:
     """Pure ASGI: the hot object routes straight to their endpoints, the rest to ``app``
     (the router)."""
@@ -115,33 +142,13 @@ class HotRoutes:
         self.app = app
         self.table = table
 
-    def _match(self, scope: Scope) -> tuple[_Target, dict[str, str]] | None:
-        if scope["type"] != "http" or scope.get("root_path"):
-            return None
-        path: str = scope["path"]
-        method: str = scope["method"]
-        if path.startswith("/storage/v1/object/"):
-            target = self.table.supabase.get(method)
-            params = _supabase_match(path) if target is not None else None
-        elif path.startswith("/v1/objects/"):
-            target = self.table.objectstore.get(method)
-            params = _objectstore_match(path) if target is not None else None
-        else:
-            return None
-        return None if target is None or params is None else (target, params)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        matched = self._match(scope)
+        matched = hot_match(self.table, scope) if scope["type"] == "http" else None
         if matched is None:
             await self.app(scope, receive, send)
             return
         target, params = matched
-        scope["app_root_path"] = scope.get("app_root_path", "")
-        scope["root_path"] = target.prefix
-        scope["router"] = target.router
-        scope["route"] = target.route
-        scope["endpoint"] = target.endpoint
-        scope["path_params"] = params
+        enter_route(scope, target, params)
         request = Request(scope, receive, send)
         response = await target.endpoint(request)
         await response(scope, receive, send)

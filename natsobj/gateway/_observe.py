@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ._metrics import GatewayMetrics
 
-__all__ = ["UNMATCHED", "ObserveMiddleware", "route_template"]
+__all__ = ["UNMATCHED", "ObserveMiddleware", "Observer", "route_template"]
 
 UNMATCHED = "unmatched"
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
@@ -64,73 +64,54 @@ class _Exchange:
     bytes_in: int = 0
     bytes_out: int = 0
 
-
-class ObserveMiddleware:
-    """Counts, times, logs and traces each HTTP request; echoes ``x-request-id``."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        metrics: GatewayMetrics | None = None,
-        access_log: bool = True,
-        tracer: Tracer | None = None,
-    ) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.access_log = access_log
-        self.tracer = tracer
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        exchange = _Exchange(request_id_of(scope))
-        scope[REQUEST_ID_KEY] = exchange.request_id
-        echoed = (b"x-request-id", exchange.request_id.encode("latin-1"))
-        root_path: str = scope.get("root_path", "")
+    def counting(self, receive: Receive) -> Receive:
+        """``receive``, counting the request body's bytes as they arrive."""
 
         async def counting_receive() -> Message:
             message = await receive()
             if message["type"] == "http.request":
-                exchange.bytes_in += len(message.get("body", b""))
+                self.bytes_in += len(message.get("body", b""))
             return message
 
-        async def counting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                exchange.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), echoed]
-            elif message["type"] == "http.response.body":
-                exchange.bytes_out += len(message.get("body", b""))
-            await send(message)
+        return counting_receive
 
-        span = None
-        if self.tracer is not None:
-            from ._tracing import RequestSpan
 
-            span = RequestSpan(self.tracer, scope, exchange.request_id)
+class Observer:
+    """What observing a request takes (metrics, the access log, a tracer), shared by
+    ``ObserveMiddleware`` and ``FrontDoor``'s direct lane so both record alike."""
+
+    def __init__(
+        self,
+        metrics: GatewayMetrics | None = None,
+        access_log: bool = True,
+        tracer: Tracer | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.access_log = access_log
+        self.tracer = tracer
+
+    def begin(self, scope: Scope) -> _Exchange:
+        """A request starts: its id (also put in the scope), counted in flight."""
+        exchange = _Exchange(request_id_of(scope))
+        scope[REQUEST_ID_KEY] = exchange.request_id
         if self.metrics is not None:
             self.metrics.in_flight.inc()
-        error: BaseException | None = None
-        try:
-            await self.app(scope, counting_receive, counting_send)
-        except BaseException as exc:  # noted, then passed on untouched
-            error = exc
-            raise
-        finally:
-            failure = scope.get(ERROR_KEY)
-            if failure is None and isinstance(error, Exception):
-                failure = error
-            self._finish(scope, exchange, route_template(scope, root_path), failure, span)
+        return exchange
 
-    def _finish(
+    def finish(
         self,
         scope: Scope,
         exchange: _Exchange,
         route: str,
-        failure: BaseException | None,
-        span: Any,
+        error: BaseException | None,
+        span: Any = None,
     ) -> None:
+        """A request ended (``error``: what escaped, if anything): counted, timed, logged
+        and its span closed. The failure recorded is the one a lower layer noted in the
+        scope, else ``error`` when it is an exception (not a cancellation)."""
+        failure = scope.get(ERROR_KEY)
+        if failure is None and isinstance(error, Exception):
+            failure = error
         seconds = time.perf_counter() - exchange.started
         status = exchange.status or 500  # no response started: the server answers 500
         method: str = scope.get("method", "")
@@ -157,3 +138,42 @@ class ObserveMiddleware:
                     "error": type(failure).__name__ if failure is not None else None,
                 }
             )
+
+
+class ObserveMiddleware:
+    """Counts, times, logs and traces each HTTP request; echoes ``x-request-id``."""
+
+    def __init__(self, app: ASGIApp, *, observer: Observer) -> None:
+        self.app = app
+        self.observer = observer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        observer = self.observer
+        root_path: str = scope.get("root_path", "")
+        exchange = observer.begin(scope)
+        span = None
+        if observer.tracer is not None:
+            from ._tracing import RequestSpan
+
+            span = RequestSpan(observer.tracer, scope, exchange.request_id)
+        echoed = (b"x-request-id", exchange.request_id.encode("latin-1"))
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), echoed]
+            elif message["type"] == "http.response.body":
+                exchange.bytes_out += len(message.get("body", b""))
+            await send(message)
+
+        error: BaseException | None = None
+        try:
+            await self.app(scope, exchange.counting(receive), counting_send)
+        except BaseException as exc:  # noted, then passed on untouched
+            error = exc
+            raise
+        finally:
+            observer.finish(scope, exchange, route_template(scope, root_path), error, span)

@@ -14,6 +14,8 @@ import jwt
 import pytest
 import uvicorn
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 import natsobj
 from natsobj.gateway import create_app
@@ -56,3 +58,18 @@ async def gateway(server: natsobj.EmbeddedServer) -> AsyncIterator[Gateway]:
     app = create_app(server.url, jwt_secret=SECRET, service_key="fixed-service-key")
     async with serving(app) as running:
         yield running
+
+
+async def failing_endpoint(request: Request) -> Response:
+    """An endpoint with a bug: it raises with a detail no client may see."""
+    raise RuntimeError("secret detail of the failure")
+
+
+async def cut_endpoint(request: Request) -> Response:
+    """An endpoint whose streamed body fails after its first 1,000 bytes are sent."""
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"x" * 1000
+        raise RuntimeError("failed mid-body")
+
+    return StreamingResponse(body())

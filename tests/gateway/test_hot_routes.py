@@ -11,7 +11,7 @@ import pytest
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from natsobj.gateway import create_app
-from natsobj.gateway._hot import HotRoutes, hot_table
+from natsobj.gateway._hot import hot_match, hot_table
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS")
 PATHS = (
@@ -65,11 +65,11 @@ def http_scope(method: str, path: str, root_path: str = "") -> dict[str, Any]:
 
 def test_hot_routes_match_what_the_router_would() -> None:
     app = create_app("nats://127.0.0.1:1", jwt_secret="s" * 32)
-    hot = HotRoutes(app.router, table=hot_table(app.routes))
+    table = hot_table(app.routes)
     taken = 0
     for method in METHODS:
         for path in PATHS:
-            matched = hot._match(http_scope(method, path))
+            matched = hot_match(table, http_scope(method, path))
             if matched is None:
                 continue
             taken += 1
@@ -81,7 +81,8 @@ def test_hot_routes_match_what_the_router_would() -> None:
             assert target.prefix == scope["root_path"]
     assert taken == 5 * 4 + 3 * 6  # Supabase: 5 paths x 4 methods; Objectstore: 3 x 6
     for method in ("GET", "PUT"):  # the hot ones, not taken under a root path
-        assert hot._match(http_scope(method, "/p/storage/v1/object/b/k", root_path="/p")) is None
+        scope = http_scope(method, "/p/storage/v1/object/b/k", root_path="/p")
+        assert hot_match(table, scope) is None
 
 
 @pytest.mark.parametrize(
@@ -96,8 +97,8 @@ def test_hot_routes_match_what_the_router_would() -> None:
 )
 def test_other_requests_are_left_to_the_router(method: str, path: str) -> None:
     app = create_app("nats://127.0.0.1:1")
-    hot = HotRoutes(app.router, table=hot_table(app.routes))
-    assert hot._match(http_scope(method, path)) is None
+    table = hot_table(app.routes)
+    assert hot_match(table, http_scope(method, path)) is None
 
 
 def test_an_app_without_the_mounts_has_no_hot_routes() -> None:

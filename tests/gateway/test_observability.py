@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -17,15 +16,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 import natsobj
 from natsobj.gateway import create_app
 from natsobj.gateway._accesslog import JsonFormatter
 
-from .conftest import SECRET, serving, token
+from .conftest import SECRET, cut_endpoint, failing_endpoint, serving, token
 
 pytestmark = pytest.mark.anyio
 
@@ -45,23 +42,14 @@ def value(found: Samples, name: str, **labels: str) -> float:
     return found.get((name, frozenset(labels.items())), 0.0)
 
 
-async def _boom(request: Request) -> Response:
-    raise RuntimeError("secret detail of the failure")
-
-
-async def _cut(request: Request) -> Response:
-    async def body() -> AsyncIterator[bytes]:
-        yield b"x" * 1000
-        raise RuntimeError("failed mid-body")
-
-    return StreamingResponse(body())
-
-
 def with_failing_routes(app: Starlette) -> Starlette:
     """Routes that fail inside each API's prefix, ahead of the real ones."""
     for path in ("/storage/v1/boom", "/v1/boom", "/boom"):
-        app.router.routes.insert(0, Route(path, _boom))
-    app.router.routes.insert(0, Route("/v1/cut", _cut))
+        app.router.routes.insert(0, Route(path, failing_endpoint))
+    app.router.routes.insert(0, Route("/v1/cut", cut_endpoint))
+    for route in app.router.routes:  # and inside each API's mount, as its own routes are
+        if isinstance(route, Mount):
+            route.routes.insert(0, Route("/mounted-boom", failing_endpoint))
     return app
 
 
@@ -157,6 +145,8 @@ async def test_internal_errors_become_500_shaped_like_the_api(
         with pytest.raises(httpx.RemoteProtocolError):  # cut, never passed off as whole
             await http.get("/v1/cut")
         scrape = await http.get("/metrics")
+        mounted = [await http.get(f"{api}/mounted-boom") for api in ("/storage/v1", "/v1")]
+    assert [r.json() for r in mounted] == [supabase.json(), objectstore.json()]
     assert supabase.status_code == objectstore.status_code == other.status_code == 500
     assert supabase.json() == {
         "statusCode": "500",
@@ -171,7 +161,7 @@ async def test_internal_errors_become_500_shaped_like_the_api(
         assert "Traceback" not in response.text
         assert response.headers["x-request-id"]
     failures = [r for r in caplog.records if r.name == "natsobj.gateway" and r.exc_info]
-    assert len(failures) == 4  # with their tracebacks, in the server's log only
+    assert len(failures) == 6  # with their tracebacks, in the server's log only
     assert "boom-1" in failures[0].getMessage()
     assert "secret detail" in caplog.text
     access = [r.access for r in caplog.records if r.name == "natsobj.gateway.access"]  # type: ignore[attr-defined]

@@ -42,6 +42,10 @@ def _results() -> dict[str, Any]:
         "large": {str(64 * MiB): large},
         "small": {"1": small, "2": small},
         "library": library,
+        "floor": {
+            "put": [_figure(rps=700, p50_ms=30, p99_ms=60)],
+            "get": [_figure(rps=1600, p50_ms=20, p99_ms=40)],
+        },
     }
     return {
         "config": {"command": "python -m benchmarks.run --only gateway"},
@@ -64,6 +68,7 @@ def test_every_table_is_rendered_with_its_ratios() -> None:
     assert "| uvicorn | 64 MiB | put | 200 | 250 | 0.80 | 3 |" in text
     assert "| granian | 64 MiB | get | 300 | 260 / 400 | 1.15 / 0.75 |" in text
     assert "| uvicorn | 2 | get | 800 | 0.20 |" in text  # per worker: 800 / 2 / 2000
+    assert "| uvicorn, bare app | 1 | get | 1,600 | 0.80 |" in text  # the floor
     assert "| 1.00 / 0.20 / 0.10 | 0.40 | 0.40 |" in text  # PUT: CPU ms per request; ratio
     assert "Not measured: hypercorn (not installed: hypercorn)." in text
     assert "| 20,000 | 10,000 | 900,000 |" in text
