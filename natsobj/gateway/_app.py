@@ -160,7 +160,10 @@ def create_app(
     request header and response header of the two APIs; no credentials); then
     ``FailuresMiddleware``: an unhandled exception is logged and answered with a 500
     shaped like the API called, never a stack trace. ``HotRoutes`` then sends the object
-    routes most requests take straight to their endpoints, the rest to the router.
+    routes most requests take straight to their endpoints, the rest to the router. Those
+    object routes' requests (untraced, and without an ``Origin`` header when CORS is on)
+    get all of this from one layer in front of the rest, ``FrontDoor``: observed and
+    answered alike, with less work per request.
 
     Raises:
         InvalidArgumentError: a key in ``objectstore_keys`` is not an Ed25519 public key;
