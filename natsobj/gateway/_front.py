@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._failures import answer_failure
 from ._hot import HotTable, Target, enter_route, hot_match
-from ._observe import Observer
+from ._observe import Observer, route_template
 
 __all__ = ["FrontDoor"]
 
@@ -82,4 +82,4 @@ class FrontDoor:
             error = exc
             raise
         finally:
-            observer.finish(scope, exchange, target.prefix + target.route.path, error)
+            observer.finish(scope, exchange, route_template(scope, ""), error)

@@ -13,6 +13,7 @@ import anyio
 import jwt
 import pytest
 import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -73,3 +74,20 @@ async def cut_endpoint(request: Request) -> Response:
         raise RuntimeError("failed mid-body")
 
     return StreamingResponse(body())
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(text: str) -> Samples:
+    """A Prometheus scrape's samples by name and labels."""
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(found: Samples, name: str, **labels: str) -> float:
+    """The sample ``name`` with exactly ``labels``; 0 when it is not there."""
+    return found.get((name, frozenset(labels.items())), 0.0)

@@ -12,7 +12,6 @@ from typing import Any
 
 import anyio
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -23,7 +22,7 @@ from natsobj.gateway._hot import hot_table
 from natsobj.gateway._metrics import GatewayMetrics
 from natsobj.gateway._observe import Observer
 
-from .conftest import cut_endpoint, failing_endpoint
+from .conftest import cut_endpoint, failing_endpoint, samples, value
 
 pytestmark = pytest.mark.anyio
 
@@ -106,11 +105,7 @@ async def call(
 
 
 def counted(metrics: GatewayMetrics, name: str, **labels: str) -> float:
-    for family in text_string_to_metric_families(metrics.render().decode()):
-        for sample in family.samples:
-            if sample.name == name and sample.labels == labels:
-                return sample.value
-    return 0.0
+    return value(samples(metrics.render().decode()), name, **labels)
 
 
 async def test_a_hot_request_is_served_and_observed_once(caplog: pytest.LogCaptureFixture) -> None:

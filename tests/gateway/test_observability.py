@@ -14,7 +14,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
-from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
@@ -22,24 +21,19 @@ import natsobj
 from natsobj.gateway import create_app
 from natsobj.gateway._accesslog import JsonFormatter
 
-from .conftest import SECRET, cut_endpoint, failing_endpoint, serving, token
+from .conftest import (
+    SECRET,
+    cut_endpoint,
+    failing_endpoint,
+    samples,
+    serving,
+    token,
+    value,
+)
 
 pytestmark = pytest.mark.anyio
 
 AUTH = {"Authorization": f"Bearer {token('service_role')}"}
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def samples(text: str) -> Samples:
-    return {
-        (s.name, frozenset(s.labels.items())): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(found: Samples, name: str, **labels: str) -> float:
-    return found.get((name, frozenset(labels.items())), 0.0)
 
 
 def with_failing_routes(app: Starlette) -> Starlette:
